@@ -1,0 +1,324 @@
+"""LayerOutput, the DSL-function decorator and the argument validation shared by every layer.
+
+Every DSL function is declared with type annotations; :func:`dsl_function` turns the annotations
+into one strict pydantic model per function, validates each call against it and reports
+failures in our words: the function, the layer's name, the argument, the value, what was
+expected, and the file and line of the user's call.  The decorated functions also form the
+registry the YAML model-zoo reader looks names up in (:data:`REGISTRY`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+from contextvars import ContextVar
+from typing import Annotated, Any, Callable, Optional, Union
+
+from pydantic import (
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError,
+    create_model,
+)
+
+from ..config import ConfigError, LayerConfig, ParameterConfig
+from .activations import BaseActivation, activation_by_name
+from .context import current
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+#: name -> DSL function (layers, networks, settings helpers): what a YAML entry may call.
+REGISTRY: dict[str, Callable[..., Any]] = {}
+
+
+class LayerOutput(BaseModel):
+    """What every layer function returns: the layer's name, type, sizes and activation.
+
+    ``parents`` is kept for walking the graph but stays out of ``repr``, equality and dumps (on
+    a deep residual network those would otherwise cost exponential time).  ``layer_type`` is
+    the Python-side type Paddle's helpers returned (``conv`` for img_conv_layer, whatever the
+    emitted LayerConfig type), as helpers such as bilinear_interp_layer check it.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    name: str
+    layer_type: str
+    parents: list["LayerOutput"] = Field(default_factory=list, exclude=True, repr=False)
+    size: Optional[int] = None
+    num_filters: Optional[int] = None
+    height: Optional[int] = None
+    width: Optional[int] = None
+    activation: Optional[BaseActivation] = None
+
+    _config: Optional[LayerConfig] = PrivateAttr(default=None)
+    _parameters: list[ParameterConfig] = PrivateAttr(default_factory=list)
+    _seq: int = PrivateAttr(default=0)
+    _evaluators: list = PrivateAttr(default_factory=list)
+
+    @property
+    def config(self) -> Optional[LayerConfig]:
+        """The LayerConfig this call emitted (None for helper-only outputs)."""
+        return self._config
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LayerOutput):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = object.__hash__
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument types
+
+
+def _pair(value: Any) -> Any:
+    if isinstance(value, (list, tuple)) and len(value) != 2:
+        raise ValueError(f"a sequence here must have 2 items (x, y), got {len(value)}")
+    return value
+
+
+def _activation(value: Any) -> Any:
+    if isinstance(value, str):
+        return activation_by_name(value)
+    if isinstance(value, type) and issubclass(value, BaseActivation):
+        return value()
+    return value
+
+
+PosInt = Annotated[int, Field(gt=0)]
+NonNegInt = Annotated[int, Field(ge=0)]
+PosIntOrPair = Annotated[Union[PosInt, tuple[PosInt, PosInt], list[PosInt]], AfterValidator(_pair)]
+NonNegIntOrPair = Annotated[Union[NonNegInt, tuple[NonNegInt, NonNegInt], list[NonNegInt]],
+                            AfterValidator(_pair)]
+Activation = Annotated[BaseActivation, BeforeValidator(_activation)]
+Layers = Union[LayerOutput, list[LayerOutput], tuple[LayerOutput, ...]]
+
+
+def as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def split_pair(value: Any, y_value: Any = None) -> tuple[int, int]:
+    """An int or (x, y) pair plus an optional ``_y`` override to (x, y); the ``_y`` value wins."""
+    if isinstance(value, (list, tuple)):
+        x, y = value
+    else:
+        x = y = value
+    if y_value is not None:
+        y = y_value
+    return x, y
+
+
+# ---------------------------------------------------------------------------------------------
+# Error reporting
+
+
+class _Call:
+    """The DSL call being executed: function, layer name (once known)."""
+
+    def __init__(self, function: str, layer: Optional[str]):
+        self.function = function
+        self.layer = layer
+
+
+_CALL: ContextVar[Optional[_Call]] = ContextVar("minipaddle_dsl_call", default=None)
+#: set while a YAML file drives the DSL: the reader names file, entry and key itself.
+DATA_SOURCE: ContextVar[bool] = ContextVar("minipaddle_dsl_data_source", default=False)
+
+
+def user_location() -> Optional[str]:
+    """``file:line`` of the innermost stack frame outside the minipaddle package."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(_PACKAGE_DIR + os.sep) and not filename.startswith("<frozen"):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
+
+
+def _who(call: Optional[_Call]) -> str:
+    if call is None:
+        return "config"
+    return f"{call.function} {call.layer!r}" if call.layer else call.function
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, LayerOutput):
+        return f"layer {value.name!r}"
+    if isinstance(value, BaseModel):
+        return type(value).__name__
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def fail(argument: Optional[str], value: Any, expected: str) -> ConfigError:
+    """A ConfigError for the current call: '<function> '<layer>': argument=value: expected'.
+
+    Returned, not raised, so call sites read ``raise fail(...)``.
+    """
+    call = _CALL.get()
+    if argument is None:
+        message = f"{_who(call)}: {expected}"
+    else:
+        message = f"{_who(call)}: {argument}={_show(value)}: {expected}"
+    return ConfigError(message, layer=call.layer if call else None, argument=argument)
+
+
+def _expected(msg: str) -> str:
+    for prefix in ("Input should be ", "Value error, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+            return ("expected " + msg) if prefix == "Input should be " else msg
+    return msg[0].lower() + msg[1:] if msg else msg
+
+
+def _translate(function: str, layer: Optional[str], err: ValidationError) -> ConfigError:
+    """The most telling pydantic error of a call in our words."""
+    errors = err.errors()
+    # For a union, pydantic reports one error per member; the member that got furthest (longest
+    # location) says most, and plain type mismatches say least.
+    by_arg: dict[Any, list] = {}
+    for e in errors:
+        by_arg.setdefault(e["loc"][0] if e["loc"] else None, []).append(e)
+    arg, errs = next(iter(by_arg.items()))
+    best = max(errs, key=lambda e: (len(e["loc"]), not e["type"].endswith("_type")))
+    value = best.get("input")
+    reason = _expected(best["msg"])
+    if len(errs) > 1 and all(e["type"].endswith("_type") or e["type"] in ("is_instance_of",)
+                             for e in errs):
+        kinds = sorted({_kind(e) for e in errs})
+        reason = f"expected {' or '.join(kinds)}, got {type(value).__name__}"
+    where = "".join(f"[{p}]" if isinstance(p, int) else "" for p in best["loc"][1:])
+    who = f"{function} {layer!r}" if layer else function
+    return ConfigError(f"{who}: {arg}{where}={_show(value)}: {reason}", layer=layer,
+                       argument=str(arg))
+
+
+def _kind(e: dict) -> str:
+    t = e["type"]
+    if t == "is_instance_of":
+        return "a " + e.get("ctx", {}).get("class", "object")
+    table = {"int_type": "an int", "float_type": "a number", "string_type": "a string",
+             "bool_type": "a bool", "list_type": "a list", "tuple_type": "a tuple",
+             "dict_type": "a mapping", "none_required": "None"}
+    return table.get(t, t.replace("_type", ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# The decorator
+
+
+def dsl_function(prefix: Optional[str] = None, *, named: bool = True,
+                 register: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a DSL function.
+
+    * ``named``: the function takes ``name``; when it is None an automatic name
+      ``__<prefix>_<k>__`` is drawn from a per-prefix counter (prefix defaults to the function's
+      ``__name__``), exactly as Paddle's ``wrap_name_default``.
+    * arguments are validated against the annotations (strict: no str->int coercion).
+    * any ConfigError raised inside gets the user's ``file:line``.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(fn)
+        hints = inspect.get_annotations(fn, eval_str=True)
+        fields: dict[str, Any] = {}
+        for pname, param in sig.parameters.items():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            annotation = hints.get(pname, Any)
+            default = ... if param.default is inspect.Parameter.empty else param.default
+            fields[pname] = (annotation, default)
+        args_model = create_model(
+            f"{fn.__name__}_arguments",
+            __config__=ConfigDict(strict=True, arbitrary_types_allowed=True, extra="forbid"),
+            **fields)
+        name_prefix = prefix or fn.__name__
+        required = [p for p in sig.parameters.values()
+                    if p.default is inspect.Parameter.empty
+                    and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            given = kwargs.get("name")
+            call = _Call(fn.__name__, given if isinstance(given, str) else None)
+            token = _CALL.set(call)
+            try:
+                if len(args) > len(required) and not any(
+                        p.kind == p.VAR_POSITIONAL for p in sig.parameters.values()):
+                    raise fail(None, None, f"takes at most {len(required)} positional "
+                               f"argument(s) ({', '.join(p.name for p in required)}); pass "
+                               "the others by keyword (Paddle: 'Must use keyword arguments "
+                               "for non-positional args')")
+                try:
+                    bound = sig.bind(*args, **kwargs)
+                except TypeError as err:
+                    raise fail(None, None, _bind_message(err, sig)) from None
+                try:
+                    validated = args_model.model_validate(
+                        {k: v for k, v in bound.arguments.items() if k in fields})
+                except ValidationError as err:
+                    raise _translate(fn.__name__, call.layer, err) from None
+                values = {k: getattr(validated, k) for k in fields}
+                extra = {k: v for k, v in bound.arguments.items() if k not in fields}
+                if named and "name" in values and values["name"] is None:
+                    values["name"] = current().auto_name(name_prefix)
+                if isinstance(values.get("name"), str):
+                    call.layer = values["name"]
+                return fn(**values, **_flatten_extra(extra, sig))
+            except ConfigError as err:
+                location = None if DATA_SOURCE.get() else user_location()
+                raise (err.located(location) if location else err) from None
+            finally:
+                _CALL.reset(token)
+
+        wrapper.__minipaddle_dsl__ = True  # type: ignore[attr-defined]
+        if register:
+            REGISTRY[fn.__name__] = wrapper
+        return wrapper
+
+    return decorate
+
+
+def _flatten_extra(extra: dict[str, Any], sig: inspect.Signature) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in extra.items():
+        kind = sig.parameters[key].kind
+        if kind == inspect.Parameter.VAR_KEYWORD:
+            result.update(value)
+    return result
+
+
+def _bind_message(err: TypeError, sig: inspect.Signature) -> str:
+    text = str(err)
+    if "unexpected keyword argument" in text:
+        bad = text.split("'")[1] if "'" in text else text
+        known = ", ".join(p for p in sig.parameters)
+        return f"unknown argument {bad!r}; known arguments: {known}"
+    if "missing" in text:
+        return text.replace("missing", "missing required", 1)
+    return text
+
+
+def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str,
+                activation: Optional[BaseActivation] = None, num_filters: Optional[int] = None,
+                parameters: Optional[list[ParameterConfig]] = None) -> LayerOutput:
+    """Register an emitted LayerConfig in the current context and wrap it in a LayerOutput.
+
+    height/width are read back from the emitted config, as Paddle's helpers did.
+    """
+    ctx = current()
+    out = LayerOutput(name=config.name, layer_type=layer_type, parents=list(parents),
+                      size=config.size, num_filters=num_filters,
+                      height=config.height or None, width=config.width or None,
+                      activation=activation)
+    out._config = config
+    out._parameters = list(parameters or [])
+    out._seq = ctx.seq()
+    ctx.add_layer(config, out)
+    return out

@@ -1,0 +1,152 @@
+"""From DSL calls to a ModelConfig: outputs(), inputs(), data sources, and graph resolution."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Optional, Union
+
+from ..config import DataConfig, LayerConfig, ModelConfig, ParameterConfig, SubModelConfig
+from ..config import ConfigError
+from .base import LayerOutput, as_list, dsl_function
+from .context import ParseContext, current
+
+
+def data_layers_in_order(outputs: Iterable[LayerOutput],
+                         visited: Optional[set[int]] = None) -> list[LayerOutput]:
+    """Data layers reachable from ``outputs``, in the post-order of a depth-first walk over
+    parents (Paddle's ``outputs()``).  Iterative, so deep networks cannot overflow the stack."""
+    visited = set() if visited is None else visited
+    found: list[LayerOutput] = []
+    for root in outputs:
+        stack: list[tuple[LayerOutput, int]] = [(root, 0)]
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                if id(node) in visited:
+                    continue
+                visited.add(id(node))
+            if i < len(node.parents):
+                stack.append((node, i + 1))
+                stack.append((node.parents[i], 0))
+            elif node.layer_type == "data":
+                found.append(node)
+    return found
+
+
+def _layer_list(function: str, layers: Any, args: tuple) -> list[LayerOutput]:
+    result = as_list(layers) + list(args)
+    for layer in result:
+        if not isinstance(layer, LayerOutput):
+            raise ConfigError(f"{function}: expected LayerOutputs returned by DSL calls, got "
+                              f"{type(layer).__name__} {layer!r}", argument="layers")
+    return result
+
+
+def outputs(layers: Union[LayerOutput, list[LayerOutput]], *args: LayerOutput) -> None:
+    """Declare the network's outputs; on the first call (without inputs()) the data layers
+    they depend on become the inputs, in depth-first order."""
+    layers = _layer_list("outputs", layers, args)
+    ctx = current()
+    if not ctx.inputs_declared and not ctx.output_layer_names:
+        ctx.input_layer_names = [d.name for d in data_layers_in_order(layers)]
+    ctx.output_layer_names.extend(layer.name for layer in layers)
+
+
+def inputs(layers: Union[LayerOutput, list[LayerOutput]], *args: LayerOutput) -> None:
+    """Declare the network's input (data) layers explicitly, in data-provider order."""
+    ctx = current()
+    for layer in _layer_list("inputs", layers, args):
+        if layer.layer_type != "data":
+            raise ConfigError(f"inputs: {layer.name!r} is a {layer.layer_type!r} layer; "
+                              "inputs() takes data layers", layer=layer.name,
+                              argument="layers")
+        ctx.input_layer_names.append(layer.name)
+    ctx.inputs_declared = True
+
+
+def _data_config(file_list: Any, module: str, obj: str, args: Any, for_test: bool) -> DataConfig:
+    if isinstance(file_list, (list, tuple)):
+        files = ",".join(str(f) for f in file_list)
+    else:
+        files = str(file_list)
+    if args is None:
+        load_args = ""
+    elif isinstance(args, str):
+        load_args = args
+    else:
+        # Paddle pickled a dict here; JSON text is data, never code (docs/paddle_compat.md).
+        load_args = json.dumps(args, sort_keys=True)
+    return DataConfig(type="py2", files=files, load_data_module=module, load_data_object=obj,
+                      load_data_args=load_args, for_test=True if for_test else None)
+
+
+@dsl_function(named=False)
+def define_py_data_sources2(train_list: Any, test_list: Any, module: Union[str, list[str]],
+                            obj: Union[str, list[str]], args: Any = None) -> None:
+    """Record PyDataProvider2 sources as Paddle did.  minipaddle's trainer cannot run Python
+    data providers (it says so when asked to); the record keeps such configs loadable."""
+    ctx = current()
+    modules = module if isinstance(module, list) else [module, module]
+    objs = obj if isinstance(obj, list) else [obj, obj]
+    arg_list = args if isinstance(args, list) else [args, args]
+    if train_list is not None:
+        ctx.data_config = _data_config(train_list, modules[0], objs[0], arg_list[0], False)
+    if test_list is not None:
+        ctx.test_data_config = _data_config(test_list, modules[1], objs[1], arg_list[1], True)
+
+
+def build_model_config(layers: list[LayerConfig], parameters: list[ParameterConfig],
+                       input_names: list[str], output_names: list[str],
+                       evaluators: list) -> ModelConfig:
+    layer_names = [layer.name for layer in layers]
+    root = SubModelConfig(name="root", layer_names=layer_names,
+                          input_layer_names=list(input_names),
+                          output_layer_names=list(output_names),
+                          evaluator_names=[e.name for e in evaluators],
+                          is_recurrent_layer_group=False)
+    return ModelConfig(type="nn", layers=list(layers), parameters=list(parameters),
+                       input_layer_names=list(input_names),
+                       output_layer_names=list(output_names), evaluators=list(evaluators),
+                       sub_models=[root])
+
+
+def model_config_of(ctx: ParseContext) -> ModelConfig:
+    """Every layer and parameter the context created, in creation order (as Paddle did,
+    unused layers included)."""
+    return build_model_config(list(ctx.layers.values()), list(ctx.parameters.values()),
+                              ctx.input_layer_names, ctx.output_layer_names, ctx.evaluators)
+
+
+def resolve(outputs: Union[LayerOutput, list[LayerOutput]]) -> ModelConfig:
+    """The ModelConfig of the layers ``outputs`` depend on, in creation order; inputs are the
+    data layers in depth-first order, as ``outputs()`` declares them."""
+    roots = as_list(outputs)
+    for root in roots:
+        if not isinstance(root, LayerOutput):
+            raise ConfigError(f"cannot resolve {type(root).__name__!r}: expected LayerOutputs "
+                              "returned by DSL calls")
+    seen: dict[int, LayerOutput] = {}
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen[id(node)] = node
+        stack.extend(node.parents)
+    ordered = sorted(seen.values(), key=lambda n: n._seq)
+    names: dict[str, LayerOutput] = {}
+    for node in ordered:
+        if node.name in names and names[node.name] is not node:
+            raise ConfigError(f"two different layers are both named {node.name!r}; layer "
+                              "names must be unique within a network")
+        names[node.name] = node
+    params: dict[str, ParameterConfig] = {}
+    evaluators = []
+    for node in ordered:
+        for p in node._parameters:
+            params.setdefault(p.name, p)
+        evaluators.extend(node._evaluators)
+    inputs_ = [d.name for d in data_layers_in_order(roots)]
+    return build_model_config([n.config for n in ordered if n.config is not None],
+                              list(params.values()), inputs_, [r.name for r in roots],
+                              evaluators)

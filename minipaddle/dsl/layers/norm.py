@@ -1,0 +1,105 @@
+"""batch_norm_layer and img_cmrnorm_layer (spec section 3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+from pydantic import Field
+
+from ...config import LayerInputConfig, NormConfig
+from ..activations import ReluActivation
+from ..attrs import BiasAttrArg, LayerAttrArg, ParamAttrArg, ParameterAttribute
+from ..base import Activation, LayerOutput, PosInt, dsl_function, fail, make_output
+from ..context import current
+from ..params import (
+    DROPOUT, ERROR_CLIPPING, apply_layer_attr, bias_attr_of, bias_name, create_parameter,
+    new_layer_config, weight_name,
+)
+from .common import image_conf, image_size, infer_channels
+
+BATCH_NORM_TYPES = ("batch_norm", "cudnn_batch_norm")
+
+
+@dsl_function(prefix="batch_norm")
+def batch_norm_layer(input: LayerOutput, act: Optional[Activation] = None,
+                     name: Optional[str] = None, img3D: bool = False,
+                     num_channels: Optional[PosInt] = None, bias_attr: BiasAttrArg = None,
+                     param_attr: ParamAttrArg = None, layer_attr: LayerAttrArg = None,
+                     batch_norm_type: Optional[str] = None,
+                     epsilon: Annotated[float, Field(allow_inf_nan=False)] = 1e-5,
+                     moving_average_fraction: Annotated[float, Field(ge=0, le=1)] = 0.9,
+                     use_global_stats: Optional[bool] = None,
+                     mean_var_names: Optional[list[str]] = None) -> LayerOutput:
+    """Batch normalization over channels (ReLU by default, as in Paddle)."""
+    act = act or ReluActivation()
+    if img3D:
+        raise fail("img3D", img3D, "3-D batch norm is not implemented in minipaddle")
+    if batch_norm_type is None:
+        batch_norm_type = "cudnn_batch_norm" if current().use_gpu else "batch_norm"
+    elif batch_norm_type not in BATCH_NORM_TYPES:
+        raise fail("batch_norm_type", batch_norm_type,
+                   f"expected one of {', '.join(BATCH_NORM_TYPES)} or None")
+    if epsilon < 1e-5:
+        raise fail("epsilon", epsilon, "must be at least 1e-5 (as Paddle asserts)")
+    if mean_var_names is not None and len(mean_var_names) != 2:
+        raise fail("mean_var_names", mean_var_names, "expected two names [mean, variance]")
+
+    channels = num_channels or input.num_filters or input.size
+    width, height = image_size(input, channels)
+    is_image = bool(input.height or input.width)
+    size = channels * width * height if is_image else input.size
+
+    scale_attr = param_attr or ParameterAttribute(initial_mean=1.0, initial_std=0.0)
+    scale = create_parameter(scale_attr, weight_name(name, 0), channels)
+    shared = None if current().use_gpu else True
+    stats = []
+    for i in (1, 2):
+        stat_name = mean_var_names[i - 1] if mean_var_names else None
+        stat_attr = ParameterAttribute(name=stat_name, initial_mean=0.0, initial_std=0.0,
+                                       is_static=True)
+        stats.append(create_parameter(stat_attr, weight_name(name, i), channels,
+                                      [1, channels], argument="mean_var_names",
+                                      is_shared=shared))
+    params = [scale, *stats]
+    inputs = [LayerInputConfig(input_layer_name=input.name, input_parameter_name=scale.name,
+                               image_conf=image_conf(channels, width, height))]
+    inputs += [LayerInputConfig(input_layer_name=input.name, input_parameter_name=p.name)
+               for p in stats]
+    values = {"name": name, "type": batch_norm_type, "size": size, "active_type": act.name,
+              "inputs": inputs, "use_global_stats": use_global_stats,
+              "moving_average_fraction": float(moving_average_fraction),
+              "epsilon": float(epsilon)}
+    if is_image:
+        values.update(height=height, width=width, depth=1)
+    battr = bias_attr_of(bias_attr)
+    if battr is not None:
+        bias = create_parameter(battr, bias_name(name), channels, [1, channels],
+                                argument="bias_attr")
+        params.append(bias)
+        values["bias_parameter_name"] = bias.name
+    apply_layer_attr(values, layer_attr, DROPOUT + ERROR_CLIPPING)
+    return make_output(new_layer_config(**values), [input], "batch_norm", activation=act,
+                       num_filters=channels, parameters=params)
+
+
+@dsl_function(prefix="crmnorm")
+def img_cmrnorm_layer(input: LayerOutput, size: PosInt,
+                      scale: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0128,
+                      power: Annotated[float, Field(allow_inf_nan=False)] = 0.75,
+                      name: Optional[str] = None, num_channels: Optional[PosInt] = None,
+                      layer_attr: LayerAttrArg = None) -> LayerOutput:
+    """Cross-map response normalization (LRN across channels, Paddle's k = 1).
+
+    The config stores ``scale / size`` as Paddle did (true division, never Python 2's floor).
+    """
+    channels = infer_channels(input, num_channels)
+    width, height = image_size(input, channels)
+    norm_conf = NormConfig(norm_type="cmrnorm-projection", channels=channels, size=size,
+                           scale=scale / size, pow=float(power), output_x=width, img_size=width,
+                           blocked=False, output_y=height, img_size_y=height)
+    values = {"name": name, "type": "norm", "size": channels * width * height,
+              "active_type": "",
+              "inputs": [LayerInputConfig(input_layer_name=input.name, norm_conf=norm_conf)],
+              "height": height, "width": width}
+    apply_layer_attr(values, layer_attr, ())
+    return make_output(new_layer_config(**values), [input], "norm", num_filters=channels)
