@@ -170,10 +170,13 @@ def fail(argument: Optional[str], value: Any, expected: str) -> ConfigError:
 
 
 def _expected(msg: str) -> str:
-    for prefix in ("Input should be ", "Value error, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix):]
-            return ("expected " + msg) if prefix == "Input should be " else msg
+    if msg.startswith("Input should be "):
+        msg = msg[len("Input should be "):]
+        if msg.startswith(("greater", "less")):
+            msg = "a value " + msg
+        return "expected " + msg
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, "):]
     return msg[0].lower() + msg[1:] if msg else msg
 
 
@@ -259,17 +262,18 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True,
                     bound = sig.bind(*args, **kwargs)
                 except TypeError as err:
                     raise fail(None, None, _bind_message(err, sig)) from None
+                arguments = bound.arguments
+                if named and "name" in fields and arguments.get("name") is None:
+                    arguments["name"] = current().auto_name(name_prefix)
+                if isinstance(arguments.get("name"), str):
+                    call.layer = arguments["name"]
                 try:
                     validated = args_model.model_validate(
-                        {k: v for k, v in bound.arguments.items() if k in fields})
+                        {k: v for k, v in arguments.items() if k in fields})
                 except ValidationError as err:
                     raise _translate(fn.__name__, call.layer, err) from None
                 values = {k: getattr(validated, k) for k in fields}
-                extra = {k: v for k, v in bound.arguments.items() if k not in fields}
-                if named and "name" in values and values["name"] is None:
-                    values["name"] = current().auto_name(name_prefix)
-                if isinstance(values.get("name"), str):
-                    call.layer = values["name"]
+                extra = {k: v for k, v in arguments.items() if k not in fields}
                 return fn(**values, **_flatten_extra(extra, sig))
             except ConfigError as err:
                 location = None if DATA_SOURCE.get() else user_location()
