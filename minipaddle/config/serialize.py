@@ -141,7 +141,12 @@ def describe_validation_error(err: ValidationError) -> str:
             loc += f"[{item}]" if isinstance(item, int) else (f".{item}" if loc else str(item))
         value = e.get("input")
         shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
-        parts.append(f"{loc or '<top>'}: {e['msg'].lower()} (got {shown})")
+        msg = e["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        elif msg.startswith("Input should be "):
+            msg = "expected " + msg[len("Input should be "):]
+        parts.append(f"{loc}: {msg} (got {shown})" if loc else msg)
     return "; ".join(parts)
 
 

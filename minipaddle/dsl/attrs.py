@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from ..config import ConfigError
 from ..config.serialize import describe_validation_error
+from .base import user_location
 
 
 class _Attr(BaseModel):
@@ -22,8 +23,8 @@ class _Attr(BaseModel):
         try:
             super().__init__(**kwargs)
         except ValidationError as err:
-            raise ConfigError(f"{type(self).__name__}: {describe_validation_error(err)}") \
-                from None
+            raise ConfigError(f"{type(self).__name__}: {describe_validation_error(err)}",
+                              where=user_location()) from None
 
 
 class ParameterAttribute(_Attr):

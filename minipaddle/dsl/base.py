@@ -9,6 +9,7 @@ registry the YAML model-zoo reader looks names up in (:data:`REGISTRY`).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import inspect
 import os
@@ -26,6 +27,9 @@ from .activations import BaseActivation, activation_by_name
 from .context import current
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: frames in these folders are never "the user's call".
+_LIBRARY_DIRS = tuple(os.path.dirname(os.path.abspath(m.__file__)) + os.sep
+                      for m in (sys.modules["pydantic"], sys.modules["pydantic_core"]))
 
 #: name -> DSL function (layers, networks, settings helpers): what a YAML entry may call.
 REGISTRY: dict[str, Callable[..., Any]] = {}
@@ -131,11 +135,18 @@ DATA_SOURCE: ContextVar[bool] = ContextVar("minipaddle_dsl_data_source", default
 
 
 def user_location() -> Optional[str]:
-    """``file:line`` of the innermost stack frame outside the minipaddle package."""
+    """``file:line`` of the innermost stack frame outside minipaddle (and pydantic), or None
+    inside a DSL call (whose wrapper locates the error itself)."""
+    if _CALL.get() is not None:
+        return None
+    return _user_frame()
+
+
+def _user_frame() -> Optional[str]:
     frame = sys._getframe(1)
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith(_PACKAGE_DIR + os.sep) and not filename.startswith("<frozen"):
+        if not filename.startswith((_PACKAGE_DIR + os.sep, "<frozen") + _LIBRARY_DIRS):
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return None
@@ -194,7 +205,7 @@ def _translate(function: str, layer: Optional[str], err: ValidationError) -> Con
     reason = _expected(best["msg"])
     if len(errs) > 1 and all(e["type"].endswith("_type") or e["type"] in ("is_instance_of",)
                              for e in errs):
-        kinds = sorted({_kind(e) for e in errs})
+        kinds = list(dict.fromkeys(_kind(e) for e in errs))
         reason = f"expected {' or '.join(kinds)}, got {type(value).__name__}"
     where = "".join(f"[{p}]" if isinstance(p, int) else "" for p in best["loc"][1:])
     who = f"{function} {layer!r}" if layer else function
@@ -204,10 +215,13 @@ def _translate(function: str, layer: Optional[str], err: ValidationError) -> Con
 
 def _kind(e: dict) -> str:
     t = e["type"]
+    ctx = e.get("ctx") or {}
     if t == "is_instance_of":
-        return "a " + e.get("ctx", {}).get("class", "object")
+        return "a " + ctx.get("class", "object")
+    if t == "model_type":
+        return "a " + ctx.get("class_name", "model")
     table = {"int_type": "an int", "float_type": "a number", "string_type": "a string",
-             "bool_type": "a bool", "list_type": "a list", "tuple_type": "a tuple",
+             "bool_type": "a bool", "list_type": "a list", "tuple_type": "a list",
              "dict_type": "a mapping", "none_required": "None"}
     return table.get(t, t.replace("_type", ""))
 
@@ -258,6 +272,12 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True,
                                f"argument(s) ({', '.join(p.name for p in required)}); pass "
                                "the others by keyword (Paddle: 'Must use keyword arguments "
                                "for non-positional args')")
+                unknown = [k for k in kwargs if k not in sig.parameters]
+                if unknown and not any(p.kind == p.VAR_KEYWORD
+                                       for p in sig.parameters.values()):
+                    raise fail(None, None, f"unknown argument {unknown[0]!r}"
+                               f"{_close(unknown[0], sig.parameters)}; known arguments: "
+                               f"{', '.join(sig.parameters)}")
                 try:
                     bound = sig.bind(*args, **kwargs)
                 except TypeError as err:
@@ -276,7 +296,7 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True,
                 extra = {k: v for k, v in arguments.items() if k not in fields}
                 return fn(**values, **_flatten_extra(extra, sig))
             except ConfigError as err:
-                location = None if DATA_SOURCE.get() else user_location()
+                location = None if DATA_SOURCE.get() else _user_frame()
                 raise (err.located(location) if location else err) from None
             finally:
                 _CALL.reset(token)
@@ -300,13 +320,14 @@ def _flatten_extra(extra: dict[str, Any], sig: inspect.Signature) -> dict[str, A
 
 def _bind_message(err: TypeError, sig: inspect.Signature) -> str:
     text = str(err)
-    if "unexpected keyword argument" in text:
-        bad = text.split("'")[1] if "'" in text else text
-        known = ", ".join(p for p in sig.parameters)
-        return f"unknown argument {bad!r}; known arguments: {known}"
-    if "missing" in text:
-        return text.replace("missing", "missing required", 1)
+    if text.startswith("missing a required argument: "):
+        return f"missing required argument {text.split(': ', 1)[1]}"
     return text
+
+
+def _close(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str,
@@ -317,6 +338,9 @@ def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str
     height/width are read back from the emitted config, as Paddle's helpers did.
     """
     ctx = current()
+    if config.size is not None and config.size > 2 ** 63 - 1:
+        raise fail("size", config.size, f"layer {config.name!r} would have {config.size:,} "
+                   "values per sample, more than a config can describe (2**63 - 1)")
     out = LayerOutput(name=config.name, layer_type=layer_type, parents=list(parents),
                       size=config.size, num_filters=num_filters,
                       height=config.height or None, width=config.width or None,

@@ -12,6 +12,10 @@ from .base import fail
 from .context import current
 
 
+#: Paddle's config stores sizes as uint64; we keep them within int64 for every consumer.
+MAX_SIZE = 2 ** 63 - 1
+
+
 def weight_name(layer: str, index: int) -> str:
     return f"_{layer}.w{index}"
 
@@ -47,6 +51,10 @@ def create_parameter(attr: ParameterAttribute, default_name: str, size: int,
     ctx = current()
     dims = list(dims or [])
     name = attr.name or default_name
+    if size > MAX_SIZE:
+        raise fail(argument, attr.name or name,
+                   f"parameter {name!r} would have {size:,} values, more than the "
+                   f"{MAX_SIZE:,} a config can describe")
     existing = ctx.parameters.get(name)
     if existing is not None:
         if existing.size != size or list(existing.dims) != dims:
