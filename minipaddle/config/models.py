@@ -8,11 +8,15 @@ fields as declared.  A field Paddle leaves unset is ``None`` here and is left ou
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ConfigError
+
+#: A protobuf double.  Paddle printed a double assigned from a Python int as an int
+#: (``dotmul_scale: 1``), so an int stays an int and a float a float.
+Double = Union[int, float]
 
 _PROTO_DEFAULT = "proto_default"
 
@@ -98,8 +102,8 @@ class NormConfig(ProtoModel):
     norm_type: str
     channels: int
     size: int
-    scale: float
-    pow: float
+    scale: Double
+    pow: Double
     output_x: int
     img_size: int
     blocked: Optional[bool] = opt()
@@ -155,27 +159,27 @@ class LayerConfig(ProtoModel):
     num_filters: Optional[int] = opt()
     shared_biases: Optional[bool] = opt(False)
     partial_sum: Optional[int] = opt()
-    drop_rate: Optional[float] = opt(0.0)
+    drop_rate: Optional[Double] = opt(0.0)
     device: Optional[int] = opt(-1)
-    coeff: Optional[float] = opt(1.0)
-    error_clipping_threshold: Optional[float] = opt(0.0)
+    coeff: Optional[Double] = opt(1.0)
+    error_clipping_threshold: Optional[Double] = opt(0.0)
     use_global_stats: Optional[bool] = opt()
-    moving_average_fraction: Optional[float] = opt(0.9)
+    moving_average_fraction: Optional[Double] = opt(0.9)
     height: Optional[int] = opt()
     width: Optional[int] = opt()
     depth: Optional[int] = opt(1)
-    epsilon: Optional[float] = opt(1e-5)
+    epsilon: Optional[Double] = opt(1e-5)
 
 
 class ParameterConfig(ProtoModel):
     name: str
     size: int
-    learning_rate: Optional[float] = opt(1.0)
-    momentum: Optional[float] = opt(0.0)
-    initial_mean: Optional[float] = opt(0.0)
-    initial_std: Optional[float] = opt(0.01)
-    decay_rate: Optional[float] = opt(0.0)
-    decay_rate_l1: Optional[float] = opt(0.0)
+    learning_rate: Optional[Double] = opt(1.0)
+    momentum: Optional[Double] = opt(0.0)
+    initial_mean: Optional[Double] = opt(0.0)
+    initial_std: Optional[Double] = opt(0.01)
+    decay_rate: Optional[Double] = opt(0.0)
+    decay_rate_l1: Optional[Double] = opt(0.0)
     dims: list[int] = Field(default_factory=list)
     device: Optional[int] = opt(-1)
     initial_strategy: Optional[int] = opt(0)
@@ -184,7 +188,7 @@ class ParameterConfig(ProtoModel):
     is_sparse: Optional[bool] = opt(False)
     format: Optional[str] = opt("")
     sparse_remote_update: Optional[bool] = opt(False)
-    gradient_clipping_threshold: Optional[float] = opt(0.0)
+    gradient_clipping_threshold: Optional[Double] = opt(0.0)
     is_static: Optional[bool] = opt(False)
     sparse_update: Optional[bool] = opt(False)
     is_shared: Optional[bool] = opt(False)
@@ -194,7 +198,7 @@ class EvaluatorConfig(ProtoModel):
     name: str
     type: str
     input_layers: list[str] = Field(default_factory=list)
-    classification_threshold: Optional[float] = opt(0.5)
+    classification_threshold: Optional[Double] = opt(0.5)
     positive_label: Optional[int] = opt(-1)
     top_k: Optional[int] = opt(1)
 
@@ -238,11 +242,14 @@ class ModelConfig(ProtoModel):
 class DataConfig(ProtoModel):
     type: str
     files: Optional[str] = opt()
+    async_load_data: Optional[bool] = opt(False)
+    for_test: Optional[bool] = opt(False)
     load_data_module: Optional[str] = opt()
     load_data_object: Optional[str] = opt()
     load_data_args: Optional[str] = opt("")
-    async_load_data: Optional[bool] = opt(False)
-    for_test: Optional[bool] = opt(False)
+    data_ratio: Optional[int] = opt(1)
+    is_main_data: Optional[bool] = opt(True)
+    usage_ratio: Optional[Double] = opt(1.0)
 
 
 class OptimizationConfig(ProtoModel):
@@ -250,34 +257,34 @@ class OptimizationConfig(ProtoModel):
     algorithm: Optional[str] = opt("async_sgd")
     num_batches_per_send_parameter: Optional[int] = opt(1)
     num_batches_per_get_parameter: Optional[int] = opt(1)
-    learning_rate: Optional[float] = opt()
-    learning_rate_decay_a: Optional[float] = opt(0.0)
-    learning_rate_decay_b: Optional[float] = opt(0.0)
-    l1weight: Optional[float] = opt(0.1)
-    l2weight: Optional[float] = opt(0.0)
-    c1: Optional[float] = opt(0.0001)
-    backoff: Optional[float] = opt(0.5)
+    learning_rate: Optional[Double] = opt()
+    learning_rate_decay_a: Optional[Double] = opt(0.0)
+    learning_rate_decay_b: Optional[Double] = opt(0.0)
+    l1weight: Optional[Double] = opt(0.1)
+    l2weight: Optional[Double] = opt(0.0)
+    c1: Optional[Double] = opt(0.0001)
+    backoff: Optional[Double] = opt(0.5)
     owlqn_steps: Optional[int] = opt(10)
     max_backoff: Optional[int] = opt(5)
     l2weight_zero_iter: Optional[int] = opt(0)
-    average_window: Optional[float] = opt(0.0)
+    average_window: Optional[Double] = opt(0.0)
     max_average_window: Optional[int] = opt(0x7FFFFFFFFFFFFFFF)
     learning_method: Optional[str] = opt("momentum")
-    ada_epsilon: Optional[float] = opt(1e-6)
+    ada_epsilon: Optional[Double] = opt(1e-6)
     do_average_in_cpu: Optional[bool] = opt(False)
-    ada_rou: Optional[float] = opt(0.95)
+    ada_rou: Optional[Double] = opt(0.95)
     learning_rate_schedule: Optional[str] = opt("constant")
-    delta_add_rate: Optional[float] = opt(1.0)
+    delta_add_rate: Optional[Double] = opt(1.0)
     mini_batch_size: Optional[int] = opt(128)
     use_sparse_remote_updater: Optional[bool] = opt(False)
     center_parameter_update_method: Optional[str] = opt("average")
-    shrink_parameter_value: Optional[float] = opt(0.0)
-    adam_beta1: Optional[float] = opt(0.9)
-    adam_beta2: Optional[float] = opt(0.999)
-    adam_epsilon: Optional[float] = opt(1e-8)
+    shrink_parameter_value: Optional[Double] = opt(0.0)
+    adam_beta1: Optional[Double] = opt(0.9)
+    adam_beta2: Optional[Double] = opt(0.999)
+    adam_epsilon: Optional[Double] = opt(1e-8)
     learning_rate_args: Optional[str] = opt("")
-    async_lagged_grad_discard_ratio: Optional[float] = opt(1.5)
-    gradient_clipping_threshold: Optional[float] = opt(0.0)
+    async_lagged_grad_discard_ratio: Optional[Double] = opt(1.5)
+    gradient_clipping_threshold: Optional[Double] = opt(0.0)
 
 
 class TrainerConfig(ProtoModel):
@@ -286,6 +293,9 @@ class TrainerConfig(ProtoModel):
     opt_config: OptimizationConfig
     test_data_config: Optional[DataConfig] = opt()
     config_files: list[str] = Field(default_factory=list)
+    save_dir: Optional[str] = opt("./output/model")
+    init_model_path: Optional[str] = opt()
+    start_pass: Optional[int] = opt(0)
 
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True,
                               protected_namespaces=())

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from ..config.models import Double as Number
 from ..config import ConfigError
 from ..config.serialize import describe_validation_error
 from .base import user_location
@@ -32,25 +33,25 @@ class ParameterAttribute(_Attr):
 
     name: Optional[str] = None
     is_static: bool = False
-    initial_std: Optional[Annotated[float, Field(ge=0)]] = None
-    initial_mean: Optional[float] = None
-    initial_max: Optional[float] = None
-    initial_min: Optional[float] = None
-    l1_rate: Optional[Annotated[float, Field(ge=0)]] = None
-    l2_rate: Optional[Annotated[float, Field(ge=0)]] = None
-    learning_rate: Optional[Annotated[float, Field(ge=0)]] = None
-    momentum: Optional[Annotated[float, Field(ge=0)]] = None
-    gradient_clipping_threshold: Optional[Annotated[float, Field(ge=0)]] = None
+    initial_std: Optional[Annotated[Number, Field(ge=0)]] = None
+    initial_mean: Optional[Number] = None
+    initial_max: Optional[Number] = None
+    initial_min: Optional[Number] = None
+    l1_rate: Optional[Annotated[Number, Field(ge=0)]] = None
+    l2_rate: Optional[Annotated[Number, Field(ge=0)]] = None
+    learning_rate: Optional[Annotated[Number, Field(ge=0)]] = None
+    momentum: Optional[Annotated[Number, Field(ge=0)]] = None
+    gradient_clipping_threshold: Optional[Annotated[Number, Field(ge=0)]] = None
     sparse_update: bool = False
     update_hooks: Optional[Any] = None
     initializer: Optional[Any] = None
 
     def __init__(self, name: Optional[str] = None, is_static: bool = False,
-                 initial_std: Optional[float] = None, initial_mean: Optional[float] = None,
-                 initial_max: Optional[float] = None, initial_min: Optional[float] = None,
-                 l1_rate: Optional[float] = None, l2_rate: Optional[float] = None,
-                 learning_rate: Optional[float] = None, momentum: Optional[float] = None,
-                 gradient_clipping_threshold: Optional[float] = None,
+                 initial_std: Optional[Number] = None, initial_mean: Optional[Number] = None,
+                 initial_max: Optional[Number] = None, initial_min: Optional[Number] = None,
+                 l1_rate: Optional[Number] = None, l2_rate: Optional[Number] = None,
+                 learning_rate: Optional[Number] = None, momentum: Optional[Number] = None,
+                 gradient_clipping_threshold: Optional[Number] = None,
                  sparse_update: bool = False, update_hooks: Any = None,
                  initializer: Any = None):
         super().__init__(
@@ -93,12 +94,12 @@ ParamAttr = ParameterAttribute
 class ExtraLayerAttribute(_Attr):
     """Per-layer extras: dropout rate, error clipping, device (``ExtraAttr``)."""
 
-    error_clipping_threshold: Optional[Annotated[float, Field(ge=0)]] = None
-    drop_rate: Optional[Annotated[float, Field(ge=0, lt=1)]] = None
+    error_clipping_threshold: Optional[Annotated[Number, Field(ge=0)]] = None
+    drop_rate: Optional[Annotated[Number, Field(ge=0, lt=1)]] = None
     device: Optional[int] = None
 
-    def __init__(self, error_clipping_threshold: Optional[float] = None,
-                 drop_rate: Optional[float] = None, device: Optional[int] = None):
+    def __init__(self, error_clipping_threshold: Optional[Number] = None,
+                 drop_rate: Optional[Number] = None, device: Optional[int] = None):
         super().__init__(error_clipping_threshold=error_clipping_threshold,
                          drop_rate=drop_rate, device=device)
 

@@ -64,6 +64,13 @@ def inputs(layers: Union[LayerOutput, list[LayerOutput]], *args: LayerOutput) ->
     ctx.inputs_declared = True
 
 
+def _split_pair(value: Any) -> tuple[Any, Any]:
+    """Paddle's ``__is_splitable__``: a list or tuple of two is (train, test)."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return value[0], value[1]
+    return value, value
+
+
 def _data_config(file_list: Any, module: str, obj: str, args: Any, for_test: bool) -> DataConfig:
     if isinstance(file_list, (list, tuple)):
         files = ",".join(str(f) for f in file_list)
@@ -76,19 +83,21 @@ def _data_config(file_list: Any, module: str, obj: str, args: Any, for_test: boo
     else:
         # Paddle pickled a dict here; JSON text is data, never code (docs/paddle_compat.md).
         load_args = json.dumps(args, sort_keys=True)
-    return DataConfig(type="py2", files=files, load_data_module=module, load_data_object=obj,
-                      load_data_args=load_args, for_test=True if for_test else None)
+    return DataConfig(type="py2", files=files, async_load_data=False, for_test=for_test,
+                      load_data_module=module, load_data_object=obj, load_data_args=load_args,
+                      data_ratio=1, is_main_data=True, usage_ratio=1.0)
 
 
 @dsl_function(named=False)
-def define_py_data_sources2(train_list: Any, test_list: Any, module: Union[str, list[str]],
-                            obj: Union[str, list[str]], args: Any = None) -> None:
+def define_py_data_sources2(train_list: Any, test_list: Any,
+                            module: Union[str, list[str], tuple[str, str]],
+                            obj: Union[str, list[str], tuple[str, str]],
+                            args: Any = None) -> None:
     """Record PyDataProvider2 sources as Paddle did.  minipaddle's trainer cannot run Python
-    data providers (it says so when asked to); the record keeps such configs loadable."""
+    data providers (it says so when asked to); the record keeps such configs loadable.
+    ``module``, ``obj`` and ``args`` may each be a (train, test) pair."""
     ctx = current()
-    modules = module if isinstance(module, list) else [module, module]
-    objs = obj if isinstance(obj, list) else [obj, obj]
-    arg_list = args if isinstance(args, list) else [args, args]
+    modules, objs, arg_list = (_split_pair(v) for v in (module, obj, args))
     if train_list is not None:
         ctx.data_config = _data_config(train_list, modules[0], objs[0], arg_list[0], False)
     if test_list is not None:

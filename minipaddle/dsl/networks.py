@@ -6,6 +6,7 @@ from typing import Annotated, Any, Optional, Union
 
 from pydantic import Field
 
+from ..config.models import Double as Number
 from .activations import LinearActivation, ReluActivation, SoftmaxActivation
 from .attrs import BiasAttrArg, ExtraLayerAttribute, LayerAttrArg, ParamAttrArg
 from .base import (
@@ -19,7 +20,7 @@ from .layers.norm import batch_norm_layer
 from .layers.pool import PoolType, img_pool_layer
 from .poolings import MaxPooling
 
-Rate = Annotated[float, Field(ge=0, lt=1)]
+Rate = Annotated[Number, Field(ge=0, lt=1)]
 
 
 @dsl_function(prefix="conv_pool")

@@ -7,24 +7,25 @@ from typing import Annotated, Any, ClassVar, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from ..config.models import Double as Number
 from ..config import ConfigError, OptimizationConfig
 from ..config.serialize import describe_validation_error
 from .base import dsl_function, fail
 from .context import ParseContext, current
 
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Rate01 = Annotated[float, Field(ge=0, le=1)]
+NonNeg = Annotated[Number, Field(ge=0, allow_inf_nan=False)]
+Rate01 = Annotated[Number, Field(ge=0, le=1)]
 
 #: config_parser's DEFAULT_SETTING: what opt_config holds when settings() is never called.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "algorithm": "async_sgd", "learning_method": "momentum", "learning_rate": 1.0,
     "learning_rate_decay_a": 0.0, "learning_rate_decay_b": 0.0,
     "learning_rate_schedule": "poly", "learning_rate_args": "", "batch_size": None,
-    "average_window": 0.0, "max_average_window": None, "do_average_in_cpu": False,
+    "average_window": 0, "max_average_window": None, "do_average_in_cpu": False,
     "ada_epsilon": 1e-6, "ada_rou": 0.95, "adam_beta1": 0.9, "adam_beta2": 0.999,
     "adam_epsilon": 1e-8, "gradient_clipping_threshold": None,
     "async_lagged_grad_discard_ratio": 1.5, "delta_add_rate": 1.0,
-    "shrink_parameter_value": 0.0, "l1weight": 0.1, "l2weight": 0.0, "l2weight_zero_iter": 0,
+    "shrink_parameter_value": 0, "l1weight": 0.1, "l2weight": 0.0, "l2weight_zero_iter": 0,
     "c1": 0.0001, "backoff": 0.5, "owlqn_steps": 10, "max_backoff": 5,
 }
 
@@ -59,7 +60,7 @@ class MomentumOptimizer(BaseSGDOptimizer):
     momentum: Optional[NonNeg] = None
     sparse: bool = False
 
-    def __init__(self, momentum: Optional[float] = None, sparse: bool = False):
+    def __init__(self, momentum: Optional[Number] = None, sparse: bool = False):
         super().__init__(momentum=momentum, sparse=sparse)
 
     def to_setting_kwargs(self) -> dict[str, Any]:
@@ -74,7 +75,7 @@ class AdamOptimizer(BaseSGDOptimizer):
     beta2: Rate01 = 0.999
     epsilon: NonNeg = 1e-8
 
-    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8):
+    def __init__(self, beta1: Number = 0.9, beta2: Number = 0.999, epsilon: Number = 1e-8):
         super().__init__(beta1=beta1, beta2=beta2, epsilon=epsilon)
 
     def to_setting_kwargs(self) -> dict[str, Any]:
@@ -86,7 +87,7 @@ class AdamaxOptimizer(BaseSGDOptimizer):
     beta1: Rate01
     beta2: Rate01
 
-    def __init__(self, beta1: float, beta2: float):
+    def __init__(self, beta1: Number, beta2: Number):
         super().__init__(beta1=beta1, beta2=beta2)
 
     def to_setting_kwargs(self) -> dict[str, Any]:
@@ -107,7 +108,7 @@ class _RhoEpsilon(BaseSGDOptimizer):
     epsilon: NonNeg = 1e-6
     method: ClassVar[str] = ""
 
-    def __init__(self, rho: float = 0.95, epsilon: float = 1e-6):
+    def __init__(self, rho: Number = 0.95, epsilon: Number = 1e-6):
         super().__init__(rho=rho, epsilon=epsilon)
 
     def to_setting_kwargs(self) -> dict[str, Any]:
@@ -139,7 +140,7 @@ class L2Regularization(BaseRegularization):
 
     rate: NonNeg
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: Number):
         super().__init__(rate=rate)
 
     def extra_settings(self, ctx: ParseContext) -> None:
@@ -151,7 +152,7 @@ class ModelAverage(_Setting):
     max_average_window: Optional[Annotated[int, Field(gt=0)]] = None
     do_average_in_cpu: bool = False
 
-    def __init__(self, average_window: float, max_average_window: Optional[int] = None,
+    def __init__(self, average_window: Number, max_average_window: Optional[int] = None,
                  do_average_in_cpu: bool = False):
         super().__init__(average_window=average_window, max_average_window=max_average_window,
                          do_average_in_cpu=do_average_in_cpu)
@@ -209,9 +210,9 @@ ModelAverageArg = Annotated[Optional[ModelAverage],
 
 @dsl_function(named=False)
 def settings(batch_size: Annotated[int, Field(gt=0)],
-             learning_rate: NonNeg = 1e-3, learning_rate_decay_a: float = 0.0,
-             learning_rate_decay_b: float = 0.0, learning_rate_schedule: str = "poly",
-             learning_rate_args: str = "", async_lagged_grad_discard_ratio: float = 1.5,
+             learning_rate: NonNeg = 1e-3, learning_rate_decay_a: Number = 0.0,
+             learning_rate_decay_b: Number = 0.0, learning_rate_schedule: str = "poly",
+             learning_rate_args: str = "", async_lagged_grad_discard_ratio: Number = 1.5,
              learning_method: LearningMethodArg = None,
              regularization: RegularizationArg = None, is_async: bool = False,
              model_average: ModelAverageArg = None,
@@ -247,12 +248,9 @@ def settings(batch_size: Annotated[int, Field(gt=0)],
 
 def opt_config_of(ctx: ParseContext) -> OptimizationConfig:
     """The OptimizationConfig a context ends with (DEFAULT_SETTING when settings() never ran);
-    values that are None are not written, as in Paddle."""
+    values that are None are not written, and numbers keep their Python type, as in Paddle."""
     values = ctx.opt_values if ctx.settings_called else dict(DEFAULT_SETTINGS)
-    floats = {k for k, f in OptimizationConfig.model_fields.items()
-              if f.annotation in (Optional[float], float)}
-    clean = {k: (float(v) if k in floats else v) for k, v in values.items() if v is not None}
-    return OptimizationConfig(**clean)
+    return OptimizationConfig(**{k: v for k, v in values.items() if v is not None})
 
 
 __all__ = [

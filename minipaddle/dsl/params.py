@@ -69,8 +69,8 @@ def create_parameter(attr: ParameterAttribute, default_name: str, size: int,
         fan_in = dims[0] if dims else size
         mean, std, strategy, smart = 0.0, 1.0 / math.sqrt(fan_in), 0, True
     elif attr.initial_std is not None or attr.initial_mean is not None:
-        mean = float(attr.initial_mean) if attr.initial_mean is not None else 0.0
-        std = float(attr.initial_std) if attr.initial_std is not None else 0.01
+        mean = attr.initial_mean if attr.initial_mean is not None else 0.0
+        std = attr.initial_std if attr.initial_std is not None else 0.01
         strategy, smart = 0, False
     else:
         mean = (attr.initial_max + attr.initial_min) / 2.0
@@ -133,7 +133,7 @@ def apply_layer_attr(config: dict[str, Any], layer_attr: Optional[ExtraLayerAttr
                        " here)")
         if field == "drop_rate" and value == 0:
             continue
-        config[field] = float(value)
+        config[field] = value
     if layer_attr.device is not None:
         config["device"] = layer_attr.device
 

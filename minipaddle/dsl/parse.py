@@ -27,7 +27,8 @@ Source = Union[str, os.PathLike, Callable[[], Any], dict]
 
 def trainer_config_of(ctx: ParseContext) -> TrainerConfig:
     return TrainerConfig(model_config=model_config_of(ctx), opt_config=opt_config_of(ctx),
-                         data_config=ctx.data_config, test_data_config=ctx.test_data_config)
+                         data_config=ctx.data_config, test_data_config=ctx.test_data_config,
+                         save_dir="./output/model", start_pass=0)
 
 
 def parse_config(source: Source, config_args: Any = "") -> TrainerConfig:

@@ -6,23 +6,16 @@ from typing import Annotated, Optional
 
 from pydantic import Field
 
+from ...config.models import Double as Number
 from ...config import LayerInputConfig
 from ..activations import IdentityActivation
 from ..attrs import BiasAttrArg, ExtraLayerAttribute, LayerAttrArg
 from ..base import Activation, Layers, LayerOutput, as_list, dsl_function, fail, make_output
+from .common import shape_fields
 from ..params import (
     DROPOUT, ERROR_CLIPPING, apply_layer_attr, bias_attr_of, bias_name, create_parameter,
     new_layer_config,
 )
-
-
-def _shape_fields(source: LayerOutput) -> dict:
-    """height/width/depth copied from an input's config: Paddle writes them even for plain
-    vectors (``height: 0 width: 0 depth: 1``)."""
-    config = source.config
-    return {"height": (config.height if config else None) or 0,
-            "width": (config.width if config else None) or 0,
-            "depth": (config.depth if config else None) or 1}
 
 
 @dsl_function(prefix="concat")
@@ -36,10 +29,10 @@ def concat_layer(input: Layers, act: Optional[Activation] = None, name: Optional
         raise fail("input", input, "expected at least one layer")
     if bias_attr:
         raise fail("bias_attr", bias_attr, "concat_layer has no bias")
-    shape = _shape_fields(inputs[0])
+    shape = shape_fields(inputs[0])
     for other in inputs[1:]:
-        if _shape_fields(other) != shape:
-            mine = _shape_fields(other)
+        if shape_fields(other) != shape:
+            mine = shape_fields(other)
             raise fail("input", other,
                        f"height/width/depth {mine['height']}x{mine['width']}x{mine['depth']} "
                        f"differ from the first input {inputs[0].name!r}'s "
@@ -64,7 +57,7 @@ def _addto(inputs: list[LayerOutput], act: Activation, name: str, bias_attr,
     source = next((p for p in inputs if p.height), inputs[0])
     values = {"name": name, "type": "addto", "size": size, "active_type": act.name,
               "inputs": [LayerInputConfig(input_layer_name=p.name) for p in inputs],
-              **_shape_fields(source)}
+              **shape_fields(source)}
     params = []
     battr = bias_attr_of(bias_attr, has_bias=False)
     if battr is not None:
@@ -89,7 +82,7 @@ def addto_layer(input: Layers, act: Optional[Activation] = None, name: Optional[
 
 @dsl_function(prefix="dropout")
 def dropout_layer(input: LayerOutput,
-                  dropout_rate: Annotated[float, Field(ge=0, lt=1)],
+                  dropout_rate: Annotated[Number, Field(ge=0, lt=1)],
                   name: Optional[str] = None) -> LayerOutput:
     """Dropout as Paddle wrote it: an ``addto`` layer with ``drop_rate``."""
     return _addto([input], IdentityActivation(), name, False,

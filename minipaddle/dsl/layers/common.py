@@ -59,3 +59,13 @@ def image_size(input: LayerOutput, channels: int) -> tuple[int, int]:
 
 def image_conf(channels: int, width: int, height: int) -> ImageConfig:
     return ImageConfig(channels=channels, img_size=width, img_size_y=height)
+
+
+def shape_fields(source: LayerOutput) -> dict:
+    """height/width/depth copied from an input's config, as Paddle's set_layer_height_width /
+    set_layer_depth did: unset fields read as their proto defaults, so plain vectors get
+    ``height: 0 width: 0 depth: 1``."""
+    config = source.config
+    return {"height": (config.height if config else None) or 0,
+            "width": (config.width if config else None) or 0,
+            "depth": (config.depth if config else None) or 1}

@@ -6,13 +6,14 @@ from typing import Annotated, Any, Callable, Optional, Union
 
 from pydantic import Field
 
+from ...config.models import Double as Number
 from ...config import EvaluatorConfig, LayerInputConfig
 from ..attrs import LayerAttrArg
 from ..base import LayerOutput, dsl_function, fail, make_output
 from ..context import current
 from ..params import apply_layer_attr, new_layer_config
 
-Coeff = Annotated[float, Field(allow_inf_nan=False)]
+Coeff = Annotated[Number, Field(allow_inf_nan=False)]
 
 
 def _require_data(arg: str, layer: LayerOutput) -> None:
@@ -22,7 +23,7 @@ def _require_data(arg: str, layer: LayerOutput) -> None:
 
 
 def _cost(kind: str, name: str, input: LayerOutput, label: LayerOutput,
-          weight: Optional[LayerOutput], coeff: float,
+          weight: Optional[LayerOutput], coeff: Number,
           layer_attr: Any) -> LayerOutput:
     parents = [input, label]
     if weight is not None:
@@ -32,7 +33,7 @@ def _cost(kind: str, name: str, input: LayerOutput, label: LayerOutput,
         parents.append(weight)
     values = {"name": name, "type": kind, "size": 1, "active_type": "",
               "inputs": [LayerInputConfig(input_layer_name=p.name) for p in parents],
-              "coeff": float(coeff)}
+              "coeff": coeff}
     apply_layer_attr(values, layer_attr, ())
     return make_output(new_layer_config(**values), parents, "cost")
 
@@ -51,7 +52,7 @@ def classification_error_evaluator(input: LayerOutput, label: LayerOutput,
                                    name: Optional[str] = None,
                                    weight: Optional[LayerOutput] = None,
                                    top_k: Optional[Annotated[int, Field(gt=0)]] = None,
-                                   threshold: Optional[float] = None) -> EvaluatorConfig:
+                                   threshold: Optional[Number] = None) -> EvaluatorConfig:
     """Classification error rate of ``input``'s arg-max (or top-k) against ``label``."""
     layers = [input, label] + ([weight] if weight is not None else [])
     return _add_evaluator(input, name, "classification_error", layers, top_k=top_k,

@@ -13,7 +13,7 @@ from ..attrs import LayerAttrArg, ParamAttrArg, ParameterAttribute
 from ..base import LayerOutput, NonNegInt, PosInt, dsl_function, fail, make_output
 from ..params import apply_layer_attr, create_parameter, new_layer_config, weight_name
 from ..poolings import AvgPooling, MaxPooling
-from .common import image_conf, image_size, infer_channels
+from .common import image_conf, image_size, infer_channels, shape_fields
 from .pool import PoolType, pool_type_string
 
 
@@ -144,7 +144,7 @@ def prelu_layer(input: LayerOutput, name: Optional[str] = None, partial_sum: Pos
     values = {"name": name, "type": "prelu", "size": size, "active_type": "",
               "inputs": [LayerInputConfig(input_layer_name=input.name,
                                           input_parameter_name=weight.name)],
-              "partial_sum": partial_sum, "height": input.height, "width": input.width}
+              "partial_sum": partial_sum, **shape_fields(input)}
     apply_layer_attr(values, layer_attr, ())
     return make_output(new_layer_config(**values), [input], "prelu",
                        num_filters=input.num_filters, parameters=[weight])

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 from pydantic import Field
 
+from ...config.models import Double as Number
 from ...config import LayerInputConfig, NormConfig
 from ..activations import ReluActivation
 from ..attrs import BiasAttrArg, LayerAttrArg, ParamAttrArg, ParameterAttribute
@@ -26,8 +27,8 @@ def batch_norm_layer(input: LayerOutput, act: Optional[Activation] = None,
                      num_channels: Optional[PosInt] = None, bias_attr: BiasAttrArg = None,
                      param_attr: ParamAttrArg = None, layer_attr: LayerAttrArg = None,
                      batch_norm_type: Optional[str] = None,
-                     epsilon: Annotated[float, Field(allow_inf_nan=False)] = 1e-5,
-                     moving_average_fraction: Annotated[float, Field(ge=0, le=1)] = 0.9,
+                     epsilon: Annotated[Number, Field(allow_inf_nan=False)] = 1e-5,
+                     moving_average_fraction: Annotated[Number, Field(ge=0, le=1)] = 0.9,
                      use_global_stats: Optional[bool] = None,
                      mean_var_names: Optional[list[str]] = None) -> LayerOutput:
     """Batch normalization over channels (ReLU by default, as in Paddle)."""
@@ -67,8 +68,8 @@ def batch_norm_layer(input: LayerOutput, act: Optional[Activation] = None,
                for p in stats]
     values = {"name": name, "type": batch_norm_type, "size": size, "active_type": act.name,
               "inputs": inputs, "use_global_stats": use_global_stats,
-              "moving_average_fraction": float(moving_average_fraction),
-              "epsilon": float(epsilon)}
+              "moving_average_fraction": moving_average_fraction,
+              "epsilon": epsilon}
     if is_image:
         values.update(height=height, width=width, depth=1)
     battr = bias_attr_of(bias_attr)
@@ -84,8 +85,8 @@ def batch_norm_layer(input: LayerOutput, act: Optional[Activation] = None,
 
 @dsl_function(prefix="crmnorm")
 def img_cmrnorm_layer(input: LayerOutput, size: PosInt,
-                      scale: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0128,
-                      power: Annotated[float, Field(allow_inf_nan=False)] = 0.75,
+                      scale: Annotated[Number, Field(ge=0, allow_inf_nan=False)] = 0.0128,
+                      power: Annotated[Number, Field(allow_inf_nan=False)] = 0.75,
                       name: Optional[str] = None, num_channels: Optional[PosInt] = None,
                       layer_attr: LayerAttrArg = None) -> LayerOutput:
     """Cross-map response normalization (LRN across channels, Paddle's k = 1).
@@ -95,7 +96,7 @@ def img_cmrnorm_layer(input: LayerOutput, size: PosInt,
     channels = infer_channels(input, num_channels)
     width, height = image_size(input, channels)
     norm_conf = NormConfig(norm_type="cmrnorm-projection", channels=channels, size=size,
-                           scale=scale / size, pow=float(power), output_x=width, img_size=width,
+                           scale=scale / size, pow=power, output_x=width, img_size=width,
                            blocked=False, output_y=height, img_size_y=height)
     values = {"name": name, "type": "norm", "size": channels * width * height,
               "active_type": "",
