@@ -10,6 +10,7 @@ configs, so validation is identical; errors also name the file, the entry and th
 from __future__ import annotations
 
 import difflib
+import inspect
 import typing
 from typing import Any, Callable, Optional
 
@@ -85,7 +86,10 @@ class _Reader:
         if "outputs" not in doc:
             raise self.error("key 'outputs'", "outputs is required: the names of the "
                              "network's output (usually cost) layers")
-        declare_outputs(self.refs("outputs", "outputs", doc["outputs"]))
+        outputs = self.refs("outputs", "outputs", doc["outputs"])
+        if not outputs:
+            raise self.error("key 'outputs'", "outputs must name at least one layer")
+        declare_outputs(outputs)
 
     def index_names(self, layers: list) -> None:
         for i, entry in enumerate(layers):
@@ -126,6 +130,10 @@ class _Reader:
                                  f"duplicate name {name!r}: layers[{self.entry_of[name]}] "
                                  "already defines it")
         kwargs = dict(kwargs)
+        if "name" in kwargs and "name" not in inspect.signature(fn).parameters:
+            # Helpers such as small_vgg take no name: the entry's name only labels what
+            # they return, for later entries to refer to.
+            del kwargs["name"]
         for key in _layer_arguments(fn) & set(kwargs):
             kwargs[key] = self.refs(f"{where}, key {key!r}", key, kwargs[key], i)
         result = self.call(where, fn, kwargs, where)
