@@ -133,7 +133,8 @@ def apply_layer_attr(config: dict[str, Any], layer_attr: Optional[ExtraLayerAttr
                        " here)")
         if field == "drop_rate" and value == 0:
             continue
-        config[field] = value
+        # Paddle's ExtraLayerAttribute stores float(...) for both fields.
+        config[field] = float(value)
     if layer_attr.device is not None:
         config["device"] = layer_attr.device
 

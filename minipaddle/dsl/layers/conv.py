@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 from ...config import ConvConfig, LayerInputConfig, cnn_image_size, cnn_output_size
@@ -46,7 +45,7 @@ def smart_conv_attr(attr: ParameterAttribute, filter_size: int, channels: int) -
     """
     if not attr.is_smart:
         return attr
-    std = math.sqrt(2.0 / (filter_size * filter_size * channels))
+    std = (2.0 / (filter_size * filter_size * channels)) ** 0.5  # Paddle's exact expression
     return attr.model_copy(update={"initial_mean": 0.0, "initial_std": std})
 
 

@@ -33,7 +33,7 @@ def _cost(kind: str, name: str, input: LayerOutput, label: LayerOutput,
         parents.append(weight)
     values = {"name": name, "type": kind, "size": 1, "active_type": "",
               "inputs": [LayerInputConfig(input_layer_name=p.name) for p in parents],
-              "coeff": coeff}
+              "coeff": float(coeff)}
     apply_layer_attr(values, layer_attr, ())
     return make_output(new_layer_config(**values), parents, "cost")
 
