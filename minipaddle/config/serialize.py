@@ -56,7 +56,37 @@ def _int_decimal(loader: StrictLoader, node: yaml.ScalarNode) -> int:
     return int(loader.construct_scalar(node), 10)
 
 
-StrictLoader.add_constructor("tag:yaml.org,2002:int", _int_decimal)
+def _mapping_without_duplicates(loader: StrictLoader, node: yaml.MappingNode) -> dict:
+    loader.flatten_mapping(node)
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark,
+                f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark)
+        try:
+            seen[key] = key_node.start_mark.line
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark, f"unhashable key {key!r}",
+                key_node.start_mark) from None
+    return loader.construct_mapping(node, deep=True)
+
+
+# Only plain data: null, bool, int, float, str, list, mapping.  Every other tag (!!binary,
+# !!set, !!timestamp, !!python/..., local tags) has no constructor and is refused.
+StrictLoader.yaml_constructors = {
+    "tag:yaml.org,2002:null": yaml.SafeLoader.construct_yaml_null,
+    "tag:yaml.org,2002:bool": yaml.SafeLoader.construct_yaml_bool,
+    "tag:yaml.org,2002:int": _int_decimal,
+    "tag:yaml.org,2002:float": yaml.SafeLoader.construct_yaml_float,
+    "tag:yaml.org,2002:str": yaml.SafeLoader.construct_yaml_str,
+    "tag:yaml.org,2002:seq": yaml.SafeLoader.construct_yaml_seq,
+    "tag:yaml.org,2002:map": _mapping_without_duplicates,
+    None: yaml.SafeLoader.construct_undefined,
+}
+StrictLoader.yaml_multi_constructors = {}
 
 
 def load_yaml(text: Union[str, bytes], source: str = "<string>") -> Any:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from ..config.models import Double as Number
 from ..config import ConfigError
 from ..config.serialize import describe_validation_error
-from .base import user_location
+from .base import build_from_mapping, user_location
 
 
 class _Attr(BaseModel):
@@ -109,9 +109,7 @@ ExtraAttr = ExtraLayerAttribute
 
 def _attr_from_mapping(cls: type) -> Any:
     def convert(value: Any) -> Any:
-        if isinstance(value, dict):
-            return cls(**value)
-        return value
+        return build_from_mapping(cls, value) if isinstance(value, dict) else value
     return BeforeValidator(convert)
 
 

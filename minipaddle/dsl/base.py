@@ -93,11 +93,31 @@ def _activation(value: Any) -> Any:
 
 PosInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
-PosIntOrPair = Annotated[Union[PosInt, tuple[PosInt, PosInt], list[PosInt]], AfterValidator(_pair)]
-NonNegIntOrPair = Annotated[Union[NonNegInt, tuple[NonNegInt, NonNegInt], list[NonNegInt]],
+PosIntOrPair = Annotated[Union[PosInt, tuple[PosInt, ...], list[PosInt]], AfterValidator(_pair)]
+NonNegIntOrPair = Annotated[Union[NonNegInt, tuple[NonNegInt, ...], list[NonNegInt]],
                             AfterValidator(_pair)]
 Activation = Annotated[BaseActivation, BeforeValidator(_activation)]
 Layers = Union[LayerOutput, list[LayerOutput], tuple[LayerOutput, ...]]
+
+
+def build_from_mapping(cls: type, arguments: Any, what: Optional[str] = None) -> Any:
+    """``cls(**arguments)`` for a YAML mapping, refusing unknown or missing keys clearly."""
+    what = what or cls.__name__
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, dict):
+        raise ValueError(f"{what} takes a mapping of arguments, got {type(arguments).__name__}")
+    params = inspect.signature(cls.__init__).parameters
+    known = [p for p in params if p != "self"]
+    for key in arguments:
+        if key not in known:
+            raise ValueError(f"unknown key {key!r} for {what}{_close(str(key), known)}; "
+                             f"known: {', '.join(known) or 'none'}")
+    missing = [p.name for p in params.values() if p.name != "self"
+               and p.default is inspect.Parameter.empty and p.name not in arguments]
+    if missing:
+        raise ValueError(f"{what} needs {', '.join(repr(m) for m in missing)}")
+    return cls(**arguments)
 
 
 def as_list(value: Any) -> list:
@@ -230,7 +250,7 @@ def _kind(e: dict) -> str:
 # The decorator
 
 
-def dsl_function(prefix: Optional[str] = None, *, named: bool = True,
+def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: bool = True,
                  register: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a DSL function.
 
@@ -238,6 +258,8 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True,
       ``__<prefix>_<k>__`` is drawn from a per-prefix counter (prefix defaults to the function's
       ``__name__``), exactly as Paddle's ``wrap_name_default``.
     * arguments are validated against the annotations (strict: no str->int coercion).
+    * ``layer``: the call creates a layer called ``name``; a name already in use is refused
+      before anything is created.
     * any ConfigError raised inside gets the user's ``file:line``.
     """
 
@@ -287,6 +309,13 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True,
                     arguments["name"] = current().auto_name(name_prefix)
                 if isinstance(arguments.get("name"), str):
                     call.layer = arguments["name"]
+                    existing = current().layers.get(call.layer) if layer else None
+                    if existing is not None:
+                        raise ConfigError(
+                            f"{fn.__name__} {call.layer!r}: duplicate layer name "
+                            f"{call.layer!r}: a layer of type {existing.type!r} already has "
+                            "it; give each layer a unique name", layer=call.layer,
+                            argument="name")
                 try:
                     validated = args_model.model_validate(
                         {k: v for k, v in arguments.items() if k in fields})

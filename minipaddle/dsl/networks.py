@@ -23,7 +23,7 @@ from .poolings import MaxPooling
 Rate = Annotated[Number, Field(ge=0, lt=1)]
 
 
-@dsl_function(prefix="conv_pool")
+@dsl_function(prefix="conv_pool", layer=False)
 def simple_img_conv_pool(input: LayerOutput, filter_size: PosIntOrPair, num_filters: PosInt,
                          pool_size: PosInt, name: Optional[str] = None,
                          pool_type: Optional[PoolType] = None, act: Optional[Activation] = None,
@@ -45,7 +45,7 @@ def simple_img_conv_pool(input: LayerOutput, filter_size: PosIntOrPair, num_filt
                           layer_attr=pool_layer_attr)
 
 
-@dsl_function(prefix="conv_bn_pool")
+@dsl_function(prefix="conv_bn_pool", layer=False)
 def img_conv_bn_pool(input: LayerOutput, filter_size: PosIntOrPair, num_filters: PosInt,
                      pool_size: PosInt, name: Optional[str] = None,
                      pool_type: Optional[PoolType] = None, act: Optional[Activation] = None,
@@ -79,7 +79,7 @@ def _broadcast(arg: str, value: Any, n: int) -> list:
     return [value] * n
 
 
-@dsl_function(named=False)
+@dsl_function(named=False, layer=False)
 def img_conv_group(input: LayerOutput, conv_num_filter: list[PosInt], pool_size: PosInt,
                    num_channels: Optional[PosInt] = None,
                    conv_padding: Union[NonNegInt, list[NonNegInt]] = 1,
@@ -114,7 +114,7 @@ def img_conv_group(input: LayerOutput, conv_num_filter: list[PosInt], pool_size:
                           pool_type=pool_type or MaxPooling())
 
 
-@dsl_function(prefix="separable_conv")
+@dsl_function(prefix="separable_conv", layer=False)
 def img_separable_conv(input: LayerOutput, num_channels: PosInt, num_out_channels: PosInt,
                        filter_size: PosIntOrPair, stride: PosIntOrPair = 1,
                        padding: NonNegIntOrPair = 0, depth_multiplier: PosInt = 1,
@@ -137,7 +137,7 @@ def img_separable_conv(input: LayerOutput, num_channels: PosInt, num_out_channel
                           shared_biases=shared_bias)
 
 
-@dsl_function(named=False)
+@dsl_function(named=False, layer=False)
 def small_vgg(input_image: LayerOutput, num_channels: PosInt, num_classes: PosInt) -> LayerOutput:
     """Paddle's small VGG for CIFAR: four conv groups with batch norm and dropout, a pooling,
     dropout, fc 512 + batch norm, fc num_classes softmax."""
@@ -161,7 +161,7 @@ def small_vgg(input_image: LayerOutput, num_channels: PosInt, num_classes: PosIn
     return fc_layer(input=tmp, size=num_classes, act=SoftmaxActivation())
 
 
-@dsl_function(named=False)
+@dsl_function(named=False, layer=False)
 def vgg_16_network(input_image: LayerOutput, num_channels: PosInt,
                    num_classes: PosInt = 1000) -> LayerOutput:
     """VGG-16 (configuration D): 13 3x3 convs in five groups, then fc 4096, 4096, classes."""

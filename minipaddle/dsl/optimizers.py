@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from ..config.models import Double as Number
 from ..config import ConfigError, OptimizationConfig
 from ..config.serialize import describe_validation_error
-from .base import dsl_function, fail
+from .base import build_from_mapping, dsl_function, fail
 from .context import ParseContext, current
 
 NonNeg = Annotated[Number, Field(ge=0, allow_inf_nan=False)]
@@ -173,27 +173,27 @@ REGULARIZATIONS: dict[str, type[BaseRegularization]] = {"l2": L2Regularization}
 
 
 def _from_mapping(table: dict[str, type], what: str, scalar_arg: Optional[str] = None):
-    """YAML form -> object: ``adam`` / ``{adam: {beta1: 0.8}}`` / ``{l2: 0.0005}``."""
+    """YAML form -> object: ``adam`` / ``{adam: {beta1: 0.8}}`` / ``{l2: 0.0005}``, or a list
+    of such forms."""
 
-    def convert(value: Any) -> Any:
+    def one(value: Any) -> Any:
         if isinstance(value, str):
             value = {value: {}}
-        if isinstance(value, dict):
-            if len(value) != 1:
-                raise ValueError(f"a {what} mapping has exactly one key, one of "
-                                 f"{', '.join(table)}; got {sorted(value)}")
-            (key, args), = value.items()
-            cls = table.get(key)
-            if cls is None:
-                raise ValueError(f"unknown {what} {key!r}; known: {', '.join(table)}")
-            if args is None:
-                args = {}
-            if not isinstance(args, dict):
-                if scalar_arg is None:
-                    raise ValueError(f"{what} {key!r} takes a mapping of arguments")
-                args = {scalar_arg: args}
-            return cls(**args)
-        return value
+        if not isinstance(value, dict):
+            return value
+        if len(value) != 1:
+            raise ValueError(f"a {what} mapping has exactly one key, one of "
+                             f"{', '.join(table)}; got {sorted(map(str, value))}")
+        (key, args), = value.items()
+        cls = table.get(key)
+        if cls is None:
+            raise ValueError(f"unknown {what} {key!r}; known: {', '.join(table)}")
+        if scalar_arg is not None and not isinstance(args, (dict, type(None))):
+            args = {scalar_arg: args}
+        return build_from_mapping(cls, args, f"{what} {key!r}")
+
+    def convert(value: Any) -> Any:
+        return [one(v) for v in value] if isinstance(value, list) else one(value)
 
     return BeforeValidator(convert)
 
@@ -203,12 +203,13 @@ LearningMethodArg = Annotated[Optional[BaseSGDOptimizer],
 RegularizationArg = Annotated[
     Union[BaseRegularization, list[BaseRegularization], None],
     _from_mapping(REGULARIZATIONS, "regularization", scalar_arg="rate")]
-ModelAverageArg = Annotated[Optional[ModelAverage],
-                            BeforeValidator(lambda v: ModelAverage(**v) if isinstance(v, dict)
-                                            else v)]
+ModelAverageArg = Annotated[
+    Optional[ModelAverage],
+    BeforeValidator(lambda v: build_from_mapping(ModelAverage, v) if isinstance(v, dict)
+                    else v)]
 
 
-@dsl_function(named=False)
+@dsl_function(named=False, layer=False)
 def settings(batch_size: Annotated[int, Field(gt=0)],
              learning_rate: NonNeg = 1e-3, learning_rate_decay_a: Number = 0.0,
              learning_rate_decay_b: Number = 0.0, learning_rate_schedule: str = "poly",

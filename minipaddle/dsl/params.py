@@ -52,9 +52,8 @@ def create_parameter(attr: ParameterAttribute, default_name: str, size: int,
     dims = list(dims or [])
     name = attr.name or default_name
     if size > MAX_SIZE:
-        raise fail(argument, attr.name or name,
-                   f"parameter {name!r} would have {size:,} values, more than the "
-                   f"{MAX_SIZE:,} a config can describe")
+        raise fail("size", size, f"parameter {name!r} would have {size:,} values, more than "
+                   f"the {MAX_SIZE:,} a config can describe")
     existing = ctx.parameters.get(name)
     if existing is not None:
         if existing.size != size or list(existing.dims) != dims:

@@ -67,7 +67,10 @@ def parse_config(source: Source, config_args: Any = "") -> TrainerConfig:
 
 
 def _from_document(doc: Any, source: str, config_args: Any) -> TrainerConfig:
-    kind = doc.get("kind") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"expected a mapping with a 'kind' key at the top level, got "
+                          f"{type(doc).__name__}", where=source)
+    kind = doc.get("kind")
     if kind == "model":
         with fresh_context(config_args) as ctx:
             read_model_document(doc, source)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 
 from ..config import ConfigError
 from .base import DATA_SOURCE, REGISTRY, LayerOutput
+from .context import current
 from .graph import inputs as declare_inputs
 from .graph import outputs as declare_outputs
 
@@ -165,7 +166,7 @@ class _Reader:
             if value is None:
                 return None
             raise self.error(where, f"{key} takes layer names, got {_brief(value)}")
-        found = self.names.get(value)
+        found = self.names.get(value) or current().layer_outputs.get(value)
         if found is not None:
             return found
         later = self.defined_later.get(value)

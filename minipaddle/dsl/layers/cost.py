@@ -47,7 +47,7 @@ def _add_evaluator(out: LayerOutput, name: str, kind: str, layers: list[LayerOut
     return config
 
 
-@dsl_function()
+@dsl_function(layer=False)
 def classification_error_evaluator(input: LayerOutput, label: LayerOutput,
                                    name: Optional[str] = None,
                                    weight: Optional[LayerOutput] = None,
