@@ -269,18 +269,16 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
         fields: dict[str, Any] = {}
         for pname, param in sig.parameters.items():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                continue
-            annotation = hints.get(pname, Any)
+                raise TypeError(f"DSL function {fn.__name__} may not take *args or **kwargs")
             default = ... if param.default is inspect.Parameter.empty else param.default
-            fields[pname] = (annotation, default)
+            fields[pname] = (hints.get(pname, Any), default)
         args_model = create_model(
             f"{fn.__name__}_arguments",
             __config__=ConfigDict(strict=True, arbitrary_types_allowed=True, extra="forbid"),
             **fields)
         name_prefix = prefix or fn.__name__
-        required = [p for p in sig.parameters.values()
-                    if p.default is inspect.Parameter.empty
-                    and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        required = [p.name for p in sig.parameters.values()
+                    if p.default is inspect.Parameter.empty]
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -288,42 +286,36 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
             call = _Call(fn.__name__, given if isinstance(given, str) else None)
             token = _CALL.set(call)
             try:
-                if len(args) > len(required) and not any(
-                        p.kind == p.VAR_POSITIONAL for p in sig.parameters.values()):
+                if len(args) > len(required):
                     raise fail(None, None, f"takes at most {len(required)} positional "
-                               f"argument(s) ({', '.join(p.name for p in required)}); pass "
-                               "the others by keyword (Paddle: 'Must use keyword arguments "
-                               "for non-positional args')")
-                unknown = [k for k in kwargs if k not in sig.parameters]
-                if unknown and not any(p.kind == p.VAR_KEYWORD
-                                       for p in sig.parameters.values()):
+                               f"argument(s) ({', '.join(required)}); pass the others by "
+                               "keyword (Paddle: 'Must use keyword arguments for "
+                               "non-positional args')")
+                unknown = [k for k in kwargs if k not in fields]
+                if unknown:
                     raise fail(None, None, f"unknown argument {unknown[0]!r}"
-                               f"{_close(unknown[0], sig.parameters)}; known arguments: "
-                               f"{', '.join(sig.parameters)}")
+                               f"{_close(unknown[0], fields)}; known arguments: "
+                               f"{', '.join(fields)}")
                 try:
-                    bound = sig.bind(*args, **kwargs)
+                    arguments = sig.bind(*args, **kwargs).arguments
                 except TypeError as err:
-                    raise fail(None, None, _bind_message(err, sig)) from None
-                arguments = bound.arguments
+                    raise fail(None, None, _bind_message(err)) from None
                 if named and "name" in fields and arguments.get("name") is None:
                     arguments["name"] = current().auto_name(name_prefix)
                 if isinstance(arguments.get("name"), str):
                     call.layer = arguments["name"]
                     existing = current().layers.get(call.layer) if layer else None
                     if existing is not None:
-                        raise ConfigError(
-                            f"{fn.__name__} {call.layer!r}: duplicate layer name "
-                            f"{call.layer!r}: a layer of type {existing.type!r} already has "
-                            "it; give each layer a unique name", layer=call.layer,
-                            argument="name")
+                        err = fail(None, None, f"duplicate layer name {call.layer!r}: a layer "
+                                   f"of type {existing.type!r} already has it; give each "
+                                   "layer a unique name")
+                        err.argument = "name"
+                        raise err
                 try:
-                    validated = args_model.model_validate(
-                        {k: v for k, v in arguments.items() if k in fields})
+                    validated = args_model.model_validate(arguments)
                 except ValidationError as err:
                     raise _translate(fn.__name__, call.layer, err) from None
-                values = {k: getattr(validated, k) for k in fields}
-                extra = {k: v for k, v in arguments.items() if k not in fields}
-                return fn(**values, **_flatten_extra(extra, sig))
+                return fn(**{k: getattr(validated, k) for k in fields})
             except ConfigError as err:
                 location = None if DATA_SOURCE.get() else _user_frame()
                 raise (err.located(location) if location else err) from None
@@ -338,16 +330,7 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
     return decorate
 
 
-def _flatten_extra(extra: dict[str, Any], sig: inspect.Signature) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in extra.items():
-        kind = sig.parameters[key].kind
-        if kind == inspect.Parameter.VAR_KEYWORD:
-            result.update(value)
-    return result
-
-
-def _bind_message(err: TypeError, sig: inspect.Signature) -> str:
+def _bind_message(err: TypeError) -> str:
     text = str(err)
     if text.startswith("missing a required argument: "):
         return f"missing required argument {text.split(': ', 1)[1]}"
