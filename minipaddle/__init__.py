@@ -12,8 +12,29 @@ from .config import (
 )
 from .dsl import *  # noqa: F401,F403
 from .dsl import __all__ as _dsl_all
-from .dsl import resolve
+from .dsl import LayerOutput, resolve
 
 __version__ = "0.1.0"
+
+
+def compile(config, device: str = "cpu", dtype: str = "float32",  # noqa: A001
+            seed: int | None = None):
+    """Compile a network: ``config`` is a TrainerConfig, a ModelConfig, or the LayerOutput(s)
+    of a DSL graph (resolved through the DSL first).  Not star-exported: it would shadow the
+    builtin ``compile``."""
+    from .runtime import compile as runtime_compile
+
+    if isinstance(config, TrainerConfig):
+        model = config.model_config
+    elif isinstance(config, ModelConfig):
+        model = config
+    elif isinstance(config, LayerOutput) or (
+            isinstance(config, (list, tuple)) and config
+            and all(isinstance(c, LayerOutput) for c in config)):
+        model = resolve(list(config) if isinstance(config, tuple) else config)
+    else:
+        raise TypeError(f"compile takes a TrainerConfig, a ModelConfig or LayerOutputs, got "
+                        f"{type(config).__name__}")
+    return runtime_compile(model, device=device, dtype=dtype, seed=seed)
 
 __all__ = list(_dsl_all) + ["ConfigError"]

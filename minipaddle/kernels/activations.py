@@ -1,0 +1,200 @@
+"""Activations of Paddle v1 (spec section 5), with Paddle's clamps.
+
+Each activation is a pair of pure functions::
+
+    forward(x, xp=np) -> y
+    backward(x, y, dy, xp=np) -> dx
+
+where ``x`` is the pre-activation, ``y = forward(x)`` the output and ``dy`` the gradient with
+respect to ``y``. Every function keeps the dtype of its inputs (float32 stays float32); only
+Python scalar constants (NEP 50 "weak" scalars) are mixed into the arithmetic. Backward functions
+assume their inputs lie in the activation's domain (positive for log, sqrt, reciprocal).
+
+``ACTIVATIONS`` maps Paddle's serialized ``active_type`` strings to ``(forward, backward)``.
+``"sequence_softmax"`` is not supported (it needs sequence start positions) and is absent.
+
+The identity forward and backward return their argument itself (no copy).
+"""
+
+import numpy as np
+
+# Paddle's clamps (hl_cpu_functions / ActivationFunction.cpp)
+SIGMOID_THRESHOLD_MIN = -40.0
+SIGMOID_THRESHOLD_MAX = 13.0
+EXP_MAX_INPUT = 40.0
+SOFTRELU_THRESHOLD = 40.0
+BRELU_MAX = 24.0
+SOFTMAX_MIN_SHIFTED = -64.0
+STANH_A = 1.7159
+STANH_B = 2.0 / 3.0
+
+
+def _mask(cond, dy, xp):
+    """``dy`` where ``cond`` holds, 0 elsewhere, in dy's dtype."""
+    return xp.where(cond, dy, xp.zeros((), dtype=dy.dtype))
+
+
+# --- identity / linear -------------------------------------------------------------------------
+
+def identity_forward(x, xp=np):
+    return x
+
+
+def identity_backward(x, y, dy, xp=np):
+    return dy
+
+
+# --- sigmoid -----------------------------------------------------------------------------------
+
+def sigmoid_forward(x, xp=np):
+    xc = xp.clip(x, SIGMOID_THRESHOLD_MIN, SIGMOID_THRESHOLD_MAX)
+    return 1 / (1 + xp.exp(-xc))
+
+
+def sigmoid_backward(x, y, dy, xp=np):
+    return dy * y * (1 - y)
+
+
+# --- tanh --------------------------------------------------------------------------------------
+
+def tanh_forward(x, xp=np):
+    t = xp.minimum(-2 * x, EXP_MAX_INPUT)
+    return 2 / (1 + xp.exp(t)) - 1
+
+
+def tanh_backward(x, y, dy, xp=np):
+    return dy * (1 - y * y)
+
+
+# --- stanh: a * tanh(b x) ----------------------------------------------------------------------
+
+def stanh_forward(x, xp=np):
+    # Paddle writes a*(2/(1+exp(-2bx)) - 1) without a clamp; a*tanh(bx) is the same function
+    # without the overflow warning for large negative x.
+    return STANH_A * xp.tanh(STANH_B * x)
+
+
+def stanh_backward(x, y, dy, xp=np):
+    return dy * (STANH_B / STANH_A) * (STANH_A * STANH_A - y * y)
+
+
+# --- relu / brelu ------------------------------------------------------------------------------
+
+def relu_forward(x, xp=np):
+    return xp.maximum(x, 0)
+
+
+def relu_backward(x, y, dy, xp=np):
+    return _mask(y > 0, dy, xp)
+
+
+def brelu_forward(x, xp=np):
+    return xp.clip(x, 0, BRELU_MAX)
+
+
+def brelu_backward(x, y, dy, xp=np):
+    return _mask((y > 0) & (y < BRELU_MAX), dy, xp)
+
+
+# --- softrelu: ln(1 + e^x) ---------------------------------------------------------------------
+
+def softrelu_forward(x, xp=np):
+    xc = xp.clip(x, -SOFTRELU_THRESHOLD, SOFTRELU_THRESHOLD)
+    return xp.log1p(xp.exp(xc))
+
+
+def softrelu_backward(x, y, dy, xp=np):
+    # Paddle: dy * (1 - exp(-clip(y))); -expm1(-y) is the same value without cancellation.
+    yc = xp.clip(y, -SOFTRELU_THRESHOLD, SOFTRELU_THRESHOLD)
+    return dy * -xp.expm1(-yc)
+
+
+# --- abs / square / exponential / log / sqrt / reciprocal / softsign ---------------------------
+
+def abs_forward(x, xp=np):
+    return xp.abs(x)
+
+
+def abs_backward(x, y, dy, xp=np):
+    return dy * xp.sign(x)
+
+
+def square_forward(x, xp=np):
+    return x * x
+
+
+def square_backward(x, y, dy, xp=np):
+    return 2 * x * dy
+
+
+def exponential_forward(x, xp=np):
+    return xp.exp(x)
+
+
+def exponential_backward(x, y, dy, xp=np):
+    return dy * y
+
+
+def log_forward(x, xp=np):
+    return xp.log(x)
+
+
+def log_backward(x, y, dy, xp=np):
+    return dy / x
+
+
+def sqrt_forward(x, xp=np):
+    return xp.sqrt(x)
+
+
+def sqrt_backward(x, y, dy, xp=np):
+    return 0.5 * dy / y
+
+
+def reciprocal_forward(x, xp=np):
+    return 1 / x
+
+
+def reciprocal_backward(x, y, dy, xp=np):
+    return -dy * y * y
+
+
+def softsign_forward(x, xp=np):
+    return x / (1 + xp.abs(x))
+
+
+def softsign_backward(x, y, dy, xp=np):
+    d = 1 + xp.abs(x)
+    return dy / (d * d)
+
+
+# --- softmax (row-wise over the last axis) -----------------------------------------------------
+
+def softmax_forward(x, xp=np):
+    shifted = x - xp.max(x, axis=-1, keepdims=True)
+    e = xp.exp(xp.maximum(shifted, SOFTMAX_MIN_SHIFTED))
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
+def softmax_backward(x, y, dy, xp=np):
+    return y * (dy - xp.sum(dy * y, axis=-1, keepdims=True))
+
+
+ACTIVATIONS = {
+    "": (identity_forward, identity_backward),
+    "linear": (identity_forward, identity_backward),
+    "tanh": (tanh_forward, tanh_backward),
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+    "softmax": (softmax_forward, softmax_backward),
+    "relu": (relu_forward, relu_backward),
+    "brelu": (brelu_forward, brelu_backward),
+    "softrelu": (softrelu_forward, softrelu_backward),
+    "stanh": (stanh_forward, stanh_backward),
+    "abs": (abs_forward, abs_backward),
+    "square": (square_forward, square_backward),
+    "exponential": (exponential_forward, exponential_backward),
+    "log": (log_forward, log_backward),
+    "sqrt": (sqrt_forward, sqrt_backward),
+    "reciprocal": (reciprocal_forward, reciprocal_backward),
+    "softsign": (softsign_forward, softsign_backward),
+}

@@ -1,0 +1,114 @@
+"""Normalisation kernels: batch norm (spec 6.4) and cross-map response norm (spec 6.3).
+
+Channels are axis 1 (``(N, C)``, ``(N, C, H, W)`` or ``(N, C, D, H, W)``). Per-channel vectors
+(``gamma``, ``beta``, ``mean``, ``var``, ``inv_std``) are accepted in any shape holding C values
+(``(C,)``, ``(1, C)``, ...); per-channel results are returned with shape ``(C,)``.
+Every function keeps the dtype of its inputs (float32 stays float32).
+"""
+
+import numpy as np
+
+
+# --- batch norm --------------------------------------------------------------------------------
+
+def _bn_axes(x):
+    """Reduction axes (all but the channel axis 1) and the broadcast shape of a channel vector."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    bshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    return axes, bshape
+
+
+def batch_norm_forward(x, gamma, beta, *, epsilon, xp=np):
+    """Training-mode batch norm with batch statistics.
+
+    Returns ``(y, mean, var, inv_std)``, the last three of shape ``(C,)``: ``mean = E[x]``,
+    ``var = E[x^2] - mean^2`` clipped at 0 (biased, before epsilon: what the runtime feeds to
+    the moving variance), ``inv_std = 1/sqrt(var + epsilon)``,
+    ``y = gamma * (x - mean) * inv_std + beta``.
+    """
+    axes, bshape = _bn_axes(x)
+    mean = xp.mean(x, axis=axes)
+    var = xp.maximum(xp.mean(x * x, axis=axes) - mean * mean, 0)
+    inv_std = 1 / xp.sqrt(var + epsilon)
+    scale = (gamma.reshape(-1) * inv_std).reshape(bshape)
+    y = (x - mean.reshape(bshape)) * scale + beta.reshape(bshape)
+    return y, mean, var, inv_std
+
+
+def batch_norm_inference(x, gamma, beta, mean, var, *, epsilon, xp=np):
+    """Batch norm with given statistics: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``."""
+    _, bshape = _bn_axes(x)
+    inv_std = 1 / xp.sqrt(var.reshape(-1) + epsilon)
+    scale = (gamma.reshape(-1) * inv_std).reshape(bshape)
+    return (x - mean.reshape(bshape)) * scale + beta.reshape(bshape)
+
+
+def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np):
+    """Gradient of :func:`batch_norm_forward` (statistics depend on x).
+
+    With ``m`` values per channel and ``xhat = (x - mean) * inv_std``:
+    ``dbeta = sum(dy)``, ``dgamma = sum(dy * xhat)``,
+    ``dx = gamma * inv_std / m * (m * dy - dbeta - xhat * dgamma)``.
+    Returns ``(dx, dgamma, dbeta)``, the last two of shape ``(C,)``.
+    """
+    axes, bshape = _bn_axes(x)
+    m = x.size // x.shape[1]
+    inv_std = inv_std.reshape(-1)
+    xhat = (x - mean.reshape(bshape)) * inv_std.reshape(bshape)
+    dbeta = xp.sum(dy, axis=axes)
+    dgamma = xp.sum(dy * xhat, axis=axes)
+    k = (gamma.reshape(-1) * inv_std / m).reshape(bshape)
+    dx = k * (m * dy - dbeta.reshape(bshape) - xhat * dgamma.reshape(bshape))
+    return dx, dgamma, dbeta
+
+
+def batch_norm_backward_fixed(dy, gamma, inv_std, x, mean, *, xp=np):
+    """Gradient of batch norm when ``mean`` and ``inv_std`` are constants (use_global_stats
+    while training): ``dx = dy * gamma * inv_std``, ``dgamma = sum(dy * xhat)``,
+    ``dbeta = sum(dy)``. Returns ``(dx, dgamma, dbeta)``, the last two of shape ``(C,)``."""
+    axes, bshape = _bn_axes(x)
+    inv_std = inv_std.reshape(-1)
+    xhat = (x - mean.reshape(bshape)) * inv_std.reshape(bshape)
+    dx = dy * (gamma.reshape(-1) * inv_std).reshape(bshape)
+    return dx, xp.sum(dy * xhat, axis=axes), xp.sum(dy, axis=axes)
+
+
+# --- cross-map response norm -------------------------------------------------------------------
+
+def cmrnorm_offsets(size):
+    """Channel offsets of the forward window: ``start = -((size-1)//2)`` (C truncation of
+    ``-(size-1)/2``), ``end = start + size``. Size 5 -> -2..2; size 2 -> 0, 1; size 4 -> -1..2."""
+    start = -((size - 1) // 2)
+    return range(start, start + size)
+
+
+def _channel_window_sum(a, offsets, xp):
+    """``out[:, c] = sum_{s in offsets, 0 <= c+s < C} a[:, c+s]`` (channel axis 1)."""
+    C = a.shape[1]
+    out = xp.zeros_like(a)
+    for s in offsets:
+        lo, hi = max(0, -s), min(C, C - s)
+        if lo < hi:
+            out[:, lo:hi] += a[:, lo + s:hi + s]
+    return out
+
+
+def cmrnorm_forward(x, *, size, scale, power, xp=np):
+    """Cross-map response norm. ``scale`` is the config's already-divided ``alpha/size``.
+
+    ``denom[c] = 1 + scale * sum_{s in window} x[c+s]^2`` (channels outside [0, C) skipped),
+    ``y = x * denom^(-power)``. Returns ``(y, denom)``.
+    """
+    denom = 1 + scale * _channel_window_sum(x * x, cmrnorm_offsets(size), xp)
+    return x * denom ** (-power), denom
+
+
+def cmrnorm_backward(x, y, denom, dy, *, size, scale, power, xp=np):
+    """True gradient of :func:`cmrnorm_forward` (Paddle's own backward used a mirrored window
+    for even sizes; this one matches the forward):
+    ``dx[c] = dy[c] * denom[c]^(-power)
+              - 2 * scale * power * x[c] * sum_{k : c in window(k)} dy[k] * y[k] / denom[k]``.
+    """
+    t = dy * y / denom
+    back = _channel_window_sum(t, [-s for s in cmrnorm_offsets(size)], xp)
+    return dy * denom ** (-power) - (2 * scale * power) * x * back

@@ -1,0 +1,116 @@
+"""2-D max / average pooling (Paddle v1 ``pool`` layer, spec 6.2), NCHW.
+
+Window of output (oh, ow): ``hstart = oh*sh - ph``, ``hend = min(hstart + kh, H)``,
+``hstart = max(hstart, 0)`` (same for w). Max takes the maximum over the clipped window; avg
+divides the clipped window's sum by its number of in-image cells (``exclude_mode=True``) or by
+``kh*kw`` (``exclude_mode=False``). A window with no in-image cell (only spp produces one)
+outputs 0 and passes no gradient.
+
+The output size is the caller's (the config rounded it with ceil or floor); windows may overlap
+and may run past the padded border. Nothing is padded or copied: for every window offset
+(i, j) the outputs whose cell ``(oh*sh - ph + i, ow*sw - pw + j)`` lies in the image form a
+rectangle, and that rectangle is combined with a strided slice of ``x`` (forward) or ``dx``
+(backward). The only Python loop is over the kh*kw offsets.
+"""
+
+import numpy as np
+
+__all__ = ["pool2d_forward", "pool2d_backward"]
+
+_KINDS = ("max", "avg")
+
+
+def _offsets(size, k, s, p, out):
+    """For each window offset i, the outputs ``o`` (a slice) whose cell ``o*s - p + i`` lies in
+    ``[0, size)`` and the matching input cells (a strided slice); offsets hitting no cell are
+    left out."""
+    plan = []
+    for i in range(k):
+        o0 = max(0, -((i - p) // s))              # ceil((p - i) / s)
+        o1 = min(out, (size - 1 + p - i) // s + 1)
+        if o1 > o0:
+            start = o0 * s - p + i
+            plan.append((slice(o0, o1), slice(start, start + (o1 - o0 - 1) * s + 1, s)))
+    return plan
+
+
+def _counts(size, k, s, p, out):
+    """Number of in-image cells of each window along one axis (numpy int array)."""
+    start = np.arange(out) * s - p
+    return np.maximum(np.minimum(start + k, size) - np.maximum(start, 0), 0)
+
+
+def _setup(x, kind, kernel, stride, padding, output_size):
+    if kind not in _KINDS:
+        raise ValueError(f"pool kind must be one of {_KINDS}, got {kind!r}")
+    _, _, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = (
+        tuple(int(v) for v in a) for a in (kernel, stride, padding, output_size))
+    rows = _offsets(H, kh, sh, ph, Ho)
+    cols = _offsets(W, kw, sw, pw, Wo)
+    cnt_h = _counts(H, kh, sh, ph, Ho)
+    cnt_w = _counts(W, kw, sw, pw, Wo)
+    return (kh, kw), (Ho, Wo), rows, cols, cnt_h, cnt_w
+
+
+def _divisor(x, kh, kw, cnt_h, cnt_w, exclude_mode, xp):
+    """Avg-pool divisor per output cell, as an (Ho, Wo) array of x's dtype (1 where a window
+    is empty, so its zero sum stays zero)."""
+    if exclude_mode:
+        div = (cnt_h[:, None] * cnt_w[None, :]).astype(np.float64)
+        div[div == 0] = 1.0
+    else:
+        div = np.full((cnt_h.size, cnt_w.size), float(kh * kw))
+    return xp.asarray(div, dtype=x.dtype)
+
+
+def pool2d_forward(x, *, kind, kernel, stride, padding, output_size, exclude_mode=True, xp=np):
+    """Pool ``x`` (N, C, H, W) into ``y`` (N, C, Ho, Wo), ``(Ho, Wo) = output_size``.
+
+    ``kind``: "max" or "avg"; ``kernel``, ``stride``, ``padding``: (h, w) pairs;
+    ``exclude_mode`` (avg only): divide by the in-image cell count (True) or kh*kw (False).
+    Empty windows (no in-image cell) output 0.
+    """
+    (kh, kw), (Ho, Wo), rows, cols, cnt_h, cnt_w = _setup(
+        x, kind, kernel, stride, padding, output_size)
+    N, C = x.shape[:2]
+    if kind == "max":
+        y = xp.full((N, C, Ho, Wo), -np.inf, dtype=x.dtype)
+        for ro, ri in rows:
+            for co, ci in cols:
+                ys = y[:, :, ro, co]
+                xp.maximum(ys, x[:, :, ri, ci], out=ys)
+        if (cnt_h == 0).any():
+            y[:, :, xp.asarray(cnt_h == 0), :] = 0
+        if (cnt_w == 0).any():
+            y[:, :, :, xp.asarray(cnt_w == 0)] = 0
+        return y
+    y = xp.zeros((N, C, Ho, Wo), dtype=x.dtype)
+    for ro, ri in rows:
+        for co, ci in cols:
+            y[:, :, ro, co] += x[:, :, ri, ci]
+    y /= _divisor(x, kh, kw, cnt_h, cnt_w, exclude_mode, xp)
+    return y
+
+
+def pool2d_backward(x, y, dy, *, kind, kernel, stride, padding, output_size, exclude_mode=True,
+                    xp=np):
+    """Gradient of :func:`pool2d_forward` with respect to ``x``.
+
+    ``y`` is the forward output (used by max pooling). Max: each window's full gradient goes
+    to EVERY input cell of the window equal to the window's maximum (ties all receive it,
+    Paddle's rule). Avg: ``dy / divisor`` is spread over the window's in-image cells.
+    """
+    (kh, kw), _, rows, cols, cnt_h, cnt_w = _setup(x, kind, kernel, stride, padding, output_size)
+    dx = xp.zeros_like(x)
+    if kind == "max":
+        for ro, ri in rows:
+            for co, ci in cols:
+                xs = x[:, :, ri, ci]
+                dx[:, :, ri, ci] += (xs == y[:, :, ro, co]) * dy[:, :, ro, co]
+        return dx
+    g = dy / _divisor(x, kh, kw, cnt_h, cnt_w, exclude_mode, xp)
+    for ro, ri in rows:
+        for co, ci in cols:
+            dx[:, :, ri, ci] += g[:, :, ro, co]
+    return dx

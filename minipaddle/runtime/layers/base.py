@@ -1,0 +1,84 @@
+"""The runtime layer: binds one LayerConfig's parameters to kernels.
+
+A runtime layer computes its pre-activation output from its inputs (``forward``) and the
+input and parameter gradients from the pre-activation gradient (``backward``).  Activation,
+dropout and error clipping are applied by the network around every layer, the same way for
+all, as Paddle's ``Layer`` base class did.
+
+Arrays travel in their natural shape: an image layer (config height > 0 and width > 0, not
+spp) as ``(N, C, H, W)``, every other layer as ``(N, size)``; a layer that needs another view
+reshapes (both are the same C-order buffer, Paddle's row layout).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ...config import LayerConfig, ModelConfig
+
+
+class Pass:
+    """What one forward pass is: its mode and the array module."""
+
+    TEST, TRAIN, CHECK = "test", "train", "check"
+
+    def __init__(self, mode: str, xp: Any):
+        self.mode = mode
+        self.xp = xp
+
+    @property
+    def training(self) -> bool:
+        """Training arithmetic (batch statistics): in training and gradient-check passes."""
+        return self.mode != Pass.TEST
+
+
+class RuntimeLayer:
+    """Base class.  Subclasses set ``param_shapes`` in ``__init__`` and implement
+    ``forward``/``backward``; ``cache`` holds what backward needs from the last forward."""
+
+    #: the layer's output is a cost column (N, 1) seeded with ones by backward(None).
+    is_cost = False
+
+    def __init__(self, config: LayerConfig, model: ModelConfig,
+                 shapes: dict[str, tuple[int, ...]]):
+        self.config = config
+        self.name = config.name
+        self.input_names = [inp.input_layer_name for inp in config.inputs]
+        self.input_shapes = [shapes[n] for n in self.input_names]
+        self.out_shape = shapes[config.name]
+        #: parameter name -> array shape, in Paddle's flat order when C-flattened.
+        self.param_shapes: dict[str, tuple[int, ...]] = {}
+        #: parameters updated by the layer itself (batch-norm moving statistics).
+        self.static_params: set[str] = set()
+        self.cache: dict[str, Any] = {}
+        #: (GPU algorithm, CPU algorithm run instead) when the config asked for a GPU one.
+        self.mapped: Optional[tuple[str, str]] = None
+
+    # -- helpers -------------------------------------------------------------------------------
+    def weight_name(self, index: int = 0) -> Optional[str]:
+        return self.config.inputs[index].input_parameter_name
+
+    @property
+    def bias_name(self) -> Optional[str]:
+        return self.config.bias_parameter_name
+
+    # -- the contract --------------------------------------------------------------------------
+    def forward(self, xs: list, params: dict, p: Pass) -> Any:
+        """Pre-activation output in the layer's natural shape."""
+        raise NotImplementedError
+
+    def backward(self, xs: list, z: Any, dz: Any, params: dict, grads: dict,
+                 p: Pass) -> list:
+        """Input gradients (None for inputs that take none); parameter gradients are added
+        into ``grads`` (a missing key means none yet)."""
+        raise NotImplementedError
+
+
+def accumulate(grads: dict, name: Optional[str], value: Any) -> None:
+    """grads[name] += value (shared parameters sum their users' gradients)."""
+    if name is None or value is None:
+        return
+    if name in grads:
+        grads[name] = grads[name] + value
+    else:
+        grads[name] = value

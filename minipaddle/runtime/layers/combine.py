@@ -1,0 +1,48 @@
+"""concat and addto (dropout is an addto with drop_rate, applied by the network)."""
+
+from __future__ import annotations
+
+from ..registry import register
+from .base import RuntimeLayer, accumulate
+
+
+@register("concat")
+class ConcatLayer(RuntimeLayer):
+    """Rows concatenated: for images of equal height and width, a channel concatenation."""
+
+    def forward(self, xs, params, p):
+        n = xs[0].shape[0]
+        flat = p.xp.concatenate([x.reshape(n, -1) for x in xs], axis=1)
+        return flat.reshape((n,) + self.out_shape)
+
+    def backward(self, xs, z, dz, params, grads, p):
+        n = dz.shape[0]
+        flat = dz.reshape(n, -1)
+        dxs, start = [], 0
+        for x in xs:
+            width = x[0].size
+            dxs.append(flat[:, start:start + width].reshape(x.shape))
+            start += width
+        return dxs
+
+
+@register("addto")
+class AddToLayer(RuntimeLayer):
+    def __init__(self, config, model, shapes):
+        super().__init__(config, model, shapes)
+        if self.bias_name:
+            self.param_shapes[self.bias_name] = (config.size,)
+
+    def forward(self, xs, params, p):
+        n = xs[0].shape[0]
+        z = xs[0].reshape((n,) + self.out_shape).copy()
+        for x in xs[1:]:
+            z += x.reshape(z.shape)
+        if self.bias_name:
+            z += params[self.bias_name].reshape(self.out_shape)
+        return z
+
+    def backward(self, xs, z, dz, params, grads, p):
+        if self.bias_name:
+            accumulate(grads, self.bias_name, dz.reshape(dz.shape[0], -1).sum(axis=0))
+        return [dz.reshape(x.shape) for x in xs]

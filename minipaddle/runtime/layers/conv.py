@@ -1,0 +1,77 @@
+"""exconv / exconvt: im2col + GEMM convolution and transposed convolution (spec 6.1).
+
+Weights: conv ``(num_filters, channels/groups, filter_size_y, filter_size)``, transposed conv
+``(channels, num_filters/groups, filter_size_y, filter_size)``: C-order flattening is Paddle's
+buffer layout.  Bias: shared ``(num_filters,)``, unshared ``(num_filters, out_h, out_w)``.
+"""
+
+from __future__ import annotations
+
+from ...kernels import conv as K
+from ..registry import register, register_fallback
+from .base import RuntimeLayer, accumulate
+
+
+class _ConvBase(RuntimeLayer):
+    transposed = False
+
+    def __init__(self, config, model, shapes):
+        super().__init__(config, model, shapes)
+        conf = config.inputs[0].conv_conf
+        self.conf = conf
+        self.groups = conf.groups
+        self.stride = (conf.stride_y, conf.stride)
+        self.padding = (conf.padding_y, conf.padding)
+        self.dilation = (conf.get("dilation_y"), conf.get("dilation"))
+        kernel = (conf.filter_size_y, conf.filter_size)
+        filters = config.num_filters
+        if self.transposed:
+            w_shape = (conf.channels, filters // conf.groups) + kernel
+        else:
+            w_shape = (filters, conf.channels // conf.groups) + kernel
+        self.param_shapes[self.weight_name(0)] = w_shape
+        if self.bias_name:
+            self.param_shapes[self.bias_name] = ((filters,) if config.shared_biases
+                                                 else self.out_shape)
+
+    def _args(self):
+        return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
+                    groups=self.groups)
+
+    def forward(self, xs, params, p):
+        x = xs[0]
+        w = params[self.weight_name(0)]
+        if self.transposed:
+            z = K.conv2d_transpose_forward(x, w, output_size=self.out_shape[1:], xp=p.xp,
+                                           **self._args())
+        else:
+            z = K.conv2d_forward(x, w, xp=p.xp, **self._args())
+        if self.bias_name:
+            b = params[self.bias_name]
+            z += b.reshape(1, -1, 1, 1) if self.config.shared_biases else b[None]
+        return z
+
+    def backward(self, xs, z, dz, params, grads, p):
+        x = xs[0]
+        w = params[self.weight_name(0)]
+        fn = K.conv2d_transpose_backward if self.transposed else K.conv2d_backward
+        dx, dw = fn(x, w, dz, xp=p.xp, **self._args())
+        accumulate(grads, self.weight_name(0), dw)
+        if self.bias_name:
+            axes = (0, 2, 3) if self.config.shared_biases else (0,)
+            accumulate(grads, self.bias_name, dz.sum(axis=axes))
+        return [dx]
+
+
+@register("exconv")
+class ConvLayer(_ConvBase):
+    transposed = False
+
+
+@register("exconvt")
+class ConvTransLayer(_ConvBase):
+    transposed = True
+
+
+register_fallback("cudnn_conv", "exconv")
+register_fallback("cudnn_convt", "exconvt")

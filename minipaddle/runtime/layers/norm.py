@@ -1,0 +1,101 @@
+"""batch_norm and norm (cross-map response normalization), spec 6.3-6.4."""
+
+from __future__ import annotations
+
+from ...kernels import norm as K
+from ..registry import register, register_fallback
+from .base import Pass, RuntimeLayer, accumulate
+
+
+@register("batch_norm")
+class BatchNormLayer(RuntimeLayer):
+    """w0 = scale, w1/w2 = moving mean/variance (static, updated here), bias = shift."""
+
+    def __init__(self, config, model, shapes):
+        super().__init__(config, model, shapes)
+        self.channels = config.inputs[0].image_conf.channels
+        self.scale, self.mean, self.var = (self.weight_name(i) for i in range(3))
+        for name in (self.scale, self.mean, self.var):
+            self.param_shapes[name] = (self.channels,)
+        if self.bias_name:
+            self.param_shapes[self.bias_name] = (self.channels,)
+        self.static_params = {self.mean, self.var}
+        self.epsilon = config.get("epsilon")
+        self.fraction = config.get("moving_average_fraction")
+
+    def _as_nchw(self, x):
+        return x.reshape(x.shape[0], self.channels, -1, 1) if x.ndim != 4 else x
+
+    def _beta(self, params, p):
+        if self.bias_name:
+            return params[self.bias_name]
+        return p.xp.zeros(self.channels, dtype=params[self.scale].dtype)
+
+    def _use_batch_stats(self, p: Pass) -> bool:
+        """Training uses batch statistics unless use_global_stats is set; testing uses the
+        moving ones unless use_global_stats is explicitly false (spec 6.4)."""
+        flag = self.config.use_global_stats
+        if p.training:
+            return flag is not True
+        return flag is False
+
+    def forward(self, xs, params, p):
+        x = self._as_nchw(xs[0])
+        gamma, beta = params[self.scale], self._beta(params, p)
+        if self._use_batch_stats(p):
+            y, mean, var, inv_std = K.batch_norm_forward(x, gamma, beta, epsilon=self.epsilon,
+                                                         xp=p.xp)
+            if p.mode == Pass.TRAIN:
+                f = self.fraction
+                moving_mean, moving_var = params[self.mean], params[self.var]
+                moving_mean *= f
+                moving_mean += (1 - f) * mean
+                moving_var *= f
+                moving_var += (1 - f) * var
+            self.cache = {"batch": True, "mean": mean, "inv_std": inv_std}
+        else:
+            mean, var = params[self.mean], params[self.var]
+            y = K.batch_norm_inference(x, gamma, beta, mean, var, epsilon=self.epsilon, xp=p.xp)
+            inv_std = 1.0 / p.xp.sqrt(var + var.dtype.type(self.epsilon))
+            self.cache = {"batch": False, "mean": mean.copy(), "inv_std": inv_std}
+        return y.reshape(xs[0].shape)
+
+    def backward(self, xs, z, dz, params, grads, p):
+        x = self._as_nchw(xs[0])
+        dy = dz.reshape(x.shape)
+        gamma = params[self.scale]
+        c = self.cache
+        if c["batch"]:
+            dx, dgamma, dbeta = K.batch_norm_backward(x, dy, gamma, c["mean"], c["inv_std"],
+                                                      xp=p.xp)
+        else:
+            dx, dgamma, dbeta = K.batch_norm_backward_fixed(dy, gamma, c["inv_std"], x,
+                                                            c["mean"])
+        accumulate(grads, self.scale, dgamma)
+        if self.bias_name:
+            accumulate(grads, self.bias_name, dbeta)
+        return [dx.reshape(xs[0].shape)]
+
+
+register_fallback("cudnn_batch_norm", "batch_norm")
+
+
+@register("norm")
+class CrossMapNormLayer(RuntimeLayer):
+    def __init__(self, config, model, shapes):
+        super().__init__(config, model, shapes)
+        conf = config.inputs[0].norm_conf
+        if conf.norm_type != "cmrnorm-projection":
+            from ...config import ConfigError
+            raise ConfigError(f"layer {config.name!r}: norm_type {conf.norm_type!r} is not "
+                              "supported (only cmrnorm-projection)", layer=config.name)
+        self.args = dict(size=conf.size, scale=conf.scale, power=conf.pow)
+
+    def forward(self, xs, params, p):
+        y, denom = K.cmrnorm_forward(xs[0], xp=p.xp, **self.args)
+        self.cache = {"y": y, "denom": denom}
+        return y
+
+    def backward(self, xs, z, dz, params, grads, p):
+        return [K.cmrnorm_backward(xs[0], self.cache["y"], self.cache["denom"], dz, xp=p.xp,
+                                   **self.args)]

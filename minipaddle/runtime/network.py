@@ -1,0 +1,422 @@
+"""compile(): a ModelConfig becomes a Network that runs forward and backward on a backend."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import MutableMapping
+from typing import Any, Iterator, Optional, Union
+
+import numpy as np
+
+from ..config import ConfigError, LayerConfig, ModelConfig
+from . import layers as _layers  # noqa: F401  (registers the runtime layers)
+from .backend import Backend, get_backend
+from .layers.base import Pass, RuntimeLayer
+from .registry import lookup
+
+LABEL_COSTS = ("multi-class-cross-entropy",)
+LABEL_EVALUATORS = ("classification_error",)
+DTYPES = ("float32", "float64")
+
+
+def natural_shape(layer: LayerConfig) -> tuple[int, ...]:
+    """Per-sample shape: (C, H, W) for image layers, (size,) otherwise."""
+    size = layer.size or 0
+    h, w = layer.height or 0, layer.width or 0
+    if h > 0 and w > 0 and layer.type != "spp" and size % (h * w) == 0:
+        return (size // (h * w), h, w)
+    return (size,)
+
+
+class Parameters(MutableMapping):
+    """Parameter name -> live array.  ``net.parameters[name] -= step`` updates in place;
+    assignment copies into the existing buffer (dtype kept, shared parameters stay one
+    buffer); a wrong shape is an error naming the parameter and both shapes."""
+
+    def __init__(self, arrays: dict[str, Any], static: set[str]):
+        self._arrays = arrays
+        self.static = frozenset(static)
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._arrays[name]
+        except KeyError:
+            raise KeyError(f"no parameter named {name!r}; parameters: "
+                           f"{', '.join(self._arrays)}") from None
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        target = self[name]
+        value = np.asarray(value) if not hasattr(value, "shape") else value
+        if tuple(value.shape) != tuple(target.shape):
+            raise ValueError(f"parameter {name!r} has shape {tuple(target.shape)}, cannot "
+                             f"assign an array of shape {tuple(value.shape)}")
+        target[...] = value
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("parameters cannot be deleted from a compiled network")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}: {tuple(v.shape)}" for k, v in self._arrays.items())
+        return f"Parameters({shapes})"
+
+
+class Gradients:
+    """What backward returns: parameter gradients (same shapes as the parameters; static
+    parameters have none) and data-layer gradients (in the shape that was fed)."""
+
+    def __init__(self, parameters: dict[str, Any], inputs: dict[str, Any]):
+        self.parameters = parameters
+        self.inputs = inputs
+
+    def __repr__(self) -> str:
+        return (f"Gradients(parameters={sorted(self.parameters)}, "
+                f"inputs={sorted(self.inputs)})")
+
+
+class Network:
+    """A compiled network.  Build it with :func:`compile`."""
+
+    def __init__(self, model: ModelConfig, backend: Backend, dtype: str,
+                 seed: Optional[int]):
+        self.model = model
+        self.backend = backend
+        self.xp = backend.xp
+        self.dtype = np.dtype(dtype)
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.configs = {layer.name: layer for layer in model.layers}
+        self.shapes = {layer.name: natural_shape(layer) for layer in model.layers}
+        self.order = [layer.name for layer in model.layers]
+        self.layers: dict[str, RuntimeLayer] = {}
+        self.mapped: dict[str, list[str]] = {}
+        for layer in model.layers:
+            if layer.type == "data":
+                continue
+            backend.activation(layer.active_type or "", layer.name)  # known on this backend
+            cls, runs_as = lookup(layer.type, backend.name, layer.name)
+            runtime = cls(layer, model, self.shapes)
+            self.layers[layer.name] = runtime
+            mapping = (layer.type, runs_as) if runs_as else runtime.mapped
+            if mapping:
+                self.mapped.setdefault(f"{mapping[0]} -> {mapping[1]}", []).append(layer.name)
+        self.label_slots = self._label_slots()
+        self._check_layer_order()
+        self.parameters = Parameters(*self._init_parameters())
+        self._last: Optional[dict] = None
+        self._check_masks: dict[str, Any] = {}
+        if self.mapped:
+            listing = "; ".join(f"{k}: {', '.join(v)}" for k, v in self.mapped.items())
+            warnings.warn(f"running GPU layer types with their {backend.name} counterparts "
+                          f"({listing})", RuntimeWarning, stacklevel=4)
+
+    # -- compile-time checks ---------------------------------------------------------------
+    def _label_slots(self) -> dict[str, int]:
+        """data layer -> number of classes, for data layers used only as integer labels."""
+        label_uses: dict[str, list[tuple[str, int]]] = {}
+        dense_uses: dict[str, list[str]] = {}
+        for layer in self.model.layers:
+            for i, inp in enumerate(layer.inputs):
+                src = inp.input_layer_name
+                if self.configs[src].type != "data":
+                    continue
+                if layer.type in LABEL_COSTS and i == 1:
+                    classes = self.configs[layer.inputs[0].input_layer_name].size or 0
+                    label_uses.setdefault(src, []).append((layer.name, classes))
+                else:
+                    dense_uses.setdefault(src, []).append(layer.name)
+        for ev in self.model.evaluators:
+            if ev.type in LABEL_EVALUATORS and len(ev.input_layers) > 1:
+                src = ev.input_layers[1]
+                if src in self.configs and self.configs[src].type == "data":
+                    classes = self.configs[ev.input_layers[0]].size or 0
+                    label_uses.setdefault(src, []).append((ev.name, classes))
+        slots = {}
+        for name, uses in label_uses.items():
+            if name in dense_uses:
+                raise ConfigError(
+                    f"data layer {name!r} is used both as an integer label (by "
+                    f"{', '.join(u for u, _ in uses)}) and as a dense input (by "
+                    f"{', '.join(dense_uses[name])}); feed labels through their own data layer",
+                    layer=name)
+            classes = {c for _, c in uses}
+            if len(classes) > 1:
+                raise ConfigError(f"data layer {name!r} labels inputs of different sizes "
+                                  f"{sorted(classes)}", layer=name)
+            slots[name] = classes.pop()
+        return slots
+
+    def _check_layer_order(self) -> None:
+        seen: set[str] = set()
+        for name in self.order:
+            for inp in self.configs[name].inputs:
+                if inp.input_layer_name not in seen:
+                    raise ConfigError(f"layer {name!r} reads {inp.input_layer_name!r}, which "
+                                      "is not defined before it", layer=name)
+            seen.add(name)
+
+    def _init_parameters(self) -> tuple[dict[str, Any], set[str]]:
+        shapes: dict[str, tuple[int, ...]] = {}
+        static: set[str] = set()
+        for runtime in self.layers.values():
+            for pname, shape in runtime.param_shapes.items():
+                if pname in shapes and shapes[pname] != shape:
+                    raise ConfigError(f"parameter {pname!r} is shared by layers that need "
+                                      f"shapes {shapes[pname]} and {shape}", layer=runtime.name)
+                shapes[pname] = shape
+            static |= runtime.static_params
+        arrays: dict[str, Any] = {}
+        for param in self.model.parameters:
+            if param.name not in shapes:
+                raise ConfigError(f"parameter {param.name!r} is not used by any layer")
+            shape = shapes[param.name]
+            if int(np.prod(shape)) != param.size:
+                raise ConfigError(f"parameter {param.name!r}: config size {param.size} does "
+                                  f"not match the layer's shape {shape}")
+            if param.is_static:
+                static.add(param.name)
+            mean, std = param.get("initial_mean"), param.get("initial_std")
+            if param.get("initial_strategy") == 1:
+                values = self.rng.uniform(mean - std, mean + std, size=shape)
+            elif std == 0:
+                values = np.full(shape, mean, dtype=np.float64)
+            else:
+                values = self.rng.normal(mean, std, size=shape)
+            arrays[param.name] = self.backend.asarray(values, self.dtype)
+        return arrays, static
+
+    # -- forward ------------------------------------------------------------------------------
+    def _needed(self, fetch: list[str]) -> list[str]:
+        needed: set[str] = set()
+        stack = list(fetch)
+        while stack:
+            name = stack.pop()
+            if name in needed:
+                continue
+            needed.add(name)
+            stack.extend(inp.input_layer_name for inp in self.configs[name].inputs)
+        return [name for name in self.order if name in needed]
+
+    def _feed(self, name: str, value: Any) -> Any:
+        xp = self.xp
+        shape = self.shapes[name]
+        if name in self.label_slots:
+            arr = self.backend.asarray_like(value)
+            if arr.ndim == 2 and arr.shape[1] == 1:
+                arr = arr.reshape(arr.shape[0])
+            if arr.ndim != 1:
+                raise ValueError(f"label data layer {name!r}: expected integer labels of shape "
+                                 f"(N,) or (N, 1), got shape {tuple(arr.shape)}")
+            if not np.issubdtype(arr.dtype, np.integer):
+                raise ValueError(f"label data layer {name!r}: expected integer labels, got "
+                                 f"dtype {arr.dtype}")
+            classes = self.label_slots[name]
+            if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= classes):
+                bad = arr[(arr < 0) | (arr >= classes)][0]
+                raise ValueError(f"label data layer {name!r}: label {int(bad)} is outside "
+                                 f"[0, {classes})")
+            return arr.astype(np.int64, copy=False)
+        arr = self.backend.asarray_like(value)
+        if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+            raise ValueError(f"data layer {name!r}: expected a numeric array, got dtype "
+                             f"{arr.dtype}")
+        size = int(np.prod(shape))
+        if arr.ndim == 2 and arr.shape[1] == size:
+            pass
+        elif arr.ndim == 1 + len(shape) and tuple(arr.shape[1:]) == shape:
+            pass
+        else:
+            forms = f"(N, {size})" + (f" or (N, {', '.join(map(str, shape))})"
+                                       if len(shape) > 1 else "")
+            raise ValueError(f"data layer {name!r}: expected an array of shape {forms}, got "
+                             f"shape {tuple(arr.shape)}")
+        return xp.ascontiguousarray(arr.reshape((arr.shape[0],) + shape), dtype=self.dtype)
+
+    def forward(self, feed: dict[str, Any], training: Union[bool, str] = False,
+                fetch: Optional[list[str]] = None) -> dict[str, Any]:
+        """Run the layers the fetched outputs need.  ``training``: False (test), True
+        (training: batch statistics, dropout masks), or ``"check"`` (training arithmetic,
+        no moving-statistics update, one fixed dropout mask per layer)."""
+        mode = {False: Pass.TEST, True: Pass.TRAIN, "check": Pass.CHECK}.get(training)
+        if mode is None:
+            raise ValueError(f"training must be False, True or 'check', got {training!r}")
+        fetch = list(self.model.output_layer_names) if fetch is None else list(fetch)
+        for name in fetch:
+            if name not in self.configs:
+                raise KeyError(f"cannot fetch {name!r}: no such layer; layers: "
+                               f"{', '.join(self.order)}")
+        if not isinstance(feed, dict):
+            raise TypeError(f"feed must map data layer names to arrays, got "
+                            f"{type(feed).__name__}")
+        for name in feed:
+            if name not in self.configs or self.configs[name].type != "data":
+                raise KeyError(f"feed names {name!r}, which is not a data layer; data layers: "
+                               f"{', '.join(n for n in self.order if self.configs[n].type == 'data')}")
+        needed = self._needed(fetch)
+        p = Pass(mode, self.xp)
+        values: dict[str, Any] = {}
+        batch: Optional[int] = None
+        for name in needed:
+            if self.configs[name].type != "data":
+                continue
+            if name not in feed:
+                users = [n for n in needed if any(i.input_layer_name == name
+                                                  for i in self.configs[n].inputs)]
+                raise ValueError(f"missing feed for data layer {name!r} (needed by "
+                                 f"{', '.join(users) or 'the fetched outputs'})")
+            values[name] = self._feed(name, feed[name])
+            n = values[name].shape[0]
+            if batch is not None and n != batch:
+                raise ValueError(f"data layer {name!r} has {n} samples but another feed has "
+                                 f"{batch}; every feed must have the same batch size")
+            if n == 0:
+                raise ValueError(f"data layer {name!r}: the batch is empty")
+            batch = n
+        pre: dict[str, Any] = {}
+        masks: dict[str, Any] = {}
+        for name in needed:
+            runtime = self.layers.get(name)
+            if runtime is None:
+                continue
+            xs = [values[i] for i in runtime.input_names]
+            z = runtime.forward(xs, self.parameters, p)
+            y = self._activate(runtime, z)
+            y, mask = self._dropout(runtime, y, p)
+            pre[name], values[name] = z, y
+            if mask is not None:
+                masks[name] = mask
+        self._last = {"pass": p, "needed": needed, "values": values, "pre": pre,
+                      "masks": masks, "fed": {k: feed[k] for k in feed if k in values}}
+        return {name: self.backend.to_output(values[name]) for name in fetch}
+
+    def _activate(self, runtime: RuntimeLayer, z: Any) -> Any:
+        act = self.backend.activation(runtime.config.active_type or "", runtime.name)
+        if act is None:
+            return z
+        forward, _ = act
+        if (runtime.config.active_type or "") == "softmax":
+            return forward(z.reshape(z.shape[0], -1), xp=self.xp).reshape(z.shape)
+        return forward(z, xp=self.xp)
+
+    def _dropout(self, runtime: RuntimeLayer, y: Any, p: Pass) -> tuple[Any, Any]:
+        rate = runtime.config.drop_rate or 0.0
+        if not rate:
+            return y, None
+        if p.mode == Pass.TEST:
+            return y * y.dtype.type(1.0 - rate), None
+        if p.mode == Pass.CHECK:
+            mask = self._check_masks.get(runtime.name)
+            if mask is None or mask.shape != y.shape:
+                rng = np.random.default_rng(None if self.seed is None
+                                            else [self.seed, len(self._check_masks)])
+                mask = self.backend.asarray(rng.uniform(size=y.shape) > rate, y.dtype)
+                self._check_masks[runtime.name] = mask
+        else:
+            mask = self.backend.asarray(self.rng.uniform(size=y.shape) > rate, y.dtype)
+        return y * mask, mask
+
+    # -- backward -----------------------------------------------------------------------------
+    def backward(self, grad_outputs: Optional[dict[str, Any]] = None) -> Gradients:
+        """Gradients after a training (or check) forward.  ``grad_outputs`` maps layer names
+        to output gradients (returned shape or (N, size)); None seeds every computed cost
+        layer with ones (the gradient of the summed cost, as Paddle does)."""
+        last = self._last
+        if last is None or last["pass"].mode == Pass.TEST:
+            raise RuntimeError("backward() needs a preceding forward(..., training=True or "
+                               "'check')")
+        values, pre = last["values"], last["pre"]
+        p: Pass = last["pass"]
+        xp = self.xp
+        grads_out: dict[str, Any] = {}
+        if grad_outputs is None:
+            for name in last["needed"]:
+                runtime = self.layers.get(name)
+                if runtime is not None and runtime.is_cost:
+                    grads_out[name] = xp.ones_like(values[name])
+            if not grads_out:
+                raise ValueError("backward(None) seeds cost layers, but the last forward "
+                                 "computed none; pass grad_outputs")
+        else:
+            for name, g in grad_outputs.items():
+                if name not in values:
+                    raise KeyError(f"grad_outputs names {name!r}, which the last forward did "
+                                   "not compute")
+                arr = self.backend.asarray(g, self.dtype)
+                target = values[name].shape
+                if arr.shape != target:
+                    if arr.size != int(np.prod(target)) or arr.ndim not in (2, len(target)):
+                        raise ValueError(f"grad_outputs[{name!r}] has shape {arr.shape}; "
+                                         f"expected {tuple(target)} or "
+                                         f"({target[0]}, {int(np.prod(target[1:]))})")
+                    arr = arr.reshape(target)
+                grads_out[name] = arr
+        param_grads: dict[str, Any] = {}
+        for name in reversed(last["needed"]):
+            runtime = self.layers.get(name)
+            if runtime is None or name not in grads_out:
+                continue
+            dy = grads_out.pop(name)
+            mask = last["masks"].get(name)
+            if mask is not None:
+                dy = dy * mask
+            clip = runtime.config.error_clipping_threshold
+            if clip:
+                dy = xp.clip(dy, -clip, clip)
+            dz = self._activate_backward(runtime, pre[name], values[name], dy)
+            xs = [values[i] for i in runtime.input_names]
+            dxs = runtime.backward(xs, pre[name], dz, self.parameters, param_grads, p)
+            for src, dx in zip(runtime.input_names, dxs):
+                if dx is None or src in self.label_slots:
+                    continue
+                if src in grads_out:
+                    grads_out[src] = grads_out[src] + dx
+                else:
+                    grads_out[src] = dx
+        static = self.parameters.static
+        params = {k: self.backend.to_output(v.reshape(self.parameters[k].shape))
+                  for k, v in param_grads.items() if k not in static}
+        inputs = {}
+        for name, fed in last["fed"].items():
+            if name in self.label_slots:
+                continue
+            g = grads_out.get(name)
+            if g is None:
+                g = xp.zeros_like(values[name])
+            inputs[name] = self.backend.to_output(g.reshape(np.shape(fed)))
+        return Gradients(params, inputs)
+
+    def _activate_backward(self, runtime: RuntimeLayer, z: Any, y: Any, dy: Any) -> Any:
+        act = self.backend.activation(runtime.config.active_type or "", runtime.name)
+        if act is None:
+            return dy
+        _, backward = act
+        if (runtime.config.active_type or "") == "softmax":
+            n = z.shape[0]
+            return backward(z.reshape(n, -1), y.reshape(n, -1), dy.reshape(n, -1),
+                            xp=self.xp).reshape(z.shape)
+        return backward(z, y, dy, xp=self.xp)
+
+    # -- conveniences --------------------------------------------------------------------------
+    def output_shape(self, name: str) -> tuple[int, ...]:
+        """Per-sample shape a fetch of ``name`` returns."""
+        return self.shapes[name]
+
+    def __repr__(self) -> str:
+        return (f"Network({len(self.layers)} layers, {len(self.parameters)} parameters, "
+                f"backend={self.backend.name}, dtype={self.dtype})")
+
+
+def compile(model: ModelConfig, device: str = "cpu", dtype: str = "float32",  # noqa: A001
+            seed: Optional[int] = None) -> Network:
+    """Build a Network from a ModelConfig on ``device`` ("cpu"; "gpu" needs the GPU
+    backend)."""
+    if not isinstance(model, ModelConfig):
+        raise TypeError(f"runtime compile takes a ModelConfig, got {type(model).__name__}")
+    if str(dtype) not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    return Network(model, get_backend(device), str(dtype), seed)
