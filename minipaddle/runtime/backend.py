@@ -6,9 +6,12 @@ in the registry; the network loop never branches on the device.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from ..config import ConfigError
 from ..kernels.activations import ACTIVATIONS
@@ -34,6 +37,13 @@ class Backend:
         """An array the caller owns (never aliasing a buffer a later call overwrites)."""
         return np.array(array, copy=True)
 
+    def batch_slices(self, n: int, bytes_per_sample: int) -> list[slice]:
+        """How to split a batch of ``n`` samples for :meth:`parallel` (default: don't)."""
+        return [slice(0, n)]
+
+    def parallel(self, fn: Callable[[slice], Any], slices: list[slice]) -> list[Any]:
+        return [fn(s) for s in slices]
+
     def activation(self, active_type: str,
                    layer: str) -> Optional[tuple[Callable[..., Any], Callable[..., Any]]]:
         """(forward, backward) of an activation, None for the identity."""
@@ -49,13 +59,48 @@ class Backend:
 
 
 class CPUBackend(Backend):
+    """NumPy on the host.  Large batched kernels run in chunks of the batch on a small thread
+    pool with BLAS held at one thread per worker: a chunk's im2col columns stay in cache and
+    the memory-bound copies of both cores overlap (NumPy releases the GIL in copies and BLAS);
+    see docs/performance notes in bench/README.md."""
+
     name = "cpu"
     xp = np
+    #: bytes of kernel workspace (e.g. im2col columns) one chunk should need
+    CHUNK_BYTES = 16 * 1024 * 1024
+
+    def __init__(self, threads: Optional[int] = None):
+        self.threads = max(1, threads or min(2, os.cpu_count() or 1))
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._blas: Any = None
+
+    def batch_slices(self, n: int, bytes_per_sample: int) -> list[slice]:
+        """How to split a batch of ``n`` samples: one slice when threads would not help."""
+        if self.threads == 1 or n < 2:
+            return [slice(0, n)]
+        chunk = max(1, min(-(-n // self.threads), self.CHUNK_BYTES // max(1, bytes_per_sample)))
+        return [slice(start, min(n, start + chunk)) for start in range(0, n, chunk)]
+
+    def parallel(self, fn: Callable[[slice], Any], slices: list[slice]) -> list[Any]:
+        """``[fn(s) for s in slices]``, on the worker threads when there are several."""
+        if len(slices) == 1:
+            return [fn(slices[0])]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="minipaddle")
+            self._blas = ThreadpoolController()
+        with self._blas.limit(limits=1, user_api="blas"):
+            return list(self._pool.map(fn, slices))
+
+
+_CPU: Optional[CPUBackend] = None
 
 
 def get_backend(device: str) -> Backend:
     if device == "cpu":
-        return CPUBackend()
+        global _CPU
+        if _CPU is None:
+            _CPU = CPUBackend()
+        return _CPU
     if device == "gpu":
         raise ConfigError("device='gpu' needs the GPU backend, which is not available in this "
                           "installation: it requires an NVIDIA GPU with CuPy (pip install "

@@ -258,7 +258,7 @@ class Network:
                 raise KeyError(f"feed names {name!r}, which is not a data layer; data layers: "
                                f"{', '.join(n for n in self.order if self.configs[n].type == 'data')}")
         needed = self._needed(fetch)
-        p = Pass(mode, self.xp)
+        p = Pass(mode, self.backend)
         values: dict[str, Any] = {}
         batch: Optional[int] = None
         for name in needed:

@@ -18,13 +18,14 @@ from ...config import LayerConfig, ModelConfig
 
 
 class Pass:
-    """What one forward pass is: its mode and the array module."""
+    """What one forward pass is: its mode, the backend and its array module."""
 
     TEST, TRAIN, CHECK = "test", "train", "check"
 
-    def __init__(self, mode: str, xp: Any):
+    def __init__(self, mode: str, backend: Any):
         self.mode = mode
-        self.xp = xp
+        self.backend = backend
+        self.xp = backend.xp
 
     @property
     def training(self) -> bool:

@@ -38,14 +38,36 @@ class _ConvBase(RuntimeLayer):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
                     groups=self.groups)
 
+    def _column_bytes(self, x) -> int:
+        """im2col workspace per sample: (channels x filter) rows by pixels columns."""
+        kh, kw = self.conf.filter_size_y, self.conf.filter_size
+        if self.transposed:   # columns of the input image against F/groups filters
+            rows, pixels = self.config.num_filters * kh * kw, x.shape[2] * x.shape[3]
+        else:
+            rows, pixels = self.conf.channels * kh * kw, self.out_shape[1] * self.out_shape[2]
+        return rows * pixels * x.dtype.itemsize
+
     def forward(self, xs, params, p):
         x = xs[0]
         w = params[self.weight_name(0)]
+        args = self._args()
         if self.transposed:
-            z = K.conv2d_transpose_forward(x, w, output_size=self.out_shape[1:], xp=p.xp,
-                                           **self._args())
+            def kernel(part):
+                return K.conv2d_transpose_forward(part, w, output_size=self.out_shape[1:],
+                                                  xp=p.xp, **args)
         else:
-            z = K.conv2d_forward(x, w, xp=p.xp, **self._args())
+            def kernel(part):
+                return K.conv2d_forward(part, w, xp=p.xp, **args)
+        slices = p.backend.batch_slices(x.shape[0], self._column_bytes(x))
+        if len(slices) == 1:
+            z = kernel(x)
+        else:
+            z = p.xp.empty((x.shape[0],) + self.out_shape, dtype=x.dtype)
+
+            def run(part):
+                z[part] = kernel(x[part])
+
+            p.backend.parallel(run, slices)
         if self.bias_name:
             b = params[self.bias_name]
             z += b.reshape(1, -1, 1, 1) if self.config.shared_biases else b[None]
@@ -55,7 +77,21 @@ class _ConvBase(RuntimeLayer):
         x = xs[0]
         w = params[self.weight_name(0)]
         fn = K.conv2d_transpose_backward if self.transposed else K.conv2d_backward
-        dx, dw = fn(x, w, dz, xp=p.xp, **self._args())
+        args = self._args()
+        slices = p.backend.batch_slices(x.shape[0], self._column_bytes(x))
+        if len(slices) == 1:
+            dx, dw = fn(x, w, dz, xp=p.xp, **args)
+        else:
+            dx = p.xp.empty_like(x)
+
+            def run(part):
+                dx[part], dw_part = fn(x[part], w, dz[part], xp=p.xp, **args)
+                return dw_part
+
+            dws = p.backend.parallel(run, slices)
+            dw = dws[0]
+            for part in dws[1:]:
+                dw += part
         accumulate(grads, self.weight_name(0), dw)
         if self.bias_name:
             axes = (0, 2, 3) if self.config.shared_biases else (0,)
