@@ -1,55 +1,250 @@
 """The ``minipaddle`` command (floor 5).
 
-    minipaddle dump CONFIG [--format yaml|json|protostr] [--config-args ARGS] [--whole]
-    minipaddle summary CONFIG [--config-args ARGS]
+    minipaddle train CONFIG [--data mnist5k|digits|idx:DIR] [--num-passes N] [--batch-size B]
+                            [--seed S] [--save-dir DIR] [--init-model-path DIR]
+                            [--start-pass N | --resume] [--plot FILE.png] [--use-gpu]
+    minipaddle test CONFIG --model DIR [--data ...]
+    minipaddle infer CONFIG --model DIR --input FILE.npy [--output FILE.npy]
+    minipaddle checkgrad CONFIG [--batch-size B]
+    minipaddle time CONFIG [--batch-size B] [--iterations K]
+    minipaddle dump CONFIG [--format yaml|json|protostr] [--whole]
+    minipaddle summary CONFIG
+    minipaddle graph CONFIG
+
+Every command takes ``--config-args key=value,...``.  Errors print one line and exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
 
 from .config import ConfigError, to_json, to_protostr, to_yaml
+from .config.graph import to_dot
 from .config.summary import format_summary
 from .dsl import parse_config
 
+DEFAULT_DATA = "mnist5k"
 
-def _dump(args: argparse.Namespace) -> str:
-    config = parse_config(args.config, args.config_args)
+
+def _config(args: argparse.Namespace):
+    config_args = args.config_args
+    if getattr(args, "use_gpu", False):
+        config_args = ",".join(a for a in (config_args, "use_gpu=1") if a)
+    return parse_config(args.config, config_args)
+
+
+def _device(args: argparse.Namespace) -> str:
+    return "gpu" if getattr(args, "use_gpu", False) else "cpu"
+
+
+# -- declarative commands ---------------------------------------------------------------------
+def _dump(args: argparse.Namespace) -> None:
+    config = _config(args)
     if args.format == "protostr":
         # Like paddle.utils.dump_config: the model config, or everything with --whole.
-        return to_protostr(config if args.whole else config.model_config)
-    if args.format == "json":
-        return to_json(config) + "\n"
-    return to_yaml(config)
+        print(to_protostr(config if args.whole else config.model_config), end="")
+    elif args.format == "json":
+        print(to_json(config))
+    else:
+        print(to_yaml(config), end="")
 
 
-def _summary(args: argparse.Namespace) -> str:
-    config = parse_config(args.config, args.config_args)
-    return format_summary(config.model_config) + "\n"
+def _summary(args: argparse.Namespace) -> None:
+    print(format_summary(_config(args).model_config))
 
 
+def _graph(args: argparse.Namespace) -> None:
+    print(to_dot(_config(args).model_config, Path(args.config).stem), end="")
+
+
+# -- training commands ------------------------------------------------------------------------
+def _trainer(args: argparse.Namespace, config, save_dir=None, log=None):
+    from .train.trainer import Trainer
+
+    data = args.data
+    if data is None and config.data_config is None:
+        data = DEFAULT_DATA
+    return Trainer(config, data, batch_size=args.batch_size, seed=args.seed,
+                   device=_device(args), save_dir=save_dir, log=log)
+
+
+def _train(args: argparse.Namespace) -> None:
+    from .train.progress import Progress
+
+    config = _config(args)
+    log = Progress(stream=sys.stderr, enabled=not args.quiet)
+    trainer = _trainer(args, config, save_dir=args.save_dir, log=log)
+    if args.init_model_path:
+        trainer.load_model(args.init_model_path)
+    if args.resume:
+        print(f"resuming at pass {trainer.resume()}", file=sys.stderr)
+    elif args.start_pass:
+        if args.save_dir is None:
+            raise ConfigError("--start-pass needs --save-dir (it loads pass-N-1 from there)")
+        trainer.resume(Path(args.save_dir) / f"pass-{args.start_pass - 1:05d}")
+    result = trainer.train(args.num_passes)
+    if args.plot:
+        from .train.plot import plot_history
+
+        plot_history(result.passes, args.plot)
+    accuracy = result.test_accuracy
+    shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
+    print(f"test accuracy {shown} | {result.images_per_second:.0f} images/s | "
+          f"wall {result.wall_seconds:.1f} s")
+
+
+def _test(args: argparse.Namespace) -> None:
+    from .train.progress import format_metrics
+
+    config = _config(args)
+    trainer = _trainer(args, config)
+    trainer.load_model(args.model)
+    metrics = trainer.test()
+    print(f"test {format_metrics(metrics)}")
+    if "classification_error" in metrics:
+        print(f"test accuracy {100 * (1 - metrics['classification_error']):.2f}%")
+
+
+def _infer(args: argparse.Namespace) -> None:
+    from .runtime import compile
+    from .train import checkpoint
+
+    config = _config(args)
+    model = config.model_config
+    net = compile(model, device=_device(args), seed=args.seed)
+    shapes = {k: tuple(v.shape) for k, v in net.parameters.items()}
+    for name, value in checkpoint.load_parameters(args.model, shapes).items():
+        net.parameters[name] = value
+    try:
+        inputs = np.load(args.input, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read {args.input}: {err}") from None
+    dense = [n for n in model.input_layer_names if n not in net.label_slots]
+    if len(dense) != 1:
+        raise ConfigError(f"infer feeds one dense data layer; this network has {dense}")
+    # As Paddle's prediction configs did: for a cost output, report the cost's input.
+    fetch = []
+    for name in model.output_layer_names:
+        layer = net.layers.get(name)
+        fetch.append(layer.input_names[0] if layer is not None and layer.is_cost else name)
+    out = net.forward({dense[0]: inputs}, fetch=fetch)
+    result = out[fetch[0]]
+    if args.output:
+        np.save(args.output, result)
+        print(f"wrote {args.output}: {fetch[0]} {result.shape}")
+    else:
+        for row in result.reshape(len(result), -1):
+            print(f"{int(row.argmax())}\t" + " ".join(f"{v:.4f}" for v in row))
+
+
+def _checkgrad(args: argparse.Namespace) -> None:
+    from .train.diagnostics import check_gradients
+
+    results = check_gradients(_config(args).model_config, batch_size=args.batch_size or 2,
+                              seed=args.seed)
+    width = max(len(r.parameter) for r in results)
+    print(f"{'parameter':{width}s}  {'analytic':>14s}  {'numeric':>14s}  {'rel. error':>10s}")
+    for r in results:
+        print(f"{r.parameter:{width}s}  {r.analytic:14.6e}  {r.numeric:14.6e}  "
+              f"{r.relative_error:10.2e}")
+    worst = max(results, key=lambda r: r.relative_error)
+    print(f"worst relative error {worst.relative_error:.2e} ({worst.parameter})")
+    if worst.relative_error > args.tolerance:
+        raise SystemExit(1)
+
+
+def _time(args: argparse.Namespace) -> None:
+    from .train.diagnostics import time_layers
+
+    config = _config(args)
+    batch = args.batch_size or config.opt_config.batch_size or 64
+    rows, total = time_layers(config.model_config, batch_size=batch,
+                              iterations=args.iterations, seed=args.seed)
+    width = max(len(r.layer) for r in rows)
+    print(f"batch {batch}, mean of {args.iterations} iterations (milliseconds)")
+    print(f"{'layer':{width}s}  {'type':26s} {'forward':>9s} {'backward':>9s}")
+    for r in rows:
+        print(f"{r.layer:{width}s}  {r.type:26s} {r.forward_ms:9.3f} {r.backward_ms:9.3f}")
+    fwd = sum(r.forward_ms for r in rows)
+    bwd = sum(r.backward_ms for r in rows)
+    print(f"{'layers':{width}s}  {'':26s} {fwd:9.3f} {bwd:9.3f}")
+    print(f"forward + backward: {total:.3f} ms per batch ({1e3 * batch / total:.0f} images/s)")
+
+
+# -- wiring -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minipaddle",
-        description="PaddlePaddle v1 layer configs: dump and summarise networks.")
+        description="PaddlePaddle v1 layer configs on NumPy: train, test, check, time and "
+                    "describe networks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, help_text: str, fn) -> argparse.ArgumentParser:
+    def add(name: str, help_text: str, fn: Callable[[argparse.Namespace], None],
+            seed: bool = False, batch: bool = False) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("config", metavar="CONFIG",
                        help="a Python config (.py), a model-zoo file (.yaml) or a dump")
         p.add_argument("--config-args", default="", metavar="ARGS",
                        help="comma-separated key=value pairs, e.g. use_gpu=1")
+        if seed:
+            p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+        if batch:
+            p.add_argument("--batch-size", type=int, default=None, metavar="B")
         p.set_defaults(run=fn)
         return p
+
+    def data_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data", default=None, metavar="DATA",
+                       help="mnist5k (default), digits or idx:DIR")
+        p.add_argument("--use-gpu", action="store_true", help="run on the GPU backend")
+
+    train = add("train", "train a network and test it after every pass", _train, seed=True,
+                batch=True)
+    data_arg(train)
+    train.add_argument("--num-passes", type=int, default=10, metavar="N")
+    train.add_argument("--save-dir", default=None, metavar="DIR",
+                       help="write pass-NNNNN/ checkpoints here")
+    train.add_argument("--init-model-path", default=None, metavar="DIR",
+                       help="start from these parameters (ours or Paddle v1's)")
+    start = train.add_mutually_exclusive_group()
+    start.add_argument("--start-pass", type=int, default=0, metavar="N",
+                       help="continue from SAVE_DIR/pass-(N-1)")
+    start.add_argument("--resume", action="store_true",
+                       help="continue from the latest checkpoint in --save-dir")
+    train.add_argument("--plot", default=None, metavar="FILE.png",
+                       help="write training curves (needs the 'plot' extra: matplotlib)")
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+
+    test = add("test", "test a trained model", _test, seed=True, batch=True)
+    data_arg(test)
+    test.add_argument("--model", required=True, metavar="DIR", help="a pass-NNNNN directory")
+
+    infer = add("infer", "predict with a trained model", _infer, seed=True)
+    infer.add_argument("--model", required=True, metavar="DIR")
+    infer.add_argument("--input", required=True, metavar="FILE.npy")
+    infer.add_argument("--output", default=None, metavar="FILE.npy")
+    infer.add_argument("--use-gpu", action="store_true")
+
+    checkgrad = add("checkgrad", "numerically check every parameter's gradient",
+                    _checkgrad, seed=True, batch=True)
+    checkgrad.add_argument("--tolerance", type=float, default=1e-3,
+                           help="fail (exit 1) above this relative error (default 1e-3)")
+
+    timing = add("time", "forward and backward milliseconds per layer", _time, seed=True,
+                 batch=True)
+    timing.add_argument("--iterations", type=int, default=10, metavar="K")
 
     dump = add("dump", "print the resolved config (like Paddle's dump_config)", _dump)
     dump.add_argument("--format", choices=("yaml", "json", "protostr"), default="yaml")
     dump.add_argument("--whole", action="store_true",
                       help="protostr: print the whole TrainerConfig, not just model_config")
     add("summary", "print per-layer shapes, parameters and multiply-adds", _summary)
+    add("graph", "print the network as Graphviz DOT", _graph)
     return parser
 
 
@@ -57,14 +252,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        text = args.run(args)
-    except ConfigError as err:
-        print(f"minipaddle: error: {err}", file=sys.stderr)
+        args.run(args)
+    except (ConfigError, NotImplementedError, FileNotFoundError, ValueError, KeyError,
+            FloatingPointError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"minipaddle: error: {message}", file=sys.stderr)
         return 2
-    except NotImplementedError as err:
-        print(f"minipaddle: error: {err}", file=sys.stderr)
-        return 2
-    sys.stdout.write(text)
+    except KeyboardInterrupt:
+        print("minipaddle: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

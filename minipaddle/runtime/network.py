@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import MutableMapping
+from time import perf_counter
 from typing import Any, Iterator, Optional, Union
 
 import numpy as np
@@ -238,10 +239,12 @@ class Network:
         return xp.ascontiguousarray(arr.reshape((arr.shape[0],) + shape), dtype=self.dtype)
 
     def forward(self, feed: dict[str, Any], training: Union[bool, str] = False,
-                fetch: Optional[list[str]] = None) -> dict[str, Any]:
+                fetch: Optional[list[str]] = None,
+                timings: Optional[dict[str, float]] = None) -> dict[str, Any]:
         """Run the layers the fetched outputs need.  ``training``: False (test), True
         (training: batch statistics, dropout masks), or ``"check"`` (training arithmetic,
-        no moving-statistics update, one fixed dropout mask per layer)."""
+        no moving-statistics update, one fixed dropout mask per layer).  ``timings``, when
+        given, gets each computed layer's seconds added under its name."""
         mode = {False: Pass.TEST, True: Pass.TRAIN, "check": Pass.CHECK}.get(training)
         if mode is None:
             raise ValueError(f"training must be False, True or 'check', got {training!r}")
@@ -283,6 +286,7 @@ class Network:
             runtime = self.layers.get(name)
             if runtime is None:
                 continue
+            start = perf_counter() if timings is not None else 0.0
             xs = [values[i] for i in runtime.input_names]
             z = runtime.forward(xs, self.parameters, p)
             y = self._activate(runtime, z)
@@ -290,6 +294,8 @@ class Network:
             pre[name], values[name] = z, y
             if mask is not None:
                 masks[name] = mask
+            if timings is not None:
+                timings[name] = timings.get(name, 0.0) + perf_counter() - start
         self._last = {"pass": p, "needed": needed, "values": values, "pre": pre,
                       "masks": masks, "fed": {k: feed[k] for k in feed if k in values}}
         return {name: self.backend.to_output(values[name]) for name in fetch}
@@ -321,10 +327,12 @@ class Network:
         return y * mask, mask
 
     # -- backward -----------------------------------------------------------------------------
-    def backward(self, grad_outputs: Optional[dict[str, Any]] = None) -> Gradients:
+    def backward(self, grad_outputs: Optional[dict[str, Any]] = None,
+                 timings: Optional[dict[str, float]] = None) -> Gradients:
         """Gradients after a training (or check) forward.  ``grad_outputs`` maps layer names
         to output gradients (returned shape or (N, size)); None seeds every computed cost
-        layer with ones (the gradient of the summed cost, as Paddle does)."""
+        layer with ones (the gradient of the summed cost, as Paddle does).  ``timings`` as in
+        :meth:`forward`."""
         last = self._last
         if last is None or last["pass"].mode == Pass.TEST:
             raise RuntimeError("backward() needs a preceding forward(..., training=True or "
@@ -360,6 +368,7 @@ class Network:
             runtime = self.layers.get(name)
             if runtime is None or name not in grads_out:
                 continue
+            start = perf_counter() if timings is not None else 0.0
             dy = grads_out.pop(name)
             mask = last["masks"].get(name)
             if mask is not None:
@@ -377,6 +386,8 @@ class Network:
                     grads_out[src] = grads_out[src] + dx
                 else:
                     grads_out[src] = dx
+            if timings is not None:
+                timings[name] = timings.get(name, 0.0) + perf_counter() - start
         static = self.parameters.static
         params = {k: self.backend.to_output(v.reshape(self.parameters[k].shape))
                   for k, v in param_grads.items() if k not in static}

@@ -1,0 +1,112 @@
+"""Paddle's ``--job=checkgrad`` and ``caffe time``: numerical gradient checks and per-layer
+timings of a network on one synthetic batch."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..config import ConfigError, ModelConfig
+from ..runtime import Network, compile
+
+
+def synthetic_feed(net: Network, batch_size: int, rng: np.random.Generator) -> dict:
+    """Dense inputs uniform in [0, 1) (Paddle used sigmoid(U(0,1) - 0.5)); labels uniform."""
+    feed = {}
+    for name in net.order:
+        if net.configs[name].type != "data":
+            continue
+        if name in net.label_slots:
+            feed[name] = rng.integers(0, net.label_slots[name], size=batch_size)
+        else:
+            feed[name] = rng.uniform(0, 1, size=(batch_size,) + net.shapes[name])
+    return feed
+
+
+@dataclass
+class GradientCheck:
+    parameter: str
+    analytic: float
+    numeric: float
+
+    @property
+    def relative_error(self) -> float:
+        scale = max(abs(self.analytic), abs(self.numeric), 1e-20)
+        return abs(self.analytic - self.numeric) / scale
+
+
+def check_gradients(model: ModelConfig, *, batch_size: int = 2, seed: int = 0,
+                    directions: int = 3, eps: float = 1e-6) -> list[GradientCheck]:
+    """For every trainable parameter: the worst (over ``directions`` random directions) of
+    the analytic directional derivative of the summed cost against a central difference, in
+    float64 and gradient-check mode (fixed dropout masks, no moving-statistics update)."""
+    net = compile(model, dtype="float64", seed=seed)
+    rng = np.random.default_rng(seed)
+    feed = synthetic_feed(net, batch_size, rng)
+    costs = [n for n in model.output_layer_names if net.layers.get(n) is not None]
+    if not costs:
+        raise ConfigError("checkgrad needs output layers")
+
+    def loss() -> float:
+        out = net.forward(feed, training="check", fetch=costs)
+        return float(sum(v.sum() for v in out.values()))
+
+    net.forward(feed, training="check", fetch=costs)
+    grads = net.backward({n: np.ones((batch_size,) + net.shapes[n]) for n in costs})
+    results = []
+    for name, param in net.parameters.items():
+        if name in net.parameters.static:
+            continue
+        worst: Optional[GradientCheck] = None
+        original = param.copy()
+        for _ in range(directions):
+            d = rng.standard_normal(param.shape)
+            d *= (np.linalg.norm(original) or np.sqrt(d.size)) / np.linalg.norm(d)
+            param[...] = original + eps * d
+            plus = loss()
+            param[...] = original - eps * d
+            minus = loss()
+            param[...] = original
+            check = GradientCheck(name, float((grads.parameters[name] * d).sum()),
+                                  (plus - minus) / (2 * eps))
+            if worst is None or check.relative_error > worst.relative_error:
+                worst = check
+        results.append(worst)
+    return results
+
+
+@dataclass
+class LayerTiming:
+    layer: str
+    type: str
+    forward_ms: float
+    backward_ms: float
+
+
+def time_layers(model: ModelConfig, *, batch_size: int, iterations: int = 10,
+                seed: int = 0) -> tuple[list[LayerTiming], float]:
+    """Mean forward and backward milliseconds per layer over ``iterations`` training steps
+    (after one warm-up step), float32, synthetic data; and the mean wall milliseconds of a
+    whole forward + backward."""
+    net = compile(model, seed=seed)
+    rng = np.random.default_rng(seed)
+    feed = synthetic_feed(net, batch_size, rng)
+    costs = [n for n in model.output_layer_names if net.layers.get(n) is not None]
+    net.forward(feed, training=True)
+    seeds = {n: np.ones((batch_size,) + net.shapes[n], np.float32) for n in costs}
+    net.backward(seeds)
+    forward: dict[str, float] = {}
+    backward: dict[str, float] = {}
+    start = time.perf_counter()
+    for _ in range(iterations):
+        net.forward(feed, training=True, timings=forward)
+        net.backward(seeds, timings=backward)
+    total_ms = 1e3 * (time.perf_counter() - start) / iterations
+    rows = [LayerTiming(name, net.configs[name].type,
+                        1e3 * forward.get(name, 0.0) / iterations,
+                        1e3 * backward.get(name, 0.0) / iterations)
+            for name in net.order if name in net.layers]
+    return rows, total_ms

@@ -1,0 +1,38 @@
+"""Training events, as Paddle v2's event handler saw them: a handler is any callable taking one
+event; it runs synchronously between batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass
+class BeginPass:
+    pass_id: int
+
+
+@dataclass
+class EndPass:
+    pass_id: int
+    #: averages over the pass: "cost" and each evaluator's value (e.g. "classification_error")
+    metrics: dict[str, float] = field(default_factory=dict)
+    #: the same on the test set, when there is one
+    test_metrics: Optional[dict[str, float]] = None
+    seconds: float = 0.0
+
+
+@dataclass
+class BeginIteration:
+    pass_id: int
+    batch_id: int
+
+
+@dataclass
+class EndIteration:
+    pass_id: int
+    batch_id: int
+    #: this batch's average cost per sample
+    cost: float
+    #: running averages over the pass so far
+    metrics: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,72 @@
+"""Progress output: a one-line bar per pass on a terminal, plain log lines otherwise (like
+Paddle's --log_period), and end-of-pass lines."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Optional, TextIO
+
+from .events import EndPass
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    parts = []
+    for name, value in metrics.items():
+        if name.startswith("classification_error"):
+            parts.append(f"{name.replace('classification_error', 'error')} {100 * value:.2f}%")
+        else:
+            parts.append(f"{name} {value:.4f}")
+    return ", ".join(parts)
+
+
+class Progress:
+    """Writes training progress to ``stream``; silent when ``enabled`` is False."""
+
+    def __init__(self, stream: Optional[TextIO] = None, enabled: bool = True,
+                 log_period: int = 20, width: int = 30):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = enabled and bool(getattr(self.stream, "isatty", lambda: False)())
+        self.log_period = log_period
+        self.width = width
+        self.total = 0
+        self.batches = 0
+        self.pass_id = 0
+        self.started = 0.0
+        self.last_draw = 0.0
+
+    def start_pass(self, pass_id: int, total: int) -> None:
+        self.pass_id, self.total, self.batches = pass_id, total, 0
+        self.started = self.last_draw = time.perf_counter()
+
+    def batch(self, seen: int, metrics: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        self.batches += 1
+        if self.tty:
+            now = time.perf_counter()
+            if now - self.last_draw < 0.1 and seen < self.total:
+                return
+            self.last_draw = now
+            done = int(self.width * seen / max(1, self.total))
+            bar = "#" * done + "-" * (self.width - done)
+            self.stream.write(f"\rpass {self.pass_id} [{bar}] {seen}/{self.total} "
+                              f"{format_metrics(metrics)}\033[K")
+            self.stream.flush()
+        elif self.batches % self.log_period == 0:
+            self.stream.write(f"pass {self.pass_id}, batch {self.batches}, {seen}/{self.total}: "
+                              f"{format_metrics(metrics)}\n")
+            self.stream.flush()
+
+    def end_pass(self, event: EndPass) -> None:
+        if not self.enabled:
+            return
+        if self.tty:
+            self.stream.write("\r\033[K")
+        line = f"pass {event.pass_id}: train {format_metrics(event.metrics)}"
+        if event.test_metrics is not None:
+            line += f" | test {format_metrics(event.test_metrics)}"
+        line += f" | {event.seconds:.1f} s"
+        self.stream.write(line + "\n")
+        self.stream.flush()

@@ -1,0 +1,283 @@
+"""The training loop: Paddle v1's ``paddle_trainer --job=train|test`` as a library.
+
+    trainer = Trainer(parse_config("model_zoo/lenet.yaml"), data="mnist5k", seed=1,
+                      save_dir="output")
+    result = trainer.train(num_passes=10)
+
+A data set feeds the network by slot: its images go to the one dense data layer and its labels
+to the label slot.  Gradients are sums over the batch (Paddle's convention); the updater applies
+the config's learning method, schedule, regularization, clipping and model averaging.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from ..config import ConfigError, TrainerConfig, to_yaml
+from ..runtime import Network, compile
+from . import checkpoint as ckpt
+from .datasets import Dataset, batches, load_dataset
+from .evaluators import Evaluator, build_evaluators
+from .events import BeginIteration, BeginPass, EndIteration, EndPass
+from .optimizers import ParameterUpdater
+from .progress import Progress
+
+EventHandler = Callable[[Any], None]
+DEFAULT_BATCH_SIZE = 64
+
+
+@dataclass
+class TrainResult:
+    """What a training run ends with."""
+
+    passes: list[EndPass] = field(default_factory=list)
+    test_metrics: Optional[dict[str, float]] = None
+    images_per_second: float = 0.0
+    wall_seconds: float = 0.0
+
+    @property
+    def test_accuracy(self) -> Optional[float]:
+        if not self.test_metrics or "classification_error" not in self.test_metrics:
+            return None
+        return 1.0 - self.test_metrics["classification_error"]
+
+
+class Trainer:
+    """Train and test one network on one data set.
+
+    ``data`` is a data-set name (``mnist5k``, ``digits``, ``idx:DIR``) or a (train, test) pair
+    of :class:`Dataset`.  ``event_handler`` receives BeginPass/EndPass/BeginIteration/
+    EndIteration events.
+    """
+
+    def __init__(self, config: TrainerConfig,
+                 data: Union[str, tuple[Dataset, Optional[Dataset]], None],
+                 *, batch_size: Optional[int] = None, seed: int = 0, device: str = "cpu",
+                 save_dir: Optional[Union[str, Path]] = None,
+                 event_handler: Optional[EventHandler] = None, log: Optional[Progress] = None):
+        self.config = config
+        opt = config.opt_config
+        if opt.batch_size is None:
+            warnings.warn("the config never calls settings(): training with Paddle's defaults "
+                          "(momentum SGD, learning rate 1.0 on summed gradients)",
+                          UserWarning, stacklevel=2)
+        if opt.get("algorithm") == "async_sgd":
+            warnings.warn("algorithm async_sgd runs as synchronous SGD in one process",
+                          UserWarning, stacklevel=2)
+        self.batch_size = batch_size or opt.batch_size or DEFAULT_BATCH_SIZE
+        if self.batch_size < 1:
+            raise ConfigError(f"batch size must be positive, got {self.batch_size}")
+        self.seed = seed
+        self.save_dir = Path(save_dir) if save_dir is not None else None
+        self.handler = event_handler or (lambda event: None)
+        self.log = log or Progress(enabled=False)
+        if data is None:
+            if config.data_config is not None:
+                raise ConfigError("this config reads its data through a PyDataProvider2 module "
+                                  f"({config.data_config.load_data_module!r}); minipaddle cannot "
+                                  "run Python data providers: choose a data set (--data "
+                                  "mnist5k, digits or idx:DIR)")
+            raise ConfigError("no data: choose a data set (mnist5k, digits or idx:DIR)")
+        if isinstance(data, str):
+            self.train_data, self.test_data = load_dataset(data)
+        else:
+            self.train_data, self.test_data = data
+        self.net: Network = compile(config.model_config, device=device, seed=seed)
+        self.image_slot, self.label_slot = self._slots()
+        self.updater = ParameterUpdater(
+            opt, [p for p in config.model_config.parameters],
+            {k: tuple(v.shape) for k, v in self.net.parameters.items()}, dtype=self.net.dtype)
+        self.costs = [name for name in config.model_config.output_layer_names
+                      if self.net.layers.get(name) is not None and self.net.layers[name].is_cost]
+        if not self.costs:
+            raise ConfigError("the network's outputs include no cost layer to train: add "
+                              "classification_cost (or another cost) to outputs()")
+        self.evaluators: list[Evaluator] = build_evaluators(config.model_config.evaluators,
+                                                            self.costs)
+        self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs})
+        self.shuffle_rng = np.random.default_rng([seed, 1])
+        self.pass_id = 0
+        self.batch_count = 0
+
+    # -- wiring --------------------------------------------------------------------------------
+    def _slots(self) -> tuple[str, str]:
+        data_layers = [n for n in self.net.order if self.net.configs[n].type == "data"]
+        labels = [n for n in data_layers if n in self.net.label_slots]
+        dense = [n for n in data_layers if n not in self.net.label_slots]
+        if len(dense) != 1 or len(labels) != 1:
+            raise ConfigError(
+                f"a data set feeds one image data layer and one label data layer; this network "
+                f"has dense data layers {dense} and label data layers {labels}")
+        image, label = dense[0], labels[0]
+        size = self.net.configs[image].size
+        c, h, w = self.train_data.image_shape
+        if size != c * h * w:
+            raise ConfigError(f"data layer {image!r} has size {size}, but the "
+                              f"{self.train_data.name} images have {c * h * w} values "
+                              f"({c}x{h}x{w}): {size} vs {c * h * w}")
+        classes = self.net.label_slots[label]
+        if self.train_data.num_classes > classes:
+            raise ConfigError(f"the {self.train_data.name} data set has "
+                              f"{self.train_data.num_classes} classes but the network's output "
+                              f"{classes}")
+        return image, label
+
+    def _feed(self, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+        return {self.image_slot: images, self.label_slot: labels}
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def load_model(self, path: Union[str, Path], missing: str = "fail") -> None:
+        """Parameters from a model directory (ours or Paddle v1's)."""
+        shapes = {k: tuple(v.shape) for k, v in self.net.parameters.items()}
+        for name, value in ckpt.load_parameters(path, shapes, missing=missing).items():
+            self.net.parameters[name] = value
+
+    def save(self) -> Optional[Path]:
+        if self.save_dir is None:
+            return None
+        raw = {k: np.asarray(v) for k, v in self.net.parameters.items()}
+        averaged = self.updater.averaged_values(
+            {k: v for k, v in raw.items() if k not in self.net.parameters.static})
+        # Paddle saved the averaged weights; the raw ones travel with the optimizer state
+        saved = {**raw, **(averaged or {})}
+        state = {f"optimizer/{k}": v for k, v in self.updater.state_dict().items()}
+        state.update({f"raw/{k}": v for k, v in raw.items()})
+        meta = {"pass_id": self.pass_id, "batch_count": self.batch_count, "seed": self.seed,
+                "batch_size": self.batch_size,
+                "shuffle_rng": self.shuffle_rng.bit_generator.state,
+                "network_rng": self.net.rng.bit_generator.state,
+                "numpy": np.__version__, "python": platform.python_version()}
+        return ckpt.save_checkpoint(self.save_dir, self.pass_id - 1, saved, state=state,
+                                    meta=json.loads(json.dumps(meta)),
+                                    config_yaml=to_yaml(self.config))
+
+    def resume(self, path: Optional[Union[str, Path]] = None) -> int:
+        """Continue from a checkpoint (the latest in save_dir by default); returns the next
+        pass.  Parameters, optimizer state, counters and random states are restored, so the
+        run continues bit for bit as if it had never stopped."""
+        if path is None:
+            if self.save_dir is None:
+                raise ConfigError("resume needs a save directory")
+            path = ckpt.latest_checkpoint(self.save_dir)
+            if path is None:
+                raise ConfigError(f"no complete checkpoint in {self.save_dir}")
+        path = Path(path)
+        state, meta, _ = ckpt.load_checkpoint_extras(path)
+        shapes = {k: tuple(v.shape) for k, v in self.net.parameters.items()}
+        raw = {k[len("raw/"):]: v for k, v in state.items() if k.startswith("raw/")}
+        if set(raw) != set(shapes):
+            params = ckpt.load_parameters(path, shapes)
+        else:
+            params = {k: v.reshape(shapes[k]) for k, v in raw.items()}
+        for name, value in params.items():
+            self.net.parameters[name] = value
+        self.updater.load_state_dict({k[len("optimizer/"):]: v for k, v in state.items()
+                                      if k.startswith("optimizer/")})
+        self.pass_id = int(meta["pass_id"])
+        self.batch_count = int(meta["batch_count"])
+        self.shuffle_rng.bit_generator.state = meta["shuffle_rng"]
+        self.net.rng.bit_generator.state = meta["network_rng"]
+        return self.pass_id
+
+    # -- passes --------------------------------------------------------------------------------
+    def _run_batch(self, images, labels, training: bool) -> dict[str, np.ndarray]:
+        feed = self._feed(images, labels)
+        fetch = sorted(set(self.fetch) | set(self.costs))
+        out = self.net.forward(feed, training=training, fetch=fetch)
+        if not np.all(np.isfinite(out[self.costs[0]])):
+            raise FloatingPointError(f"the cost went non-finite at pass {self.pass_id}, batch "
+                                     f"{self.batch_count}; lower the learning rate")
+        return out
+
+    def _observe(self, out, labels) -> None:
+        label_map = {self.label_slot: labels}
+        for ev in self.evaluators:
+            ev.add(out, label_map)
+
+    def _metrics(self) -> dict[str, float]:
+        return {ev.name: ev.value() for ev in self.evaluators}
+
+    def train_one_pass(self) -> EndPass:
+        pass_id = self.pass_id
+        self.handler(BeginPass(pass_id))
+        for ev in self.evaluators:
+            ev.reset()
+        self.updater.start_pass()
+        start = time.perf_counter()
+        total = len(self.train_data)
+        seen = 0
+        self.log.start_pass(pass_id, total)
+        for batch_id, (images, labels) in enumerate(
+                batches(self.train_data, self.batch_size, shuffle=True, rng=self.shuffle_rng)):
+            self.handler(BeginIteration(pass_id, batch_id))
+            self.updater.start_batch(len(labels))
+            out = self._run_batch(images, labels, training=True)
+            grads = self.net.backward()
+            values = {k: v for k, v in self.net.parameters.items()
+                      if k not in self.net.parameters.static}
+            self.updater.update(values, grads.parameters)
+            self.updater.finish_batch()
+            self.batch_count += 1
+            self._observe(out, labels)
+            seen += len(labels)
+            cost = float(sum(np.mean(out[c]) for c in self.costs))
+            metrics = self._metrics()
+            self.log.batch(seen, metrics)
+            self.handler(EndIteration(pass_id, batch_id, cost, metrics))
+        self.updater.finish_pass()
+        seconds = time.perf_counter() - start
+        metrics = self._metrics()
+        test_metrics = self.test() if self.test_data is not None else None
+        self.pass_id += 1
+        event = EndPass(pass_id, metrics, test_metrics, seconds)
+        self.save()
+        self.log.end_pass(event)
+        self.handler(event)
+        return event
+
+    def train(self, num_passes: int) -> TrainResult:
+        """Train until ``num_passes`` passes are done in all (a resumed run continues)."""
+        result = TrainResult()
+        wall = time.perf_counter()
+        train_seconds, images = 0.0, 0
+        while self.pass_id < num_passes:
+            event = self.train_one_pass()
+            result.passes.append(event)
+            train_seconds += event.seconds
+            images += len(self.train_data)
+        result.wall_seconds = time.perf_counter() - wall
+        result.images_per_second = images / train_seconds if train_seconds else 0.0
+        result.test_metrics = result.passes[-1].test_metrics if result.passes else None
+        return result
+
+    def test(self, data: Optional[Dataset] = None) -> dict[str, float]:
+        """Metrics on the test set (model-averaged weights when ModelAverage is on, as
+        Paddle's Tester did)."""
+        data = data or self.test_data
+        if data is None:
+            raise ConfigError("no test data")
+        for ev in self.evaluators:
+            ev.reset()
+        trainable = {k: v for k, v in self.net.parameters.items()
+                     if k not in self.net.parameters.static}
+        averaged = self.updater.averaged_values(trainable)
+        backup = {k: trainable[k].copy() for k in averaged} if averaged else {}
+        try:
+            for name, value in (averaged or {}).items():
+                self.net.parameters[name] = value
+            for images, labels in batches(data, self.batch_size, shuffle=False):
+                out = self.net.forward(self._feed(images, labels), training=False,
+                                       fetch=sorted(set(self.fetch) | set(self.costs)))
+                self._observe(out, labels)
+        finally:
+            for name, value in backup.items():
+                self.net.parameters[name] = value
+        return self._metrics()
