@@ -29,6 +29,14 @@ from .config.summary import format_summary
 from .dsl import parse_config
 
 DEFAULT_DATA = "mnist5k"
+#: data-layer size -> the embedded data set that fits it, when --data is not given
+EMBEDDED_BY_SIZE = {784: "mnist5k", 64: "digits"}
+
+
+def _embedded_data_for(config) -> str:
+    sizes = [layer.size for layer in config.model_config.layers
+             if layer.type == "data" and layer.height and layer.width]
+    return next((EMBEDDED_BY_SIZE[s] for s in sizes if s in EMBEDDED_BY_SIZE), DEFAULT_DATA)
 
 
 def _config(args: argparse.Namespace):
@@ -68,7 +76,7 @@ def _trainer(args: argparse.Namespace, config, save_dir=None, log=None):
 
     data = args.data
     if data is None and config.data_config is None:
-        data = DEFAULT_DATA
+        data = _embedded_data_for(config)
     return Trainer(config, data, batch_size=args.batch_size, seed=args.seed,
                    device=_device(args), save_dir=save_dir, log=log)
 
@@ -200,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def data_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data", default=None, metavar="DATA",
-                       help="mnist5k (default), digits or idx:DIR")
+                       help="mnist5k, digits or idx:DIR (default: the embedded data set "
+                            "whose images fit the network: mnist5k for 28x28, digits for 8x8)")
         p.add_argument("--use-gpu", action="store_true", help="run on the GPU backend")
 
     train = add("train", "train a network and test it after every pass", _train, seed=True,

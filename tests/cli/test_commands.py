@@ -1,0 +1,91 @@
+"""The training-side commands: train, test, infer, checkgrad, time, graph, and their errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minipaddle.cli import main
+
+ZOO = Path(__file__).resolve().parents[2] / "model_zoo"
+DIGITS = str(ZOO / "digits.yaml")
+SUMMARY = re.compile(r"^test accuracy \d+\.\d\d% \| \d+ images/s \| wall \d+\.\d s$")
+
+
+def test_train_prints_the_summary_line_last_and_saves(tmp_path, capsys):
+    assert main(["train", DIGITS, "--data", "digits", "--num-passes", "2",
+                 "--save-dir", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert SUMMARY.match(lines[-1]), lines[-1]
+    assert "\x1b" not in captured.out + captured.err          # not a terminal: no escapes
+    assert "pass 1: train cost" in captured.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pass-00000", "pass-00001"]
+    # Paddle-format parameter files, named after the parameters
+    header = (tmp_path / "pass-00001" / "_conv1.w0").read_bytes()[:16]
+    assert header[:8] == b"\x00\x00\x00\x00\x04\x00\x00\x00"
+
+    assert main(["test", DIGITS, "--data", "digits", "--model",
+                 str(tmp_path / "pass-00001")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"test accuracy \d+\.\d\d%", out)
+
+    images = np.random.default_rng(0).uniform(0, 1, size=(3, 1, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "in.npy", images)
+    assert main(["infer", DIGITS, "--model", str(tmp_path / "pass-00001"),
+                 "--input", str(tmp_path / "in.npy"), "--output", str(tmp_path / "p.npy")]) == 0
+    probs = np.load(tmp_path / "p.npy")
+    assert probs.shape == (3, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_resume_continues_from_the_latest_pass(tmp_path, capsys):
+    assert main(["train", DIGITS, "--data", "digits", "--num-passes", "1", "--quiet",
+                 "--save-dir", str(tmp_path)]) == 0
+    assert main(["train", DIGITS, "--data", "digits", "--num-passes", "2", "--quiet",
+                 "--save-dir", str(tmp_path), "--resume"]) == 0
+    captured = capsys.readouterr()
+    assert "resuming at pass 1" in captured.err
+    assert (tmp_path / "pass-00001").is_dir()
+
+
+def test_checkgrad_reports_every_parameter(capsys):
+    assert main(["checkgrad", str(ZOO / "lenet.yaml")]) == 0
+    out = capsys.readouterr().out
+    for name in ("_conv1_conv.w0", "_conv2_conv.wbias", "_hidden.w0", "_predict.wbias"):
+        row = next(line for line in out.splitlines() if line.startswith(name + " "))
+        assert float(row.split()[-1]) < 1e-3
+    assert out.splitlines()[-1].startswith("worst relative error ")
+
+
+def test_time_reports_each_layer(capsys):
+    assert main(["time", DIGITS, "--batch-size", "8", "--iterations", "2"]) == 0
+    out = capsys.readouterr().out
+    for layer in ("conv1", "pool1", "conv2", "hidden", "predict", "cost"):
+        assert re.search(rf"^{layer} +\S+ +\d+\.\d+ +\d+\.\d+$", out, re.M), layer
+    assert re.search(r"forward \+ backward: \d+\.\d+ ms per batch \(\d+ images/s\)", out)
+
+
+def test_graph_writes_dot(capsys):
+    assert main(["graph", DIGITS]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('digraph "digits" {')
+    assert '"conv1" -> "pool1";' in out and out.rstrip().endswith("}")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "missing.yaml"], "no such config file"),
+    (["train", DIGITS, "--data", "idx:/nonexistent"], "/nonexistent"),
+    (["train", DIGITS, "--data", "cifar"], "cifar"),
+    (["train", str(ZOO / "lenet.yaml"), "--data", "digits"], "784 vs 64"),
+    (["train", DIGITS, "--use-gpu"], "GPU backend"),
+    (["test", DIGITS, "--model", "/nonexistent/pass-00000"], "/nonexistent"),
+])
+def test_errors_are_one_line_without_traceback(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("minipaddle: error: ") and message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
