@@ -17,7 +17,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/minipaddle summary model_zoo/lenet.yaml
+	$(BIN)/minipaddle train model_zoo/lenet.yaml --data mnist5k --num-passes 10 --seed 1
 
 goldens: $(STAMP)
 	$(BIN)/python tests/configs/regenerate.py
