@@ -431,7 +431,9 @@ def test_huge_fc_size_names_the_size_key(lenet, tmp_path):
 def test_huge_float_is_not_infinity(lenet, tmp_path):
     doc = lenet_doc(lenet)
     path = dump(tmp_path, doc)
-    text = path.read_text().replace("learning_rate: 0.00015625", "learning_rate: 1e999")
+    text, count = re.subn(r"(?m)^(\s*)learning_rate: \S+$", r"\1learning_rate: 1e999",
+                          path.read_text())
+    assert count == 1
     fails(write(tmp_path, text), r"settings", key("learning_rate"), r"finite")
 
 
