@@ -84,6 +84,10 @@ def _trainer(args: argparse.Namespace, config, save_dir=None, log=None):
 def _train(args: argparse.Namespace) -> None:
     from .train.progress import Progress
 
+    if args.plot:
+        from .train.plot import require_matplotlib
+
+        require_matplotlib()          # fail before training, not after
     config = _config(args)
     log = Progress(stream=sys.stderr, enabled=not args.quiet)
     trainer = _trainer(args, config, save_dir=args.save_dir, log=log)

@@ -9,8 +9,8 @@ from ..config import ConfigError
 from .events import EndPass
 
 
-def plot_history(passes: Sequence[EndPass], path: str) -> None:
-    """Cost and error per pass, train and test, side by side, into a PNG."""
+def require_matplotlib():
+    """pyplot on a non-interactive backend, or a clear error naming the extra to install."""
     try:
         import matplotlib
 
@@ -18,6 +18,12 @@ def plot_history(passes: Sequence[EndPass], path: str) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise ConfigError("--plot needs matplotlib: pip install 'minipaddle[plot]'") from None
+    return plt
+
+
+def plot_history(passes: Sequence[EndPass], path: str) -> None:
+    """Cost and error per pass, train and test, side by side, into a PNG."""
+    plt = require_matplotlib()
     if not passes:
         raise ConfigError("--plot: no pass was trained")
     ids = [p.pass_id for p in passes]
@@ -29,6 +35,7 @@ def plot_history(passes: Sequence[EndPass], path: str) -> None:
         if all(p.test_metrics for p in passes):
             ax.plot(ids, [scale * p.test_metrics[metric] for p in passes], "s-", label="test")
         ax.set_xlabel("pass")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel(f"{metric} (%)" if scale != 1.0 else metric)
         ax.grid(alpha=0.3)
         ax.legend()

@@ -89,3 +89,27 @@ def test_errors_are_one_line_without_traceback(argv, message, capsys):
     err = capsys.readouterr().err
     assert err.startswith("minipaddle: error: ") and message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_start_pass_continues_from_the_named_pass(tmp_path, capsys):
+    args = ["train", DIGITS, "--num-passes", "2", "--quiet", "--save-dir", str(tmp_path)]
+    assert main(args) == 0
+    first = (tmp_path / "pass-00001" / "_conv1.w0").read_bytes()
+    assert main(args[:3] + ["3"] + args[4:] + ["--start-pass", "2"]) == 0
+    assert (tmp_path / "pass-00002").is_dir()
+    assert (tmp_path / "pass-00001" / "_conv1.w0").read_bytes() == first
+    assert main(["train", DIGITS, "--quiet", "--start-pass", "2"]) == 2
+    assert "--start-pass needs --save-dir" in capsys.readouterr().err
+
+
+def test_plot_writes_a_png_or_names_the_missing_extra(tmp_path, capsys):
+    png = tmp_path / "curves.png"
+    code = main(["train", DIGITS, "--num-passes", "2", "--quiet", "--plot", str(png)])
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert code == 2
+        assert "pip install 'minipaddle[plot]'" in capsys.readouterr().err
+        return
+    assert code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
