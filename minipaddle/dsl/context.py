@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from ..config import (
@@ -90,29 +91,33 @@ class ParseContext:
         return self.next_seq
 
 
-_current: ParseContext = ParseContext()
+#: The context DSL calls go to: a fresh one inside each parse_config (per thread and per
+#: task, as a ContextVar), else the default context of DSL calls made outside parse_config.
+_DEFAULT = [ParseContext()]
+_CURRENT: ContextVar[Optional[ParseContext]] = ContextVar("minipaddle_parse_context",
+                                                          default=None)
 
 
 def current() -> ParseContext:
-    return _current
+    ctx = _CURRENT.get()
+    return ctx if ctx is not None else _DEFAULT[0]
 
 
 @contextlib.contextmanager
 def fresh_context(config_args: Any = None) -> Iterator[ParseContext]:
-    """Run the body with a new, empty context (name counters reset, no settings)."""
-    global _current
-    saved = _current
-    _current = ParseContext(config_args)
+    """Run the body with a new, empty context (name counters reset, no settings).  Contexts
+    are per thread: parse_config calls in several threads never share state."""
+    ctx = ParseContext(config_args)
+    token = _CURRENT.set(ctx)
     try:
-        yield _current
+        yield ctx
     finally:
-        _current = saved
+        _CURRENT.reset(token)
 
 
 def reset_default_context(config_args: Any = None) -> None:
     """Forget every layer defined outside parse_config (as a new Python session would)."""
-    global _current
-    _current = ParseContext(config_args)
+    _DEFAULT[0] = ParseContext(config_args)
 
 
 def get_config_arg(name: str, type: Any, default: Any = None) -> Any:  # noqa: A002 - Paddle's name

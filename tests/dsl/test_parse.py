@@ -266,3 +266,27 @@ def test_unsupported_paddle_names_raise_not_implemented():
 
 def test_compile_is_not_star_exported():
     assert "compile" not in mp.__all__
+
+
+def test_parse_config_in_threads_share_nothing():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def net(width):
+        def build():
+            settings(batch_size=width, learning_rate=0.1 * width)
+            x = data_layer(name="x", size=4)
+            for _ in range(20):
+                x = fc_layer(input=x, size=width)
+            outputs(x)
+        return build
+
+    def parse(width):
+        return width, parse_config(net(width))
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(parse, [3, 5, 7, 9] * 5))
+    for width, tc in results:
+        names = [l.name for l in tc.model_config.layers]
+        assert names == ["x"] + [f"__fc_layer_{i}__" for i in range(20)]
+        assert all(l.size == width for l in tc.model_config.layers[1:])
+        assert tc.opt_config.batch_size == width
