@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, NoReturn, Optional, Sequence
 
 import numpy as np
 
@@ -189,12 +189,20 @@ def _time(args: argparse.Namespace) -> None:
 
 
 # -- wiring -----------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``minipaddle: error: ...``), exit status 2."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        self.exit(2, f"minipaddle: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="minipaddle",
         description="PaddlePaddle v1 layer configs on NumPy: train, test, check, time and "
                     "describe networks.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
 
     def add(name: str, help_text: str, fn: Callable[[argparse.Namespace], None],
             seed: bool = False, batch: bool = False) -> argparse.ArgumentParser:
@@ -266,10 +274,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (ConfigError, NotImplementedError, FileNotFoundError, ValueError, KeyError,
-            FloatingPointError) as err:
+    except (ConfigError, NotImplementedError, OSError, ValueError, KeyError,
+            FloatingPointError, MemoryError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"minipaddle: error: {message}", file=sys.stderr)
+        text = " ".join(str(message).split("\n")) if not isinstance(err, ConfigError) else \
+            "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
+        print(f"minipaddle: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("minipaddle: interrupted", file=sys.stderr)

@@ -49,7 +49,9 @@ def parse_config(source: Source, config_args: Any = "") -> TrainerConfig:
         raise ConfigError(f"parse_config takes a file path, a callable or a mapping, got "
                           f"{type(source).__name__}")
     path = Path(source)
-    if not path.is_file():
+    if path.is_dir():
+        raise ConfigError("is a directory, not a config file", where=str(path))
+    if not path.exists():
         raise ConfigError("no such config file", where=str(path))
     suffix = path.suffix.lower()
     if suffix == ".py":

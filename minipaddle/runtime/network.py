@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import MutableMapping
 from time import perf_counter
@@ -16,6 +17,17 @@ from .layers.base import Pass, RuntimeLayer
 from .registry import lookup
 
 LABEL_COSTS = ("multi-class-cross-entropy",)
+
+
+def memory_budget() -> int:
+    """Bytes one array may need: ``MINIPADDLE_MAX_BYTES`` if set, else physical memory."""
+    env = os.environ.get("MINIPADDLE_MAX_BYTES")
+    if env:
+        return int(env)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 1 << 40
 LABEL_EVALUATORS = ("classification_error",)
 DTYPES = ("float32", "float64")
 
@@ -108,6 +120,7 @@ class Network:
                 self.mapped.setdefault(f"{mapping[0]} -> {mapping[1]}", []).append(layer.name)
         self.label_slots = self._label_slots()
         self._check_layer_order()
+        self._check_memory()
         self.parameters = Parameters(*self._init_parameters())
         self._last: Optional[dict] = None
         self._check_masks: dict[str, Any] = {}
@@ -160,6 +173,34 @@ class Network:
                     raise ConfigError(f"layer {name!r} reads {inp.input_layer_name!r}, which "
                                       "is not defined before it", layer=name)
             seen.add(name)
+
+    def _check_memory(self) -> None:
+        """Refuse, before allocating, a network whose parameters (or any layer's output for
+        one sample) need more than the memory budget."""
+        limit = memory_budget()
+        item = self.dtype.itemsize
+        total = sum(int(p.size) for p in self.model.parameters) * item
+        if total > limit:
+            largest = max(self.model.parameters, key=lambda p: p.size)
+            raise ConfigError(f"the parameters need {total:,} bytes, more than the {limit:,} "
+                              f"bytes available (largest: {largest.name!r} with "
+                              f"{int(largest.size) * item:,} bytes)")
+        for layer in self.model.layers:
+            need = int(layer.size or 0) * item
+            if need > limit:
+                raise ConfigError(f"layer {layer.name!r}: one sample's output needs {need:,} "
+                                  f"bytes, more than the {limit:,} bytes available",
+                                  layer=layer.name)
+
+    def _check_batch_memory(self, needed: list[str], batch: int) -> None:
+        limit = memory_budget()
+        item = self.dtype.itemsize
+        for name in needed:
+            need = batch * int(self.configs[name].size or 0) * item
+            if need > limit:
+                raise ValueError(f"layer {name!r}: a batch of {batch} needs {need:,} bytes for "
+                                 f"its output, more than the {limit:,} bytes available; use a "
+                                 "smaller batch")
 
     def _init_parameters(self) -> tuple[dict[str, Any], set[str]]:
         shapes: dict[str, tuple[int, ...]] = {}
@@ -236,7 +277,14 @@ class Network:
                                        if len(shape) > 1 else "")
             raise ValueError(f"data layer {name!r}: expected an array of shape {forms}, got "
                              f"shape {tuple(arr.shape)}")
-        return xp.ascontiguousarray(arr.reshape((arr.shape[0],) + shape), dtype=self.dtype)
+        out = xp.ascontiguousarray(arr.reshape((arr.shape[0],) + shape), dtype=self.dtype)
+        finite = xp.isfinite(out)
+        if not finite.all():
+            sample = int(xp.argwhere(~finite)[0][0])
+            bad = out[~finite].ravel()[0]
+            raise ValueError(f"data layer {name!r}: the feed contains {bad} (sample {sample}); "
+                             "expected finite values")
+        return out
 
     def forward(self, feed: dict[str, Any], training: Union[bool, str] = False,
                 fetch: Optional[list[str]] = None,
@@ -280,6 +328,7 @@ class Network:
             if n == 0:
                 raise ValueError(f"data layer {name!r}: the batch is empty")
             batch = n
+        self._check_batch_memory(needed, batch or 0)
         pre: dict[str, Any] = {}
         masks: dict[str, Any] = {}
         for name in needed:
@@ -411,6 +460,21 @@ class Network:
             return backward(z.reshape(n, -1), y.reshape(n, -1), dy.reshape(n, -1),
                             xp=self.xp).reshape(z.shape)
         return backward(z, y, dy, xp=self.xp)
+
+    def first_non_finite(self, feed: dict[str, Any]) -> Optional[tuple[str, str]]:
+        """Re-run ``feed`` in gradient-check mode and return (layer, what) for the first layer
+        whose output (or whose parameters) are not finite, or None.  Only called after a
+        failure, so the normal step pays nothing for it."""
+        for name, value in self.parameters.items():
+            if not np.all(np.isfinite(value)):
+                user = next((n for n in self.order if n in self.layers
+                             and name in self.layers[n].param_shapes), name)
+                return user, f"parameter {name!r} is not finite"
+        out = self.forward(feed, training="check", fetch=list(self.order))
+        for name in self.order:
+            if name in self.layers and not np.all(np.isfinite(out[name])):
+                return name, "its output is not finite"
+        return None
 
     # -- conveniences --------------------------------------------------------------------------
     def output_shape(self, name: str) -> tuple[int, ...]:

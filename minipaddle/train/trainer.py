@@ -72,7 +72,8 @@ class Trainer:
         if opt.get("algorithm") == "async_sgd":
             warnings.warn("algorithm async_sgd runs as synchronous SGD in one process",
                           UserWarning, stacklevel=2)
-        self.batch_size = batch_size or opt.batch_size or DEFAULT_BATCH_SIZE
+        self.batch_size = (batch_size if batch_size is not None
+                           else opt.batch_size or DEFAULT_BATCH_SIZE)
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be positive, got {self.batch_size}")
         self.seed = seed
@@ -106,6 +107,7 @@ class Trainer:
         self.shuffle_rng = np.random.default_rng([seed, 1])
         self.pass_id = 0
         self.batch_count = 0
+        self.batch_in_pass = 0
 
     # -- wiring --------------------------------------------------------------------------------
     def _slots(self) -> tuple[str, str]:
@@ -192,9 +194,14 @@ class Trainer:
         feed = self._feed(images, labels)
         fetch = sorted(set(self.fetch) | set(self.costs))
         out = self.net.forward(feed, training=training, fetch=fetch)
-        if not np.all(np.isfinite(out[self.costs[0]])):
-            raise FloatingPointError(f"the cost went non-finite at pass {self.pass_id}, batch "
-                                     f"{self.batch_count}; lower the learning rate")
+        if not all(np.all(np.isfinite(out[c])) for c in self.costs):
+            found = self.net.first_non_finite(feed)
+            where = (f"first non-finite layer: {found[0]!r} ({found[1]})" if found
+                     else "no layer output is non-finite when re-run")
+            raise FloatingPointError(
+                f"the cost became non-finite at pass {self.pass_id}, batch "
+                f"{self.batch_in_pass} ({where}); training stopped, the last complete "
+                "checkpoint is kept: lower the learning rate or check the data")
         return out
 
     def _observe(self, out, labels) -> None:
@@ -217,6 +224,7 @@ class Trainer:
         self.log.start_pass(pass_id, total)
         for batch_id, (images, labels) in enumerate(
                 batches(self.train_data, self.batch_size, shuffle=True, rng=self.shuffle_rng)):
+            self.batch_in_pass = batch_id
             self.handler(BeginIteration(pass_id, batch_id))
             self.updater.start_batch(len(labels))
             out = self._run_batch(images, labels, training=True)
