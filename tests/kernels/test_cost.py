@@ -10,21 +10,7 @@ from hypothesis import strategies as st
 
 from minipaddle.kernels.cost import (cross_entropy_backward, cross_entropy_forward,
                                      square_error_backward, square_error_forward)
-
-
-def numeric_grad(f, x, h=1e-6):
-    """Central differences of the scalar f() with respect to every element of x (in place)."""
-    g = np.zeros_like(x)
-    flat = x.reshape(-1)
-    for i in range(flat.size):
-        orig = flat[i]
-        flat[i] = orig + h
-        fp = f()
-        flat[i] = orig - h
-        fm = f()
-        flat[i] = orig
-        g.reshape(-1)[i] = (fp - fm) / (2 * h)
-    return g
+from numgrad import numeric_grad
 
 
 cases = st.fixed_dictionaries({"N": st.integers(1, 6), "K": st.integers(1, 7),

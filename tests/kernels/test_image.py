@@ -12,21 +12,7 @@ from minipaddle.kernels.image import (
     bilinear_backward, bilinear_forward, maxout_backward, maxout_forward, pad_backward,
     pad_forward, spp_backward, spp_forward,
 )
-
-
-def numerical_grad(f, x, r, eps=1e-6):
-    """d/dx of sum(f(x) * r) by central differences (float64)."""
-    g = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        plus = float(np.sum(f(x) * r))
-        flat[i] = old - eps
-        minus = float(np.sum(f(x) * r))
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * eps)
-    return g
+from numgrad import numerical_grad
 
 
 def _distinct(shape, rng):

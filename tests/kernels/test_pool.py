@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minipaddle.kernels.pool import pool2d_backward, pool2d_forward
+from numgrad import numerical_grad
 
 
 # ------------------------------------------------------------------------------------ references
@@ -73,21 +74,6 @@ def ref_backward(x, dy, kind, kernel, stride, padding, output_size, exclude_mode
                             for w in range(ws, we):
                                 dx[n, c, h, w] += g / div
     return dx
-
-
-def numerical_grad(f, x, r, eps=1e-6):
-    """d/dx of sum(f(x) * r) by central differences (float64)."""
-    g = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        plus = float(np.sum(f(x) * r))
-        flat[i] = old - eps
-        minus = float(np.sum(f(x) * r))
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * eps)
-    return g
 
 
 # ------------------------------------------------------------------------------------ strategies
