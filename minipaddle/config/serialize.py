@@ -57,20 +57,25 @@ def _int_decimal(loader: StrictLoader, node: yaml.ScalarNode) -> int:
 
 
 def _mapping_without_duplicates(loader: StrictLoader, node: yaml.MappingNode) -> dict:
+    if not isinstance(node, yaml.MappingNode):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"expected a mapping, found a {node.id}", node.start_mark)
     loader.flatten_mapping(node)
     seen: dict = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark,
-                f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark)
         try:
-            seen[key] = key_node.start_mark.line
+            first = seen.get(key)
         except TypeError:
             raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark, f"unhashable key {key!r}",
+                "while reading a mapping", node.start_mark,
+                f"a key must be a plain scalar, not {type(key).__name__} {key!r}",
                 key_node.start_mark) from None
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark,
+                f"duplicate key {key!r} (first at line {first + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
     return loader.construct_mapping(node, deep=True)
 
 
@@ -103,8 +108,10 @@ def load_yaml(text: Union[str, bytes], source: str = "<string>") -> Any:
     if len(text) > MAX_YAML_BYTES:
         raise ConfigError(f"text is {len(text)} characters, more than the {MAX_YAML_BYTES} "
                           "allowed for a config", where=source)
+    loader = None
     try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+        loader = StrictLoader(text)
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -112,8 +119,26 @@ def load_yaml(text: Union[str, bytes], source: str = "<string>") -> Any:
         if isinstance(err, yaml.constructor.ConstructorError) and "tag" in problem:
             problem = f"{problem} (only plain YAML data is accepted; tags never run code here)"
         raise ConfigError(f"invalid YAML: {problem}", where=f"{source}{line}") from None
+    except yaml.reader.ReaderError as err:
+        char = chr(err.character) if isinstance(err.character, int) else err.character
+        raise ConfigError(f"invalid YAML: character {char!r} at position {err.position} is not "
+                          "allowed (control characters cannot appear in YAML text)",
+                          where=source) from None
     except yaml.YAMLError as err:
-        raise ConfigError(f"invalid YAML: {err}", where=source) from None
+        raise ConfigError(f"invalid YAML: {' '.join(str(err).split())}", where=source) from None
+    except RecursionError:
+        raise ConfigError("invalid YAML: lists or mappings nested too deeply",
+                          where=source) from None
+    except (ValueError, TypeError, KeyError, OverflowError) as err:
+        # a constructor refusing a scalar (e.g. '!!int abc', a 5,000-digit integer)
+        mark = loader.get_mark() if loader is not None else None
+        line = f":{mark.line + 1}" if mark is not None else ""
+        detail = (f"{err.args[0]!r} is not a value of its tag" if isinstance(err, KeyError)
+                  else " ".join(str(err).split()))
+        raise ConfigError(f"invalid YAML value: {detail}", where=f"{source}{line}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml_file(path: Union[str, Path]) -> Any:

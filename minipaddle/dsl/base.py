@@ -344,15 +344,18 @@ def _close(word: str, options: Any) -> str:
 
 def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str,
                 activation: Optional[BaseActivation] = None, num_filters: Optional[int] = None,
-                parameters: Optional[list[ParameterConfig]] = None) -> LayerOutput:
+                parameters: Optional[list[ParameterConfig]] = None,
+                size_argument: Optional[str] = "size") -> LayerOutput:
     """Register an emitted LayerConfig in the current context and wrap it in a LayerOutput.
 
     height/width are read back from the emitted config, as Paddle's helpers did.
     """
     ctx = current()
     if config.size is not None and config.size > 2 ** 63 - 1:
-        raise fail("size", config.size, f"layer {config.name!r} would have {config.size:,} "
-                   "values per sample, more than a config can describe (2**63 - 1)")
+        reason = (f"layer {config.name!r} would have {config.size:,} values per sample, more "
+                  "than a config can describe (2**63 - 1)")
+        raise (fail(size_argument, config.size, reason) if size_argument
+               else fail(None, None, reason))
     out = LayerOutput(name=config.name, layer_type=layer_type, parents=list(parents),
                       size=config.size, num_filters=num_filters,
                       height=config.height or None, width=config.width or None,

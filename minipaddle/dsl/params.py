@@ -43,7 +43,8 @@ def bias_attr_of(bias_attr: Union[bool, ParameterAttribute, None],
 
 def create_parameter(attr: ParameterAttribute, default_name: str, size: int,
                      dims: Optional[list[int]] = None, *, argument: str = "param_attr",
-                     is_shared: Optional[bool] = None) -> ParameterConfig:
+                     is_shared: Optional[bool] = None,
+                     size_argument: Optional[str] = "size") -> ParameterConfig:
     """Make (or, for a shared name, look up) the ParameterConfig an attribute describes.
 
     The attribute is never mutated (Paddle mutated it; see docs/paddle_compat.md).
@@ -52,8 +53,11 @@ def create_parameter(attr: ParameterAttribute, default_name: str, size: int,
     dims = list(dims or [])
     name = attr.name or default_name
     if size > MAX_SIZE:
-        raise fail("size", size, f"parameter {name!r} would have {size:,} values, more than "
-                   f"the {MAX_SIZE:,} a config can describe")
+        # ``size_argument`` is the argument that made it so (None: several geometry arguments)
+        err = fail(None, None, f"parameter {name!r} would have {size:,} values, more than the "
+                   f"{MAX_SIZE:,} a config can describe")
+        err.argument = size_argument
+        raise err
     existing = ctx.parameters.get(name)
     if existing is not None:
         if existing.size != size or list(existing.dims) != dims:

@@ -122,7 +122,8 @@ def img_conv_layer(input: LayerOutput, filter_size: PosIntOrPair, num_filters: P
         filter_size_y=fy, padding_y=py, stride_y=sy, output_y=out_y, img_size_y=img_y,
         dilation=dx, dilation_y=dy)
     attr = smart_conv_attr(param_attr or ParameterAttribute(), fx, channels)
-    weight = create_parameter(attr, weight_name(name, 0), weight_size)
+    # a size past 2**63 comes from filters, channels or geometry together: no single key
+    weight = create_parameter(attr, weight_name(name, 0), weight_size, size_argument=None)
     params = [weight]
     values = {"name": name, "type": _config_type(layer_type, trans), "size": size,
               "active_type": act.name,
@@ -135,10 +136,10 @@ def img_conv_layer(input: LayerOutput, filter_size: PosIntOrPair, num_filters: P
     if battr is not None:
         bias_size = num_filters if shared_biases else size
         bias = create_parameter(battr, bias_name(name), bias_size, [bias_size, 1],
-                                argument="bias_attr")
+                                argument="bias_attr", size_argument=None)
         params.append(bias)
         values["bias_parameter_name"] = bias.name
     apply_layer_attr(values, layer_attr, DROPOUT)
     py_type = layer_type or ("convt" if trans else "conv")
     return make_output(new_layer_config(**values), [input], py_type, activation=act,
-                       num_filters=num_filters, parameters=params)
+                       num_filters=num_filters, parameters=params, size_argument=None)
