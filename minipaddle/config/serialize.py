@@ -52,6 +52,22 @@ _resolver("tag:yaml.org,2002:float",
           r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+0123456789.")
 
 
+def _at_node(construct: Any) -> Any:
+    """A scalar constructor whose refusal names the value's own line."""
+
+    def wrapped(loader: StrictLoader, node: yaml.Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, KeyError, OverflowError) as err:
+            detail = (f"{err.args[0]!r} is not a value of tag {node.tag}"
+                      if isinstance(err, KeyError) else " ".join(str(err).split()))
+            raise yaml.constructor.ConstructorError(None, None, detail,
+                                                    node.start_mark) from None
+
+    return wrapped
+
+
+@_at_node
 def _int_decimal(loader: StrictLoader, node: yaml.ScalarNode) -> int:
     return int(loader.construct_scalar(node), 10)
 
@@ -83,9 +99,9 @@ def _mapping_without_duplicates(loader: StrictLoader, node: yaml.MappingNode) ->
 # !!set, !!timestamp, !!python/..., local tags) has no constructor and is refused.
 StrictLoader.yaml_constructors = {
     "tag:yaml.org,2002:null": yaml.SafeLoader.construct_yaml_null,
-    "tag:yaml.org,2002:bool": yaml.SafeLoader.construct_yaml_bool,
+    "tag:yaml.org,2002:bool": _at_node(yaml.SafeLoader.construct_yaml_bool),
     "tag:yaml.org,2002:int": _int_decimal,
-    "tag:yaml.org,2002:float": yaml.SafeLoader.construct_yaml_float,
+    "tag:yaml.org,2002:float": _at_node(yaml.SafeLoader.construct_yaml_float),
     "tag:yaml.org,2002:str": yaml.SafeLoader.construct_yaml_str,
     "tag:yaml.org,2002:seq": yaml.SafeLoader.construct_yaml_seq,
     "tag:yaml.org,2002:map": _mapping_without_duplicates,
@@ -116,7 +132,7 @@ def load_yaml(text: Union[str, bytes], source: str = "<string>") -> Any:
         mark = err.problem_mark or err.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = err.problem or str(err)
-        if isinstance(err, yaml.constructor.ConstructorError) and "tag" in problem:
+        if problem.startswith("could not determine a constructor"):
             problem = f"{problem} (only plain YAML data is accepted; tags never run code here)"
         raise ConfigError(f"invalid YAML: {problem}", where=f"{source}{line}") from None
     except yaml.reader.ReaderError as err:

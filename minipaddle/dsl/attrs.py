@@ -33,15 +33,15 @@ class ParameterAttribute(_Attr):
 
     name: Optional[str] = None
     is_static: bool = False
-    initial_std: Optional[Annotated[Number, Field(ge=0)]] = None
+    initial_std: Optional[Annotated[Number, Field(ge=0, allow_inf_nan=False)]] = None
     initial_mean: Optional[Number] = None
     initial_max: Optional[Number] = None
     initial_min: Optional[Number] = None
-    l1_rate: Optional[Annotated[Number, Field(ge=0)]] = None
-    l2_rate: Optional[Annotated[Number, Field(ge=0)]] = None
-    learning_rate: Optional[Annotated[Number, Field(ge=0)]] = None
-    momentum: Optional[Annotated[Number, Field(ge=0)]] = None
-    gradient_clipping_threshold: Optional[Annotated[Number, Field(ge=0)]] = None
+    l1_rate: Optional[Annotated[Number, Field(ge=0, allow_inf_nan=False)]] = None
+    l2_rate: Optional[Annotated[Number, Field(ge=0, allow_inf_nan=False)]] = None
+    learning_rate: Optional[Annotated[Number, Field(ge=0, allow_inf_nan=False)]] = None
+    momentum: Optional[Annotated[Number, Field(ge=0, allow_inf_nan=False)]] = None
+    gradient_clipping_threshold: Optional[Annotated[Number, Field(ge=0, allow_inf_nan=False)]] = None
     sparse_update: bool = False
     update_hooks: Optional[Any] = None
     initializer: Optional[Any] = None
@@ -94,8 +94,8 @@ ParamAttr = ParameterAttribute
 class ExtraLayerAttribute(_Attr):
     """Per-layer extras: dropout rate, error clipping, device (``ExtraAttr``)."""
 
-    error_clipping_threshold: Optional[Annotated[Number, Field(ge=0)]] = None
-    drop_rate: Optional[Annotated[Number, Field(ge=0, lt=1)]] = None
+    error_clipping_threshold: Optional[Annotated[Number, Field(ge=0, allow_inf_nan=False)]] = None
+    drop_rate: Optional[Annotated[Number, Field(ge=0, lt=1, allow_inf_nan=False)]] = None
     device: Optional[int] = None
 
     def __init__(self, error_clipping_threshold: Optional[Number] = None,

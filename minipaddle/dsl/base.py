@@ -91,8 +91,13 @@ def _activation(value: Any) -> Any:
     return value
 
 
-PosInt = Annotated[int, Field(gt=0)]
-NonNegInt = Annotated[int, Field(ge=0)]
+#: Paddle's config stores filter sizes, strides, paddings, channel and filter counts as
+#: uint32: larger values are refused at the call rather than overflowing later.
+UINT32_MAX = 2 ** 32 - 1
+PosInt = Annotated[int, Field(gt=0, le=UINT32_MAX)]
+NonNegInt = Annotated[int, Field(ge=0, le=UINT32_MAX)]
+#: a layer size (uint64 in Paddle): bounded where the layer is made (make_output)
+Size = Annotated[int, Field(gt=0)]
 PosIntOrPair = Annotated[Union[PosInt, tuple[PosInt, ...], list[PosInt]], AfterValidator(_pair)]
 NonNegIntOrPair = Annotated[Union[NonNegInt, tuple[NonNegInt, ...], list[NonNegInt]],
                             AfterValidator(_pair)]
@@ -178,9 +183,18 @@ def _who(call: Optional[_Call]) -> str:
     return f"{call.function} {call.layer!r}" if call.layer else call.function
 
 
+def big_int(n: int) -> str:
+    """``n`` with thousands separators, or its size when Python refuses to print it."""
+    if abs(n) < 10 ** 60:
+        return f"{n:,}"
+    return f"an integer of about {int(abs(n).bit_length() * 0.30103) + 1} digits"
+
+
 def _show(value: Any) -> str:
     if isinstance(value, LayerOutput):
         return f"layer {value.name!r}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 60:
+        return big_int(value)
     if isinstance(value, BaseModel):
         return type(value).__name__
     text = repr(value)
@@ -352,8 +366,8 @@ def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str
     """
     ctx = current()
     if config.size is not None and config.size > 2 ** 63 - 1:
-        reason = (f"layer {config.name!r} would have {config.size:,} values per sample, more "
-                  "than a config can describe (2**63 - 1)")
+        reason = (f"layer {config.name!r} would have {big_int(config.size)} values per "
+                  "sample, more than a config can describe (2**63 - 1)")
         raise (fail(size_argument, config.size, reason) if size_argument
                else fail(None, None, reason))
     out = LayerOutput(name=config.name, layer_type=layer_type, parents=list(parents),

@@ -15,6 +15,7 @@ from .context import ParseContext, current
 
 NonNeg = Annotated[Number, Field(ge=0, allow_inf_nan=False)]
 Rate01 = Annotated[Number, Field(ge=0, le=1)]
+Finite = Annotated[Number, Field(allow_inf_nan=False)]
 
 #: config_parser's DEFAULT_SETTING: what opt_config holds when settings() is never called.
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -210,10 +211,10 @@ ModelAverageArg = Annotated[
 
 
 @dsl_function(named=False, layer=False)
-def settings(batch_size: Annotated[int, Field(gt=0)],
-             learning_rate: NonNeg = 1e-3, learning_rate_decay_a: Number = 0.0,
-             learning_rate_decay_b: Number = 0.0, learning_rate_schedule: str = "poly",
-             learning_rate_args: str = "", async_lagged_grad_discard_ratio: Number = 1.5,
+def settings(batch_size: Annotated[int, Field(gt=0, le=2 ** 31 - 1)],
+             learning_rate: NonNeg = 1e-3, learning_rate_decay_a: Finite = 0.0,
+             learning_rate_decay_b: Finite = 0.0, learning_rate_schedule: str = "poly",
+             learning_rate_args: str = "", async_lagged_grad_discard_ratio: Finite = 1.5,
              learning_method: LearningMethodArg = None,
              regularization: RegularizationArg = None, is_async: bool = False,
              model_average: ModelAverageArg = None,

@@ -8,7 +8,7 @@ from typing import Any, Optional, Union
 
 from ..config import LayerConfig, ParameterConfig
 from .attrs import ExtraLayerAttribute, ParameterAttribute
-from .base import fail
+from .base import big_int, fail
 from .context import current
 
 
@@ -54,8 +54,8 @@ def create_parameter(attr: ParameterAttribute, default_name: str, size: int,
     name = attr.name or default_name
     if size > MAX_SIZE:
         # ``size_argument`` is the argument that made it so (None: several geometry arguments)
-        err = fail(None, None, f"parameter {name!r} would have {size:,} values, more than the "
-                   f"{MAX_SIZE:,} a config can describe")
+        err = fail(None, None, f"parameter {name!r} would have {big_int(size)} values, more "
+                   f"than the {MAX_SIZE:,} a config can describe")
         err.argument = size_argument
         raise err
     existing = ctx.parameters.get(name)

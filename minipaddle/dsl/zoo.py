@@ -61,9 +61,10 @@ class _Reader:
         if doc.get("kind") != "model":
             raise self.error("key 'kind'", f"kind is {doc.get('kind')!r}; a model-zoo file "
                              "says 'kind: model'")
-        if doc.get("schema_version") != SCHEMA_VERSION:
+        version = doc.get("schema_version")
+        if type(version) is not int or version != SCHEMA_VERSION:
             raise self.error("key 'schema_version'",
-                             f"schema_version {doc.get('schema_version')!r} is not supported; "
+                             f"schema_version {version!r} is not supported; "
                              f"expected {SCHEMA_VERSION}")
         for key in ("name", "description"):
             if key in doc and not isinstance(doc[key], str):
@@ -83,14 +84,21 @@ class _Reader:
         for i, entry in enumerate(layers):
             self.read_entry(i, entry)
         if "inputs" in doc:
-            declare_inputs(self.refs("inputs", "inputs", doc["inputs"]))
+            self.declare("inputs", declare_inputs, self.refs("inputs", "inputs", doc["inputs"]))
         if "outputs" not in doc:
             raise self.error("key 'outputs'", "outputs is required: the names of the "
                              "network's output (usually cost) layers")
         outputs = self.refs("outputs", "outputs", doc["outputs"])
         if not outputs:
             raise self.error("key 'outputs'", "outputs must name at least one layer")
-        declare_outputs(outputs)
+        self.declare("outputs", declare_outputs, outputs)
+
+    def declare(self, key: str, fn: Callable[..., Any], layers: Any) -> None:
+        try:
+            fn(layers)
+        except ConfigError as err:
+            raise ConfigError(err.reason, layer=err.layer, argument=key,
+                              where=f"{self.source}: key {key!r}") from None
 
     def index_names(self, layers: list) -> None:
         for i, entry in enumerate(layers):
@@ -131,6 +139,9 @@ class _Reader:
                                  f"duplicate name {name!r}: layers[{self.entry_of[name]}] "
                                  "already defines it")
         kwargs = dict(kwargs)
+        if "name" in kwargs and not isinstance(kwargs["name"], (str, type(None))):
+            raise self.error(f"{where}, key 'name'", f"name must be a string, got "
+                             f"{_brief(kwargs['name'])}")
         if "name" in kwargs and "name" not in inspect.signature(fn).parameters:
             # Helpers such as small_vgg take no name: the entry's name only labels what
             # they return, for later entries to refer to.

@@ -79,14 +79,16 @@ def cmrnorm_offsets(size):
     """Channel offsets of the forward window: ``start = -((size-1)//2)`` (C truncation of
     ``-(size-1)/2``), ``end = start + size``. Size 5 -> -2..2; size 2 -> 0, 1; size 4 -> -1..2."""
     start = -((size - 1) // 2)
-    return range(start, start + size)
+    return range(start, start + size)   # a range: huge sizes cost nothing until iterated
 
 
 def _channel_window_sum(a, offsets, xp):
-    """``out[:, c] = sum_{s in offsets, 0 <= c+s < C} a[:, c+s]`` (channel axis 1)."""
+    """``out[:, c] = sum_{s in offsets, 0 <= c+s < C} a[:, c+s]`` (channel axis 1);
+    ``offsets`` is a range of consecutive offsets (any width: only the part reaching a
+    channel is visited)."""
     C = a.shape[1]
     out = xp.zeros_like(a)
-    for s in offsets:
+    for s in range(max(offsets.start, -(C - 1)), min(offsets.stop, C)):
         lo, hi = max(0, -s), min(C, C - s)
         if lo < hi:
             out[:, lo:hi] += a[:, lo + s:hi + s]
@@ -110,5 +112,6 @@ def cmrnorm_backward(x, y, denom, dy, *, size, scale, power, xp=np):
               - 2 * scale * power * x[c] * sum_{k : c in window(k)} dy[k] * y[k] / denom[k]``.
     """
     t = dy * y / denom
-    back = _channel_window_sum(t, [-s for s in cmrnorm_offsets(size)], xp)
+    forward = cmrnorm_offsets(size)
+    back = _channel_window_sum(t, range(1 - forward.stop, 1 - forward.start), xp)
     return dy * denom ** (-power) - (2 * scale * power) * x * back

@@ -6,12 +6,12 @@ from typing import Optional
 
 from ...config import LayerConfig
 from ..attrs import LayerAttrArg
-from ..base import LayerOutput, PosInt, dsl_function, fail, make_output
+from ..base import LayerOutput, PosInt, Size, dsl_function, fail, make_output
 from ..params import apply_layer_attr
 
 
 @dsl_function(named=False)
-def data_layer(name: str, size: PosInt, depth: Optional[PosInt] = None,
+def data_layer(name: str, size: Size, depth: Optional[PosInt] = None,
                height: Optional[PosInt] = None, width: Optional[PosInt] = None,
                layer_attr: LayerAttrArg = None) -> LayerOutput:
     """An input slot of ``size`` values per sample; height and width (both) make it an image."""

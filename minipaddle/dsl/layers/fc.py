@@ -7,7 +7,7 @@ from typing import Optional, Union
 from ...config import LayerInputConfig
 from ..activations import TanhActivation
 from ..attrs import BiasAttrArg, LayerAttrArg, ParamAttrArg, ParameterAttribute
-from ..base import Activation, Layers, LayerOutput, PosInt, as_list, dsl_function, fail, make_output
+from ..base import Activation, Layers, LayerOutput, Size, as_list, dsl_function, fail, make_output
 from ..params import (
     DROPOUT, ERROR_CLIPPING, apply_layer_attr, bias_attr_of, bias_name, create_parameter,
     new_layer_config, weight_name,
@@ -15,12 +15,14 @@ from ..params import (
 
 
 @dsl_function()
-def fc_layer(input: Layers, size: PosInt, act: Optional[Activation] = None,
+def fc_layer(input: Layers, size: Size, act: Optional[Activation] = None,
              name: Optional[str] = None,
              param_attr: Union[ParamAttrArg, list[ParamAttrArg]] = None,
              bias_attr: BiasAttrArg = None, layer_attr: LayerAttrArg = None) -> LayerOutput:
     """Fully connected: y = act(sum_i x_i W_i + b); one weight [in_i, size] per input."""
     inputs = as_list(input)
+    if not inputs:
+        raise fail("input", input, "expected at least one input layer")
     act = act or TanhActivation()
     if isinstance(param_attr, list):
         if len(param_attr) != len(inputs):
