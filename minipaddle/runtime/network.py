@@ -137,6 +137,10 @@ class Network:
         for layer in self.model.layers:
             for i, inp in enumerate(layer.inputs):
                 src = inp.input_layer_name
+                if layer.type in LABEL_COSTS and i == 1 and self.configs[src].type != "data":
+                    raise ConfigError(f"layer {layer.name!r}: its label {src!r} is a "
+                                      f"{self.configs[src].type!r} layer; a cross-entropy cost "
+                                      "takes integer labels from a data layer", layer=layer.name)
                 if self.configs[src].type != "data":
                     continue
                 if layer.type in LABEL_COSTS and i == 1:
@@ -338,11 +342,13 @@ class Network:
             start = perf_counter() if timings is not None else 0.0
             xs = [values[i] for i in runtime.input_names]
             z = runtime.forward(xs, self.parameters, p)
+            z = z.reshape((xs[0].shape[0],) + runtime.out_shape)    # the layer's natural shape
             y = self._activate(runtime, z)
+            activated = y
             y, mask = self._dropout(runtime, y, p)
             pre[name], values[name] = z, y
             if mask is not None:
-                masks[name] = mask
+                masks[name] = (mask, activated)
             if timings is not None:
                 timings[name] = timings.get(name, 0.0) + perf_counter() - start
         self._last = {"pass": p, "needed": needed, "values": values, "pre": pre,
@@ -419,18 +425,21 @@ class Network:
                 continue
             start = perf_counter() if timings is not None else 0.0
             dy = grads_out.pop(name)
-            mask = last["masks"].get(name)
-            if mask is not None:
+            activated = values[name]
+            dropout = last["masks"].get(name)
+            if dropout is not None:
+                mask, activated = dropout          # the activation's output before dropout
                 dy = dy * mask
             clip = runtime.config.error_clipping_threshold
             if clip:
                 dy = xp.clip(dy, -clip, clip)
-            dz = self._activate_backward(runtime, pre[name], values[name], dy)
+            dz = self._activate_backward(runtime, pre[name], activated, dy)
             xs = [values[i] for i in runtime.input_names]
             dxs = runtime.backward(xs, pre[name], dz, self.parameters, param_grads, p)
             for src, dx in zip(runtime.input_names, dxs):
                 if dx is None or src in self.label_slots:
                     continue
+                dx = dx.reshape(values[src].shape)
                 if src in grads_out:
                     grads_out[src] = grads_out[src] + dx
                 else:

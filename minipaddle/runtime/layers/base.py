@@ -75,6 +75,13 @@ class RuntimeLayer:
         raise NotImplementedError
 
 
+def as_image(x: Any, channels: int, height: int, width: int) -> Any:
+    """``x`` seen as ``(N, channels, height, width)``: an image layer may read a flat input
+    (an fc output, a data layer without height/width, an spp output) as an image, as Paddle
+    did through num_channels."""
+    return x.reshape(x.shape[0], channels, height, width)
+
+
 def accumulate(grads: dict, name: Optional[str], value: Any) -> None:
     """grads[name] += value (shared parameters sum their users' gradients)."""
     if name is None or value is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ...kernels import conv as K
 from ..registry import register, register_fallback
-from .base import RuntimeLayer, accumulate
+from .base import RuntimeLayer, accumulate, as_image
 
 
 class _ConvBase(RuntimeLayer):
@@ -47,8 +47,14 @@ class _ConvBase(RuntimeLayer):
             rows, pixels = self.conf.channels * kh * kw, self.out_shape[1] * self.out_shape[2]
         return rows * pixels * x.dtype.itemsize
 
+    def _input(self, x):
+        c = self.conf
+        if self.transposed:   # the input is the convolution's "output" side
+            return as_image(x, c.channels, c.get("output_y") or c.output_x, c.output_x)
+        return as_image(x, c.channels, c.get("img_size_y") or c.img_size, c.img_size)
+
     def forward(self, xs, params, p):
-        x = xs[0]
+        x = self._input(xs[0])
         w = params[self.weight_name(0)]
         args = self._args()
         if self.transposed:
@@ -74,7 +80,7 @@ class _ConvBase(RuntimeLayer):
         return z
 
     def backward(self, xs, z, dz, params, grads, p):
-        x = xs[0]
+        x = self._input(xs[0])
         w = params[self.weight_name(0)]
         fn = K.conv2d_transpose_backward if self.transposed else K.conv2d_backward
         args = self._args()

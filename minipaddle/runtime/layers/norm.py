@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...kernels import norm as K
 from ..registry import register, register_fallback
-from .base import Pass, RuntimeLayer, accumulate
+from .base import Pass, RuntimeLayer, accumulate, as_image
 
 
 @register("batch_norm")
@@ -90,12 +90,14 @@ class CrossMapNormLayer(RuntimeLayer):
             raise ConfigError(f"layer {config.name!r}: norm_type {conf.norm_type!r} is not "
                               "supported (only cmrnorm-projection)", layer=config.name)
         self.args = dict(size=conf.size, scale=conf.scale, power=conf.pow)
+        self.geometry = (conf.channels, conf.get("img_size_y") or conf.img_size, conf.img_size)
 
     def forward(self, xs, params, p):
-        y, denom = K.cmrnorm_forward(xs[0], xp=p.xp, **self.args)
+        y, denom = K.cmrnorm_forward(as_image(xs[0], *self.geometry), xp=p.xp, **self.args)
         self.cache = {"y": y, "denom": denom}
         return y
 
     def backward(self, xs, z, dz, params, grads, p):
-        return [K.cmrnorm_backward(xs[0], self.cache["y"], self.cache["denom"], dz, xp=p.xp,
-                                   **self.args)]
+        x = as_image(xs[0], *self.geometry)
+        return [K.cmrnorm_backward(x, self.cache["y"], self.cache["denom"],
+                                   dz.reshape(x.shape), xp=p.xp, **self.args)]

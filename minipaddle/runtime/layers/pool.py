@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...kernels import pool as K
 from ..registry import register
-from .base import RuntimeLayer
+from .base import RuntimeLayer, as_image
 
 #: pool_conf.pool_type -> (kernel kind, the CPU algorithm it maps to when it is a GPU type)
 POOL_KINDS = {
@@ -19,6 +19,7 @@ class PoolLayer(RuntimeLayer):
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
         conf = config.inputs[0].pool_conf
+        self.conf = conf
         from ...config import ConfigError
 
         try:
@@ -37,8 +38,12 @@ class PoolLayer(RuntimeLayer):
                          # Paddle's C++ default when exclude_mode is unset: true
                          exclude_mode=True if conf.exclude_mode is None else conf.exclude_mode)
 
+    def _input(self, x):
+        c = self.conf
+        return as_image(x, c.channels, c.get("img_size_y") or c.img_size, c.img_size)
+
     def forward(self, xs, params, p):
-        return K.pool2d_forward(xs[0], xp=p.xp, **self.args)
+        return K.pool2d_forward(self._input(xs[0]), xp=p.xp, **self.args)
 
     def backward(self, xs, z, dz, params, grads, p):
-        return [K.pool2d_backward(xs[0], z, dz, xp=p.xp, **self.args)]
+        return [K.pool2d_backward(self._input(xs[0]), z, dz, xp=p.xp, **self.args)]
