@@ -714,7 +714,9 @@ class Gen:
     def op_batch_norm(self) -> T:
         t = self.choose(lambda t: not (t.spp and KNOWN_BUGS["shape-keeping layer after spp"]))
         g = t.chw()
-        image = g is not None and not t.spp
+        # an spp output (height 1, width bins) is an image to batch_norm_layer too: Paddle
+        # writes height/width whenever the input has them
+        image = g is not None
         act = self.act()
         kw: dict = {"input": t.out}
         global_stats = self.pick([None, None, True, False])
