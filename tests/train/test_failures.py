@@ -23,7 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "model_zoo" / "digits.yaml"
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
 def test_non_finite_cost_names_the_first_bad_layer_and_keeps_checkpoints(tmp_path):
+    """The run is meant to diverge: NumPy's overflow warnings are expected."""
     def net():
         settings(batch_size=32, learning_rate=1e4)          # diverges within a pass or two
         x = data_layer(name="pixel", size=64, height=8, width=8)
