@@ -1,4 +1,5 @@
-"""2-D convolution (Paddle's ``exconv``) and transposed convolution (``exconvt``) by im2col + GEMM.
+"""2-D convolution (Paddle's ``exconv``) and transposed convolution (``exconvt``) by im2col + GEMM,
+and depthwise convolution by shifted multiply-adds.
 
 Semantics (spec 6.1): plain cross-correlation, no kernel flip, zero padding, per-axis ``(h, w)``
 stride / padding / dilation, and groups as contiguous channel blocks: group ``g`` reads input
@@ -8,39 +9,70 @@ runtime adds it.
 Weight layouts: conv ``w`` is ``(F, C/G, kh, kw)``; transposed conv ``w`` is ``(C, F/G, kh, kw)``
 (Paddle's deconv layout, input channels first). A transposed conv from C to F channels *is* the
 data gradient of a conv from F to C channels with the same weight array, so both directions are
-built from the same four pieces:
+built from the same four pieces: im2col, ``W @ cols`` into NCHW, the weight gradient
+``d @ cols^T`` and the data gradient ``W^T @ d`` followed by col2im (kh*kw strided ``+=`` of
+slices into a zeroed padded buffer, never ``add.at``).
 
-* ``_im2col``: one contiguous copy of a strided window view of the zero-padded input, laid out
-  channel-major ``(G, K, N*Ho*Wo)`` with ``K = C/G*kh*kw`` (rows ordered c, ky, kx as Paddle's
-  im2col). The large dimension (batch x pixels) is contiguous and every group is one GEMM over the
-  whole batch, so a batched ``matmul`` over the group axis does all the work in one call.
-* ``_gemm_to_nchw``: ``W (G, F/G, K) @ cols`` and one transposing copy into NCHW.
-* ``_weight_grad``: ``dy (G, F/G, N*P) @ cols^T`` (the transposed view goes to BLAS uncopied).
-* ``_data_grad``: ``W^T @ dy`` into columns, then col2im as kh*kw strided ``+=`` of slices into a
-  zeroed padded buffer (never ``add.at``).
+Two column layouts, both one contiguous copy of a strided window view of the zero-padded input
+(stride and dilation live in the view's strides), K = C/G*kh*kw rows ordered (c, ky, kx) as
+Paddle's im2col:
+
+* ``"batch"``: columns ``(N, G, K, Ho*Wo)``. ``W (G, F/G, K) @ cols`` broadcasts over the batch and
+  lands directly in NCHW. Best for large images, where one sample's GEMM is big enough and the
+  copies stream along image rows.
+* ``"pixel"``: the image transposed to ``(C, H, W, N)`` first, columns ``(G, K, Ho*Wo*N)``: one
+  GEMM per group over the whole batch, and for stride 1 the copies stream along runs of
+  ``Wo*N`` values instead of ``Wo``. Best for small images (LeNet's 8x8 outputs), at the cost of
+  transposing the input and output.
+
+``layout=None`` picks ``"batch"`` when an output image has at least ``BATCH_LAYOUT_MIN_PIXELS``
+pixels. A convolution with one input channel per group and more than one group (depthwise,
+with any channel multiplier) runs the ``"depthwise"`` kernel instead: kh*kw multiply-adds of
+shifted views, no columns at all.
 
 Every intermediate is created in the dtype of ``x``: float32 stays float32. Weights and output
 gradients of another dtype are cast to ``x.dtype`` first (an integer ``x`` is promoted with them
-to a floating dtype instead). No state, no buffers kept between calls
-and no batch chunking: chunking, threads and workspace reuse are the runtime backend's business
-(a caller that chunks the batch just calls these functions per chunk).
+to a floating dtype instead). Scratch buffers: ``ws(tag, shape, dtype)``, when given, returns a reusable
+array of undefined contents for a tag (one call uses distinct tags for the buffers it needs at
+the same time); what the kernels return never aliases a ``ws`` buffer. No batch chunking, no threads: scheduling is the runtime
+backend's business (it calls these functions per chunk of the batch). ``xp`` is the array module
+(NumPy, or CuPy on a GPU backend).
 """
 
 import numpy as np
 
 __all__ = [
     "conv_output_size",
+    "conv_algorithm",
     "conv2d_forward",
+    "columns_shape",
     "conv2d_backward",
     "conv2d_transpose_forward",
     "conv2d_transpose_backward",
+    "BATCH_LAYOUT_MIN_PIXELS",
 ]
+
+#: output pixels per image from which the "batch" column layout is chosen
+BATCH_LAYOUT_MIN_PIXELS = 256
+_LAYOUTS = ("batch", "pixel")
 
 
 def conv_output_size(size, kernel, padding, stride, dilation):
     """Output length of a convolution along one axis (Paddle's caffe mode, spec 2.3):
     ``1 + (size + 2*padding - ((kernel - 1)*dilation + 1)) // stride``."""
     return 1 + (size + 2 * padding - ((kernel - 1) * dilation + 1)) // stride
+
+
+def conv_algorithm(in_channels, groups, out_hw, layout=None):
+    """The kernel a conv with these channels, groups and output (or, for a transposed conv,
+    input) image size runs: ``"depthwise"``, ``"batch"`` or ``"pixel"``."""
+    if groups > 1 and in_channels == groups:
+        return "depthwise"
+    if layout is not None:
+        if layout not in _LAYOUTS:
+            raise ValueError(f"layout must be one of {_LAYOUTS} or None, got {layout!r}")
+        return layout
+    return "batch" if out_hw[0] * out_hw[1] >= BATCH_LAYOUT_MIN_PIXELS else "pixel"
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,137 +135,268 @@ def _conv_shapes(in_shape, w_shape, groups, stride, padding, dilation, what):
     return (ho, wo), g
 
 
+class _Geometry:
+    """One conv's shapes: input ``(n, c, h, w)`` (the image side), weight ``(f, c/g, kh, kw)``,
+    output ``(n, f, ho, wo)``, per-axis stride / padding / dilation, the column layout."""
+
+    def __init__(self, in_shape, w_shape, out_hw, groups, stride, padding, dilation, layout):
+        self.n, self.c, self.h, self.w = in_shape
+        self.f, _, self.kh, self.kw = w_shape
+        self.ho, self.wo = out_hw
+        self.g = groups
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.layout = layout
+        self.k = (self.c // groups) * self.kh * self.kw
+
+    @property
+    def padded_hw(self):
+        return self.h + 2 * self.padding[0], self.w + 2 * self.padding[1]
+
+    def windows(self):
+        """For each kernel offset (ky, kx): the strided (y, x) slices of the padded image
+        that it reads for all outputs."""
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        y_span = sh * (self.ho - 1) + 1
+        x_span = sw * (self.wo - 1) + 1
+        for ky in range(self.kh):
+            for kx in range(self.kw):
+                yield ky, kx, (slice(ky * dh, ky * dh + y_span, sh),
+                               slice(kx * dw, kx * dw + x_span, sw))
+
+
+def _buffer(ws, xp, tag, shape, dtype):
+    """A scratch array (contents undefined): from ``ws`` when given, else a new one."""
+    return xp.empty(shape, dtype=dtype) if ws is None else ws(tag, shape, dtype)
+
+
 # --------------------------------------------------------------------------------------------
 # the shared pieces
 
-# The forward switches to batch-major columns (one GEMM per sample and group, output written
-# straight into NCHW, no transposing copy) when a sample has at least this many output pixels;
-# below it one GEMM over the whole batch per group is faster.
-_BATCH_MAJOR_MIN_PIXELS = 512
+
+def _padded_image(x, geo, xp, ws):
+    """``x`` (N, C, H, W) zero-padded, as (N, C, Hp, Wp) for the "batch" layout or transposed
+    to (C, Hp, Wp, N) for "pixel" (and "depthwise": (N, C, Hp, Wp)). Only the interior of a
+    reused buffer is written; its border was zeroed when it was created."""
+    (ph, pw) = geo.padding
+    hp, wp = geo.padded_hw
+    if geo.layout == "pixel":
+        if not (ph or pw):
+            return xp.ascontiguousarray(x.transpose(1, 2, 3, 0))
+        buf = _buffer(ws, xp, "pad", (geo.c, hp, wp, geo.n), x.dtype)
+        _zero_border(buf[None], ph, pw, geo.h, geo.w)      # (1, C, Hp, Wp, N)
+        buf[:, ph:ph + geo.h, pw:pw + geo.w, :] = x.transpose(1, 2, 3, 0)
+        return buf
+    if not (ph or pw):
+        return x
+    buf = _buffer(ws, xp, "pad", (geo.n, geo.c, hp, wp), x.dtype)
+    _zero_border(buf, ph, pw, geo.h, geo.w)
+    buf[:, :, ph:ph + geo.h, pw:pw + geo.w] = x
+    return buf
 
 
-def _im2col(x, ksize, out_hw, groups, stride, padding, dilation, xp, batch_major=False):
-    """Columns of ``x`` (N, C, H, W) as a contiguous ``(G, C/G*kh*kw, N*Ho*Wo)`` array, or with
-    ``batch_major`` as ``(N, G, C/G*kh*kw, Ho*Wo)``.
+def _zero_border(buf, ph, pw, h, w):
+    """Zero the padding rows and columns of ``buf`` (axes 2 and 3 are the padded y, x), whose
+    interior ``[ph:ph+h, pw:pw+w]`` the caller writes."""
+    buf[:, :, :ph] = 0
+    buf[:, :, ph + h:] = 0
+    buf[:, :, ph:ph + h, :pw] = 0
+    buf[:, :, ph:ph + h, pw + w:] = 0
 
-    The zero-padded input is viewed as (C, kh, kw, N, Ho, Wo) (batch-major: (N, C, kh, kw, Ho,
-    Wo)) with stride and dilation in the view's strides, and that view is copied once; (Ho, Wo)
-    innermost keeps the copy streaming.
-    """
-    n, c, h, w = x.shape
-    kh, kw = ksize
-    ho, wo = out_hw
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    if ph or pw:
-        xpad = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-        xpad[:, :, ph:ph + h, pw:pw + w] = x
+
+def _im2col(x, geo, xp, ws=None, out=None):
+    """Columns of ``x`` (N, C, H, W): ``(N, G, K, Ho*Wo)`` ("batch") or ``(G, K, Ho*Wo*N)``
+    ("pixel"), written into ``out`` when given."""
+    img = _padded_image(x, geo, xp, ws)
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    if geo.layout == "pixel":
+        s_c, s_y, s_x, s_n = img.strides
+        view = xp.lib.stride_tricks.as_strided(
+            img, shape=(geo.c, geo.kh, geo.kw, geo.ho, geo.wo, geo.n),
+            strides=(s_c, s_y * dh, s_x * dw, s_y * sh, s_x * sw, s_n))
+        shape = (geo.g, geo.k, geo.ho * geo.wo * geo.n)
     else:
-        xpad = x
-    s_n, s_c, s_y, s_x = xpad.strides
-    view = xp.lib.stride_tricks.as_strided(
-        xpad, shape=(c, kh, kw, n, ho, wo),
-        strides=(s_c, s_y * dh, s_x * dw, s_n, s_y * sh, s_x * sw))
-    k = (c // groups) * kh * kw
-    if batch_major:
-        return xp.ascontiguousarray(view.transpose(3, 0, 1, 2, 4, 5)).reshape(n, groups, k,
-                                                                              ho * wo)
-    return xp.ascontiguousarray(view).reshape(groups, k, n * ho * wo)
+        s_n, s_c, s_y, s_x = img.strides
+        view = xp.lib.stride_tricks.as_strided(
+            img, shape=(geo.n, geo.c, geo.kh, geo.kw, geo.ho, geo.wo),
+            strides=(s_n, s_c, s_y * dh, s_x * dw, s_y * sh, s_x * sw))
+        shape = (geo.n, geo.g, geo.k, geo.ho * geo.wo)
+    if out is None:
+        out = _buffer(ws, xp, "cols", shape, x.dtype)
+    out.reshape(view.shape)[...] = view
+    return out
 
 
-def _channel_major(a, groups, xp):
-    """``a`` (N, C, H, W) as a contiguous ``(G, C/G, N*H*W)`` array (one copy)."""
-    n, c, h, w = a.shape
-    t = xp.ascontiguousarray(a.reshape(n, c, h * w).transpose(1, 0, 2))
-    return t.reshape(groups, c // groups, n * h * w)
+def _gemm_to_nchw(w, cols, geo, xp, out=None):
+    """``W @ cols`` per group for a weight ``w`` (F, C/G, kh, kw), as (N, F, Ho, Wo) (written
+    into ``out`` when given)."""
+    wm = w.reshape(geo.g, geo.f // geo.g, geo.k)
+    shape = (geo.n, geo.f, geo.ho, geo.wo)
+    if out is None:
+        out = xp.empty(shape, dtype=cols.dtype)
+    if geo.layout == "batch":   # (G, F/G, K) @ (N, G, K, P) -> (N, G, F/G, P): NCHW already
+        xp.matmul(wm, cols, out=out.reshape(geo.n, geo.g, geo.f // geo.g, -1))
+    else:                       # (G, F/G, P*N) -> (F, Ho, Wo, N) -> NCHW
+        y = xp.matmul(wm, cols)
+        out[...] = y.reshape(geo.f, geo.ho, geo.wo, geo.n).transpose(3, 0, 1, 2)
+    return out
 
 
-def _gemm_to_nchw(w, cols, n, out_hw, xp):
-    """``y = W @ cols`` per group for a conv weight ``w`` (Cout, Cin/G, kh, kw) and columns
-    (G, K, N*P), returned as a contiguous (N, Cout, Ho, Wo) array."""
-    cout = w.shape[0]
-    g, k, _ = cols.shape
-    y = xp.matmul(w.reshape(g, cout // g, k), cols)  # (G, Cout/G, N*P)
-    y = y.reshape(cout, n, out_hw[0], out_hw[1]).transpose(1, 0, 2, 3)
-    return xp.ascontiguousarray(y)
+def _output_side(d, geo, xp):
+    """An output-side array ``d`` (N, F, Ho, Wo) in the layout's GEMM form: (N, G, F/G, P) for
+    "batch" (a view), (G, F/G, P*N) for "pixel" (one transposing copy)."""
+    fg = geo.f // geo.g
+    if geo.layout == "batch":
+        return d.reshape(geo.n, geo.g, fg, geo.ho * geo.wo)
+    return xp.ascontiguousarray(d.transpose(1, 2, 3, 0)).reshape(geo.g, fg, -1)
 
 
-def _weight_grad(cols, dy_cm, w_shape, xp):
-    """Weight gradient ``dy @ cols^T`` per group: ``cols`` (G, K, N*P) are the columns of the
-    conv input, ``dy_cm`` (G, Cout/G, N*P) the channel-major output gradient."""
-    return xp.matmul(dy_cm, cols.transpose(0, 2, 1)).reshape(w_shape)
-
-
-def _data_grad(w, dy_cm, in_shape, out_hw, stride, padding, dilation, xp):
-    """Input gradient of a conv with weight ``w`` (Cout, Cin/G, kh, kw) from the channel-major
-    output gradient ``dy_cm`` (G, Cout/G, N*Ho*Wo); ``in_shape`` = (N, Cin, H, W) of the conv
-    input. Column gradient ``W^T @ dy`` per group, then col2im by kh*kw strided adds."""
-    n, cin, h, w_ = in_shape
-    cout, _, kh, kw = w.shape
-    g = dy_cm.shape[0]
-    ho, wo = out_hw
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    wm = w.reshape(g, cout // g, -1)
-    if cout == g:
-        # one output channel per group (depthwise): an outer product, where a broadcast
-        # multiply is about 4x faster than matmul's inner dimension of 1
-        dcols = wm.transpose(0, 2, 1) * dy_cm  # (G, Cin/G*kh*kw, N*P)
+def _weight_grad(d, cols, geo, xp):
+    """``d @ cols^T`` per group (summed over the batch, in a fixed order), shaped as the
+    weight (F, C/G, kh, kw); ``d`` in :func:`_output_side` form."""
+    if geo.layout == "batch":
+        per_sample = xp.matmul(d, cols.transpose(0, 1, 3, 2))   # (N, G, F/G, K)
+        dw = per_sample.sum(axis=0)
     else:
-        dcols = xp.matmul(wm.transpose(0, 2, 1), dy_cm)  # (G, Cin/G*kh*kw, N*P)
-    dcols = dcols.reshape(cin, kh, kw, n, ho, wo)
-    dxpad = xp.zeros((cin, n, h + 2 * ph, w_ + 2 * pw), dtype=dcols.dtype)
-    y_span = sh * (ho - 1) + 1
-    x_span = sw * (wo - 1) + 1
-    for ky in range(kh):
-        y0 = ky * dh
-        for kx in range(kw):
-            x0 = kx * dw
-            dxpad[:, :, y0:y0 + y_span:sh, x0:x0 + x_span:sw] += dcols[:, ky, kx]
-    dx = dxpad[:, :, ph:ph + h, pw:pw + w_].transpose(1, 0, 2, 3)
-    return xp.ascontiguousarray(dx)
+        dw = xp.matmul(d, cols.transpose(0, 2, 1))               # (G, F/G, K)
+    return dw.reshape(geo.f, geo.c // geo.g, geo.kh, geo.kw)
+
+
+def _data_grad(w, d, geo, xp, ws=None):
+    """Image-side gradient (N, C, H, W) from the output side ``d`` (in :func:`_output_side`
+    form) through a weight ``w`` (F, C/G, kh, kw): column gradient ``W^T @ d``, then col2im by
+    kh*kw strided adds into a zeroed padded buffer."""
+    fg = geo.f // geo.g
+    wt = w.reshape(geo.g, fg, geo.k).transpose(0, 2, 1)              # (G, K, F/G)
+    if geo.layout == "batch":
+        dcols = xp.matmul(wt, d) if fg > 1 else wt * d                # (N, G, K, P)
+        dcols = dcols.reshape(geo.n, geo.c, geo.kh, geo.kw, geo.ho, geo.wo)
+        pad = _buffer(ws, xp, "col2im", (geo.n, geo.c) + geo.padded_hw, dcols.dtype)
+        pad[...] = 0
+        for ky, kx, (ys, xs) in geo.windows():
+            pad[:, :, ys, xs] += dcols[:, :, ky, kx]
+        (ph, pw) = geo.padding
+        return pad[:, :, ph:ph + geo.h, pw:pw + geo.w].copy()   # never the buffer itself
+    dcols = xp.matmul(wt, d) if fg > 1 else wt * d                    # (G, K, P*N)
+    dcols = dcols.reshape(geo.c, geo.kh, geo.kw, geo.ho, geo.wo, geo.n)
+    pad = _buffer(ws, xp, "col2im", (geo.c,) + geo.padded_hw + (geo.n,), dcols.dtype)
+    pad[...] = 0
+    for ky, kx, (ys, xs) in geo.windows():
+        pad[:, ys, xs, :] += dcols[:, ky, kx]
+    (ph, pw) = geo.padding
+    return pad[:, ph:ph + geo.h, pw:pw + geo.w, :].transpose(3, 0, 1, 2).copy()
+
+
+# --------------------------------------------------------------------------------------------
+# depthwise: one input channel per group, F/G output channels (the multiplier) per group
+
+
+def _depthwise_forward(x, w, geo, xp, ws, out):
+    """y[n, g*m + j] = sum over (ky, kx) of w[g*m + j, 0, ky, kx] * shifted x[n, g]."""
+    m = geo.f // geo.g
+    img = _padded_image(x, geo, xp, ws)[:, :, None]             # (N, G, 1, Hp, Wp)
+    wk = w.reshape(1, geo.g, m, geo.kh, geo.kw)
+    y = out.reshape(geo.n, geo.g, m, geo.ho, geo.wo)
+    tmp = _buffer(ws, xp, "product", y.shape, y.dtype)
+    for ky, kx, (ys, xs) in geo.windows():
+        wv = wk[:, :, :, ky:ky + 1, kx:kx + 1]
+        if ky == 0 and kx == 0:
+            xp.multiply(img[:, :, :, ys, xs], wv, out=y)
+        else:
+            xp.multiply(img[:, :, :, ys, xs], wv, out=tmp)
+            y += tmp
+    return out
+
+
+def _depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
+    m = geo.f // geo.g
+    img = _padded_image(x, geo, xp, ws)[:, :, None]             # (N, G, 1, Hp, Wp)
+    dy5 = dy.reshape(geo.n, geo.g, m, geo.ho, geo.wo)
+    dw = xp.empty((geo.g, m, geo.kh, geo.kw), dtype=dy.dtype)
+    tmp = _buffer(ws, xp, "product", dy5.shape, dy.dtype)
+    pad = None
+    if need_dx:
+        pad = _buffer(ws, xp, "col2im", (geo.n, geo.g) + geo.padded_hw, dy.dtype)
+        pad[...] = 0
+    wk = w.reshape(1, geo.g, m, geo.kh, geo.kw)
+    for ky, kx, (ys, xs) in geo.windows():
+        xp.multiply(img[:, :, :, ys, xs], dy5, out=tmp)
+        # sum over pixels first (contiguous), then over the batch: a fixed order
+        dw[:, :, ky, kx] = tmp.reshape(geo.n, geo.g, m, -1).sum(axis=3).sum(axis=0)
+        if need_dx:
+            xp.multiply(dy5, wk[:, :, :, ky:ky + 1, kx:kx + 1], out=tmp)
+            pad[:, :, ys, xs] += tmp.sum(axis=2) if m > 1 else tmp[:, :, 0]
+    dx = None
+    if need_dx:
+        (ph, pw) = geo.padding
+        dx = pad[:, :, ph:ph + geo.h, pw:pw + geo.w].copy()
+    return dx, dw.reshape(w.shape)
 
 
 # --------------------------------------------------------------------------------------------
 # convolution
 
 
-def conv2d_forward(x, w, *, stride, padding, dilation, groups, xp=np):
+def _conv_geometry(x, w, stride, padding, dilation, groups, layout):
+    stride, padding, dilation = _geometry(stride, padding, dilation)
+    out_hw, g = _conv_shapes(x.shape, w.shape, groups, stride, padding, dilation, "conv")
+    algorithm = conv_algorithm(x.shape[1], g, out_hw, layout)
+    return _Geometry(x.shape, w.shape, out_hw, g, stride, padding, dilation, algorithm)
+
+
+def conv2d_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=None,
+                   columns=None, ws=None, xp=np):
     """Convolution (cross-correlation) of ``x`` (N, C, H, W) with ``w`` (F, C/groups, kh, kw);
-    returns ``y`` (N, F, Ho, Wo) in ``x.dtype``, without bias."""
+    returns ``y`` (N, F, Ho, Wo) in ``x.dtype``, without bias.
+
+    ``layout``: "batch", "pixel" or None (automatic; depthwise convs ignore it). ``out``: an
+    (N, F, Ho, Wo) array to write ``y`` into. ``columns``: an array of
+    :func:`columns_shape` to write the im2col columns into (so a backward pass can reuse
+    them; untouched by the depthwise kernel). ``ws``: buffer provider (module docstring)."""
     _check_4d("x", x)
     _check_4d("w", w)
-    stride, padding, dilation = _geometry(stride, padding, dilation)
     x, w = _same_dtype(xp, x, w)
-    out_hw, g = _conv_shapes(x.shape, w.shape, groups, stride, padding, dilation, "conv")
-    n, f = x.shape[0], w.shape[0]
-    if out_hw[0] * out_hw[1] >= _BATCH_MAJOR_MIN_PIXELS:
-        # large images: per-sample GEMMs are big enough, and (N, G, F/G, P) is already NCHW
-        cols = _im2col(x, w.shape[2:], out_hw, g, stride, padding, dilation, xp,
-                       batch_major=True)
-        y = xp.matmul(w.reshape(g, f // g, cols.shape[2]), cols)
-        return y.reshape((n, f) + out_hw)
-    cols = _im2col(x, w.shape[2:], out_hw, g, stride, padding, dilation, xp)
-    return _gemm_to_nchw(w, cols, n, out_hw, xp)
+    geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout)
+    if out is None:
+        out = xp.empty((geo.n, geo.f, geo.ho, geo.wo), dtype=x.dtype)
+    if geo.layout == "depthwise":
+        return _depthwise_forward(x, w, geo, xp, ws, out)
+    cols = _im2col(x, geo, xp, ws, out=columns)
+    return _gemm_to_nchw(w, cols, geo, xp, out=out)
 
 
-def conv2d_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, xp=np):
+def columns_shape(x_shape, w_shape, *, stride, padding, dilation, groups, layout=None):
+    """Shape of the im2col columns :func:`conv2d_forward` writes for these shapes, or None
+    when the conv runs the depthwise kernel (which needs no columns)."""
+    stride, padding, dilation = _geometry(stride, padding, dilation)
+    out_hw, g = _conv_shapes(x_shape, w_shape, groups, stride, padding, dilation, "conv")
+    algorithm = conv_algorithm(x_shape[1], g, out_hw, layout)
+    geo = _Geometry(x_shape, w_shape, out_hw, g, stride, padding, dilation, algorithm)
+    if algorithm == "batch":
+        return (geo.n, geo.g, geo.k, geo.ho * geo.wo)
+    if algorithm == "pixel":
+        return (geo.g, geo.k, geo.ho * geo.wo * geo.n)
+    return None
+
+
+def conv2d_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, layout=None,
+                    columns=None, ws=None, xp=np):
     """Gradients ``(dx, dw)`` of ``sum(conv2d_forward(x, w) * dy)``; ``dx`` is None when
-    ``need_dx`` is False. The columns of ``x`` are recomputed, not kept from the forward."""
+    ``need_dx`` is False. ``columns``: the columns the forward wrote for this ``x`` (same
+    layout), else they are recomputed."""
     _check_4d("x", x)
     _check_4d("w", w)
     _check_4d("dy", dy)
-    stride, padding, dilation = _geometry(stride, padding, dilation)
     x, w, dy = _same_dtype(xp, x, w, dy)
-    out_hw, g = _conv_shapes(x.shape, w.shape, groups, stride, padding, dilation, "conv")
-    expected = (x.shape[0], w.shape[0]) + out_hw
+    geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout)
+    expected = (geo.n, geo.f, geo.ho, geo.wo)
     if tuple(dy.shape) != expected:
         raise ValueError(f"conv: dy has shape {tuple(dy.shape)}, the output is {expected}")
-    dy_cm = _channel_major(dy, g, xp)
-    cols = _im2col(x, w.shape[2:], out_hw, g, stride, padding, dilation, xp)
-    dw = _weight_grad(cols, dy_cm, w.shape, xp)
-    del cols
-    dx = None
-    if need_dx:
-        dx = _data_grad(w, dy_cm, x.shape, out_hw, stride, padding, dilation, xp)
+    if geo.layout == "depthwise":
+        return _depthwise_backward(x, w, dy, geo, need_dx, xp, ws)
+    d = _output_side(dy, geo, xp)
+    cols = columns if columns is not None else _im2col(x, geo, xp, ws)
+    dw = _weight_grad(d, cols, geo, xp)
+    dx = _data_grad(w, d, geo, xp, ws) if need_dx else None
     return dx, dw
 
 
@@ -267,24 +430,35 @@ def _transpose_shapes(x_shape, w_shape, groups, stride, padding, dilation, outpu
     return (ho, wo), g
 
 
-def conv2d_transpose_forward(x, w, *, stride, padding, dilation, groups, output_size, xp=np):
+def _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, layout):
+    """The geometry of the conv whose data gradient this transposed conv is: its input is the
+    transposed conv's output (N, F, Ho, Wo), its output the transposed conv's input."""
+    stride, padding, dilation = _geometry(stride, padding, dilation)
+    out_hw, g = _transpose_shapes(x.shape, w.shape, groups, stride, padding, dilation,
+                                  output_size)
+    n, c, h, w_ = x.shape
+    f = w.shape[1] * g
+    algorithm = conv_algorithm(f, g, (h, w_), layout)
+    if algorithm == "depthwise":      # shifted adds are written for the conv direction only
+        algorithm = conv_algorithm(f, 1, (h, w_), layout)
+    return _Geometry((n, f) + out_hw, w.shape, (h, w_), g, stride, padding, dilation,
+                     algorithm)
+
+
+def conv2d_transpose_forward(x, w, *, stride, padding, dilation, groups, output_size,
+                             layout=None, ws=None, xp=np):
     """Transposed convolution (Paddle's exconvt) of ``x`` (N, C, H, W) with ``w``
     (C, F/groups, kh, kw) to ``y`` (N, F, Ho, Wo), ``output_size = (Ho, Wo)`` (None: the
     formula ``(H-1)*s + (k-1)*d + 1 - 2*p``). Returns ``x.dtype``, without bias."""
     _check_4d("x", x)
     _check_4d("w", w)
-    stride, padding, dilation = _geometry(stride, padding, dilation)
     x, w = _same_dtype(xp, x, w)
-    out_hw, g = _transpose_shapes(x.shape, w.shape, groups, stride, padding, dilation,
-                                  output_size)
-    n, _, h, w_ = x.shape
-    y_shape = (n, w.shape[1] * g) + out_hw
-    x_cm = _channel_major(x, g, xp)
-    return _data_grad(w, x_cm, y_shape, (h, w_), stride, padding, dilation, xp)
+    geo = _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, layout)
+    return _data_grad(w, _output_side(x, geo, xp), geo, xp, ws)
 
 
 def conv2d_transpose_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True,
-                              xp=np):
+                              layout=None, ws=None, xp=np):
     """Gradients ``(dx, dw)`` of ``sum(conv2d_transpose_forward(x, w) * dy)``, ``dy`` being
     (N, F, Ho, Wo); ``dx`` is None when ``need_dx`` is False. ``dx`` is the conv forward of
     ``dy`` with ``w``; ``dw`` is the conv weight gradient with ``dy`` as input and ``x`` as
@@ -292,15 +466,13 @@ def conv2d_transpose_backward(x, w, dy, *, stride, padding, dilation, groups, ne
     _check_4d("x", x)
     _check_4d("w", w)
     _check_4d("dy", dy)
-    stride, padding, dilation = _geometry(stride, padding, dilation)
     x, w, dy = _same_dtype(xp, x, w, dy)
-    out_hw, g = _transpose_shapes(x.shape, w.shape, groups, stride, padding, dilation,
-                                  tuple(dy.shape[2:]))
-    n, c, h, w_ = x.shape
-    expected = (n, w.shape[1] * g) + out_hw
+    geo = _transpose_geometry(x, w, stride, padding, dilation, groups, tuple(dy.shape[2:]),
+                              layout)
+    expected = (geo.n, geo.c, geo.h, geo.w)
     if tuple(dy.shape) != expected:
         raise ValueError(f"conv_transpose: dy has shape {tuple(dy.shape)}, expected {expected}")
-    cols = _im2col(dy, w.shape[2:], (h, w_), g, stride, padding, dilation, xp)
-    dw = _weight_grad(cols, _channel_major(x, g, xp), w.shape, xp)
-    dx = _gemm_to_nchw(w, cols, n, (h, w_), xp) if need_dx else None
+    cols = _im2col(dy, geo, xp, ws)
+    dw = _weight_grad(_output_side(x, geo, xp), cols, geo, xp)
+    dx = _gemm_to_nchw(w, cols, geo, xp) if need_dx else None
     return dx, dw

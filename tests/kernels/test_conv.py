@@ -12,7 +12,9 @@ from minipaddle.kernels.conv import (
     conv2d_backward,
     conv2d_forward,
     conv2d_transpose_backward,
+    columns_shape,
     conv2d_transpose_forward,
+    conv_algorithm,
     conv_output_size,
 )
 
@@ -275,38 +277,93 @@ def _conv_data(rng, case, dtype=np.float64):
     return x, w, dy, args(s, p, d, g)
 
 
+LAYOUTS = ["batch", "pixel"]
+
+
+class Workspace:
+    """A buffer provider as the runtime backend passes it: one array per (tag, shape, dtype),
+    handed out full of NaN (stale contents must never leak into a result); records every buffer
+    so tests can check nothing returned aliases one."""
+
+    def __init__(self):
+        self.buffers = {}
+
+    def __call__(self, tag, shape, dtype):
+        key = (tag, tuple(shape), np.dtype(dtype))
+        if key not in self.buffers:
+            self.buffers[key] = np.empty(shape, dtype)
+        self.buffers[key][...] = np.nan
+        return self.buffers[key]
+
+    def assert_not_aliased(self, *arrays):
+        for a in arrays:
+            if a is not None:
+                for buf in self.buffers.values():
+                    assert not np.shares_memory(a, buf)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv_against_reference(case):
+def test_conv_against_reference(case, layout):
     x, w, dy, a = _conv_data(np.random.default_rng(0), case)
     ry, rdx, rdw = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"], a["groups"])
-    np.testing.assert_allclose(conv2d_forward(x, w, **a), ry, rtol=1e-12, atol=1e-12)
-    dx, dw = conv2d_backward(x, w, dy, **a)
+    np.testing.assert_allclose(conv2d_forward(x, w, **a, layout=layout), ry,
+                               rtol=1e-12, atol=1e-12)
+    dx, dw = conv2d_backward(x, w, dy, **a, layout=layout)
     np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dw, rdw, rtol=1e-12, atol=1e-12)
-    dx2, dw2 = conv2d_backward(x, w, dy, **a, need_dx=False)
+    dx2, dw2 = conv2d_backward(x, w, dy, **a, need_dx=False, layout=layout)
     assert dx2 is None
     np.testing.assert_array_equal(dw2, dw)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case", CONV_CASES)
-def test_conv_forward_batch_major_path(case, monkeypatch):
-    """The forward's other column layout (used for large images) on every hand-picked case."""
-    monkeypatch.setattr(conv_module, "_BATCH_MAJOR_MIN_PIXELS", 1)
-    x, w, _, a = _conv_data(np.random.default_rng(0), case)
-    ry, _, _ = ref_conv(x, w, None, a["stride"], a["padding"], a["dilation"], a["groups"])
-    np.testing.assert_allclose(conv2d_forward(x, w, **a), ry, rtol=1e-12, atol=1e-12)
-    x32, w32 = x.astype(np.float32), w.astype(np.float32)
-    spy = DtypeSpy()
-    y32 = conv2d_forward(x32, w32, **a, xp=spy)
-    assert y32.dtype == np.float32 and y32.flags.c_contiguous
-    assert spy.dtypes and all(dt == np.float32 for _, dt in spy.dtypes), spy.dtypes
+def test_conv_with_reused_buffers_and_kept_columns(case, layout):
+    """Buffers reused across calls (padded borders must stay zero), columns written by the
+    forward and handed to the backward, output written into ``out``: same results, and
+    nothing returned aliases a reused buffer."""
+    rng = np.random.default_rng(4)
+    ws = Workspace()
+    shape = columns_shape(_conv_data(rng, case)[0].shape, _conv_data(rng, case)[1].shape,
+                          layout=layout, **_conv_data(rng, case)[3])
+    for _ in range(3):
+        x, w, dy, a = _conv_data(rng, case)
+        ry, rdx, rdw = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"],
+                                a["groups"])
+        cols = None if shape is None else np.empty(shape)
+        out = np.empty(ry.shape)
+        y = conv2d_forward(x, w, **a, layout=layout, out=out, columns=cols, ws=ws)
+        assert y is out
+        np.testing.assert_allclose(y, ry, rtol=1e-12, atol=1e-12)
+        dx, dw = conv2d_backward(x, w, dy, **a, layout=layout, columns=cols, ws=ws)
+        np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dw, rdw, rtol=1e-12, atol=1e-12)
+        ws.assert_not_aliased(y, dx, dw)
+    assert ws.buffers
+
+
+def test_depthwise_kernel_runs_for_one_channel_per_group():
+    """Depthwise (C/G == 1, G > 1) runs shifted multiply-adds, with a channel multiplier too."""
+    assert conv_algorithm(4, 4, (5, 5)) == "depthwise"
+    assert conv_algorithm(4, 2, (5, 5)) == "pixel"
+    assert conv_algorithm(1, 1, (24, 24)) == "batch"
+    for case in [(2, 4, 7, 6, 8, 3, 3, (1, 2), (1, 1), (2, 1), 4),     # multiplier 2
+                 (3, 6, 5, 5, 6, 3, 3, (1, 1), (1, 1), (1, 1), 6)]:
+        x, w, dy, a = _conv_data(np.random.default_rng(5), case)
+        ry, rdx, rdw = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"],
+                                a["groups"])
+        np.testing.assert_allclose(conv2d_forward(x, w, **a), ry, rtol=1e-12, atol=1e-12)
+        dx, dw = conv2d_backward(x, w, dy, **a)
+        np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dw, rdw, rtol=1e-12, atol=1e-12)
 
 
 def test_conv_large_image_against_reference():
-    """575 output pixels per sample: the batch-major forward path without any patching."""
+    """575 output pixels per sample: the automatic choice is the batch layout."""
     case = (2, 4, 23, 25, 4, 3, 2, (1, 1), (1, 1), (1, 2), 2)
     x, w, dy, a = _conv_data(np.random.default_rng(9), case)
-    assert 23 * 25 >= conv_module._BATCH_MAJOR_MIN_PIXELS
+    assert conv_algorithm(4, 2, (23, 25)) == "batch"
     ry, rdx, rdw = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"], a["groups"])
     y = conv2d_forward(x, w, **a)
     assert y.shape == (2, 4, 23, 25)
@@ -346,17 +403,21 @@ def _transpose_data(rng, case, dtype=np.float64):
     return x, w, dy, args(s, p, d, g), out
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case", TRANSPOSE_CASES)
-def test_transpose_against_reference(case):
+def test_transpose_against_reference(case, layout):
     x, w, dy, a, out = _transpose_data(np.random.default_rng(2), case)
     ry, rdx, rdw = ref_conv_transpose(x, w, dy, a["stride"], a["padding"], a["dilation"],
                                       a["groups"], out)
-    np.testing.assert_allclose(conv2d_transpose_forward(x, w, **a, output_size=out), ry,
-                               rtol=1e-12, atol=1e-12)
-    dx, dw = conv2d_transpose_backward(x, w, dy, **a)
-    np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(dw, rdw, rtol=1e-12, atol=1e-12)
-    dx2, dw2 = conv2d_transpose_backward(x, w, dy, **a, need_dx=False)
+    ws = Workspace()
+    for _ in range(2):     # the second call reuses the buffers of the first
+        y = conv2d_transpose_forward(x, w, **a, output_size=out, layout=layout, ws=ws)
+        np.testing.assert_allclose(y, ry, rtol=1e-12, atol=1e-12)
+        dx, dw = conv2d_transpose_backward(x, w, dy, **a, layout=layout, ws=ws)
+        np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dw, rdw, rtol=1e-12, atol=1e-12)
+        ws.assert_not_aliased(y, dx, dw)
+    dx2, dw2 = conv2d_transpose_backward(x, w, dy, **a, need_dx=False, layout=layout)
     assert dx2 is None
     np.testing.assert_array_equal(dw2, dw)
 
@@ -497,12 +558,13 @@ def test_conv_property_matches_reference(setup):
     *case, seed = setup
     x, w, dy, a = _conv_data(np.random.default_rng(seed), tuple(case))
     ry, rdx, rdw = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"], a["groups"])
-    y = conv2d_forward(x, w, **a)
-    assert y.shape == ry.shape and y.shape[2] >= 1 and y.shape[3] >= 1
-    np.testing.assert_allclose(y, ry, rtol=1e-10, atol=1e-10)
-    dx, dw = conv2d_backward(x, w, dy, **a)
-    np.testing.assert_allclose(dx, rdx, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(dw, rdw, rtol=1e-10, atol=1e-10)
+    for layout in LAYOUTS:
+        y = conv2d_forward(x, w, **a, layout=layout)
+        assert y.shape == ry.shape and y.shape[2] >= 1 and y.shape[3] >= 1
+        np.testing.assert_allclose(y, ry, rtol=1e-10, atol=1e-10)
+        dx, dw = conv2d_backward(x, w, dy, **a, layout=layout)
+        np.testing.assert_allclose(dx, rdx, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(dw, rdw, rtol=1e-10, atol=1e-10)
     # the transposed conv with the same weight array is this conv's data gradient
     out = tuple(x.shape[2:])
     np.testing.assert_allclose(conv2d_transpose_forward(dy, w, **a, output_size=out), dx,
@@ -534,10 +596,11 @@ def test_transpose_property_matches_reference(setup):
     assert min(out) >= 1
     ry, rdx, rdw = ref_conv_transpose(x, w, dy, a["stride"], a["padding"], a["dilation"],
                                       a["groups"], out)
-    y = conv2d_transpose_forward(x, w, **a, output_size=out)
-    np.testing.assert_allclose(y, ry, rtol=1e-10, atol=1e-10)
-    dx, dw = conv2d_transpose_backward(x, w, dy, **a)
-    np.testing.assert_allclose(dx, rdx, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(dw, rdw, rtol=1e-10, atol=1e-10)
+    for layout in LAYOUTS:
+        y = conv2d_transpose_forward(x, w, **a, output_size=out, layout=layout)
+        np.testing.assert_allclose(y, ry, rtol=1e-10, atol=1e-10)
+        dx, dw = conv2d_transpose_backward(x, w, dy, **a, layout=layout)
+        np.testing.assert_allclose(dx, rdx, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(dw, rdw, rtol=1e-10, atol=1e-10)
     # its input gradient is the conv forward of dy with the same weight array
     np.testing.assert_allclose(conv2d_forward(dy, w, **a), dx, rtol=1e-10, atol=1e-10)

@@ -7,6 +7,8 @@ buffer layout.  Bias: shared ``(num_filters,)``, unshared ``(num_filters, out_h,
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...kernels import conv as K
 from ..registry import register, register_fallback
 from .base import RuntimeLayer, accumulate, as_image
@@ -14,6 +16,9 @@ from .base import RuntimeLayer, accumulate, as_image
 
 class _ConvBase(RuntimeLayer):
     transposed = False
+    #: a layer keeps its im2col columns from forward to backward when they need at most this
+    #: many bytes for the whole batch (else the backward recomputes them)
+    KEEP_COLUMNS_BYTES = 32 * 1024 * 1024
 
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
@@ -30,6 +35,14 @@ class _ConvBase(RuntimeLayer):
         else:
             w_shape = (filters, conf.channels // conf.groups) + kernel
         self.param_shapes[self.weight_name(0)] = w_shape
+        if self.transposed:   # the kernels run the conv whose data gradient this is
+            image, channels = (conf.get("output_y") or conf.output_x, conf.output_x), filters
+        else:
+            image, channels = self.out_shape[1:], conf.channels
+        kernel_name = K.conv_algorithm(channels, 1 if self.transposed else conf.groups, image)
+        self.algorithm = f"{config.type}: " + (
+            "depthwise shifted adds" if kernel_name == "depthwise"
+            else f"im2col + GEMM, {kernel_name} layout")
         if self.bias_name:
             self.param_shapes[self.bias_name] = ((filters,) if config.shared_biases
                                                  else self.out_shape)
@@ -57,47 +70,72 @@ class _ConvBase(RuntimeLayer):
         x = self._input(xs[0])
         w = params[self.weight_name(0)]
         args = self._args()
+        n = x.shape[0]
+        z = p.xp.empty((n,) + self.out_shape, dtype=x.dtype)
+        slices = p.backend.batch_slices(n, self._column_bytes(x))
+        kept = self._kept_columns(x, w, slices, p)
         if self.transposed:
-            def kernel(part):
-                return K.conv2d_transpose_forward(part, w, output_size=self.out_shape[1:],
-                                                  xp=p.xp, **args)
+            def run(item):
+                i, part = item
+                z[part] = K.conv2d_transpose_forward(
+                    x[part], w, output_size=self.out_shape[1:], ws=p.backend.workspace(),
+                    xp=p.xp, **args)
         else:
-            def kernel(part):
-                return K.conv2d_forward(part, w, xp=p.xp, **args)
-        slices = p.backend.batch_slices(x.shape[0], self._column_bytes(x))
-        if len(slices) == 1:
-            z = kernel(x)
-        else:
-            z = p.xp.empty((x.shape[0],) + self.out_shape, dtype=x.dtype)
-
-            def run(part):
-                z[part] = kernel(x[part])
-
-            p.backend.parallel(run, slices)
+            def run(item):
+                i, part = item
+                K.conv2d_forward(x[part], w, out=z[part], ws=p.backend.workspace(),
+                                 columns=None if kept is None else kept[i], xp=p.xp, **args)
+        p.backend.parallel(run, list(enumerate(slices)))
         if self.bias_name:
             b = params[self.bias_name]
             z += b.reshape(1, -1, 1, 1) if self.config.shared_biases else b[None]
         return z
+
+    def _kept_columns(self, x, w, slices, p):
+        """Per-slice column buffers the forward fills and the backward reuses, when this is a
+        training pass of a conv whose columns fit ``KEEP_COLUMNS_BYTES`` (else None, and the
+        backward recomputes them). The buffers persist across steps."""
+        self.cache["columns"] = None
+        if self.transposed or not p.training:
+            return None
+        args = self._args()
+        shapes = [K.columns_shape(x[part].shape, w.shape, **args) for part in slices]
+        if shapes[0] is None:
+            return None
+        nbytes = sum(int(np.prod(s)) for s in shapes) * x.dtype.itemsize
+        if nbytes > self.KEEP_COLUMNS_BYTES:
+            return None
+        old = self.cache.get("kept") or []
+        kept = [old[i] if i < len(old) and old[i].shape == s and old[i].dtype == x.dtype
+                else p.xp.empty(s, dtype=x.dtype) for i, s in enumerate(shapes)]
+        self.cache["kept"] = kept
+        self.cache["columns"] = (slices, kept)
+        return kept
 
     def backward(self, xs, z, dz, params, grads, p):
         x = self._input(xs[0])
         w = params[self.weight_name(0)]
         fn = K.conv2d_transpose_backward if self.transposed else K.conv2d_backward
         args = self._args()
+        need_dx = p.needs_grad(self.input_names[0])
         slices = p.backend.batch_slices(x.shape[0], self._column_bytes(x))
-        if len(slices) == 1:
-            dx, dw = fn(x, w, dz, xp=p.xp, **args)
-        else:
-            dx = p.xp.empty_like(x)
+        kept = self.cache.get("columns")
+        columns = kept[1] if kept is not None and kept[0] == slices else None
+        dx = p.xp.empty_like(x) if need_dx else None
 
-            def run(part):
-                dx[part], dw_part = fn(x[part], w, dz[part], xp=p.xp, **args)
-                return dw_part
+        def run(item):
+            i, part = item
+            extra = {} if columns is None else {"columns": columns[i]}
+            dx_part, dw_part = fn(x[part], w, dz[part], need_dx=need_dx,
+                                  ws=p.backend.workspace(), xp=p.xp, **args, **extra)
+            if need_dx:
+                dx[part] = dx_part
+            return dw_part
 
-            dws = p.backend.parallel(run, slices)
-            dw = dws[0]
-            for part in dws[1:]:
-                dw += part
+        dws = p.backend.parallel(run, list(enumerate(slices)))
+        dw = dws[0]
+        for part in dws[1:]:          # a fixed order: the sum is the same every step
+            dw += part
         accumulate(grads, self.weight_name(0), dw)
         if self.bias_name:
             axes = (0, 2, 3) if self.config.shared_biases else (0,)
