@@ -175,17 +175,45 @@ def _time(args: argparse.Namespace) -> None:
 
     config = _config(args)
     batch = args.batch_size or config.opt_config.batch_size or 64
-    rows, total = time_layers(config.model_config, batch_size=batch,
-                              iterations=args.iterations, seed=args.seed)
-    width = max(len(r.layer) for r in rows)
-    print(f"batch {batch}, mean of {args.iterations} iterations (milliseconds)")
-    print(f"{'layer':{width}s}  {'type':26s} {'forward':>9s} {'backward':>9s}")
+    step = time_layers(config.model_config, batch_size=batch, iterations=args.iterations,
+                       seed=args.seed, opt_config=config.opt_config)
+    rows = step.layers
+    width = max([len(r.layer) for r in rows] + [len("optimizer update")])
+    algo = max([len(r.algorithm) for r in rows] + [len("algorithm")])
+    print(f"batch {batch}, mean of {args.iterations} training steps (milliseconds; "
+          "activation = activation and dropout, forward + backward)")
+    print(f"{'layer':{width}s}  {'type':26s} {'algorithm':{algo}s} {'forward':>9s} "
+          f"{'backward':>9s} {'activation':>10s}")
     for r in rows:
-        print(f"{r.layer:{width}s}  {r.type:26s} {r.forward_ms:9.3f} {r.backward_ms:9.3f}")
+        print(f"{r.layer:{width}s}  {r.type:26s} {r.algorithm:{algo}s} {r.forward_ms:9.3f} "
+              f"{r.backward_ms:9.3f} {r.activation_ms:10.3f}")
     fwd = sum(r.forward_ms for r in rows)
     bwd = sum(r.backward_ms for r in rows)
-    print(f"{'layers':{width}s}  {'':26s} {fwd:9.3f} {bwd:9.3f}")
-    print(f"forward + backward: {total:.3f} ms per batch ({1e3 * batch / total:.0f} images/s)")
+    act = sum(r.activation_ms for r in rows)
+    print(f"{'layers':{width}s}  {'':26s} {'':{algo}s} {fwd:9.3f} {bwd:9.3f} {act:10.3f}")
+    print(f"{'optimizer update':{width}s}  {config.opt_config.get('learning_method'):26s} "
+          f"{'':{algo}s} {step.optimizer_ms:9.3f}")
+    total = step.total_ms
+    shares = _time_shares(rows, step.optimizer_ms)
+    print(f"training step: {total:.3f} ms per batch ({1e3 * batch / total:.0f} images/s); "
+          + ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in shares.items()))
+
+
+#: layer types counted as "pooling and normalisation" in the time split
+_MEMORY_BOUND_TYPES = {"pool": "pooling", "batch_norm": "batch norm", "cudnn_batch_norm":
+                       "batch norm", "norm": "normalisation"}
+
+
+def _time_shares(rows, optimizer_ms: float) -> dict[str, float]:
+    """Milliseconds by kind: convolutions, fc, pooling, batch norm, activations, optimizer."""
+    shares: dict[str, float] = {}
+    for r in rows:
+        kind = ("convolution" if r.type in ("exconv", "exconvt", "cudnn_conv", "cudnn_convt")
+                else _MEMORY_BOUND_TYPES.get(r.type, r.type))
+        shares[kind] = shares.get(kind, 0.0) + r.forward_ms + r.backward_ms
+        shares["activations"] = shares.get("activations", 0.0) + r.activation_ms
+    shares["optimizer"] = optimizer_ms
+    return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
 
 
 # -- wiring -----------------------------------------------------------------------------------

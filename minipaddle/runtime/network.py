@@ -79,6 +79,17 @@ class Parameters(MutableMapping):
         return f"Parameters({shapes})"
 
 
+#: timings key suffix under which a layer's activation and dropout seconds are recorded
+ACTIVATION_SUFFIX = "/activation"
+
+
+def _lap(timings: dict[str, float], key: str, start: float) -> float:
+    """Add the seconds since ``start`` to ``timings[key]``; return now."""
+    now = perf_counter()
+    timings[key] = timings.get(key, 0.0) + now - start
+    return now
+
+
 class Gradients:
     """What backward returns: parameter gradients (same shapes as the parameters; static
     parameters have none) and data-layer gradients (in the shape that was fed)."""
@@ -117,6 +128,7 @@ class Network:
             self.layers[layer.name] = runtime
             mapping = (layer.type, runs_as) if runs_as else runtime.mapped
             if mapping:
+                runtime.algorithm = f"{mapping[0]} -> {runtime.algorithm}"
                 self.mapped.setdefault(f"{mapping[0]} -> {mapping[1]}", []).append(layer.name)
         self.label_slots = self._label_slots()
         self._check_layer_order()
@@ -296,7 +308,8 @@ class Network:
         """Run the layers the fetched outputs need.  ``training``: False (test), True
         (training: batch statistics, dropout masks), or ``"check"`` (training arithmetic,
         no moving-statistics update, one fixed dropout mask per layer).  ``timings``, when
-        given, gets each computed layer's seconds added under its name."""
+        given, gets each computed layer's seconds added under its name, and the seconds of its
+        activation and dropout under ``name + "/activation"``."""
         mode = {False: Pass.TEST, True: Pass.TRAIN, "check": Pass.CHECK}.get(training)
         if mode is None:
             raise ValueError(f"training must be False, True or 'check', got {training!r}")
@@ -343,6 +356,8 @@ class Network:
             xs = [values[i] for i in runtime.input_names]
             z = runtime.forward(xs, self.parameters, p)
             z = z.reshape((xs[0].shape[0],) + runtime.out_shape)    # the layer's natural shape
+            if timings is not None:
+                start = _lap(timings, name, start)
             y = self._activate(runtime, z)
             activated = y
             y, mask = self._dropout(runtime, y, p)
@@ -350,7 +365,7 @@ class Network:
             if mask is not None:
                 masks[name] = (mask, activated)
             if timings is not None:
-                timings[name] = timings.get(name, 0.0) + perf_counter() - start
+                _lap(timings, name + ACTIVATION_SUFFIX, start)
         self._last = {"pass": p, "needed": needed, "values": values, "pre": pre,
                       "masks": masks, "fed": {k: feed[k] for k in feed if k in values}}
         return {name: self.backend.to_output(values[name]) for name in fetch}
@@ -383,11 +398,14 @@ class Network:
 
     # -- backward -----------------------------------------------------------------------------
     def backward(self, grad_outputs: Optional[dict[str, Any]] = None,
-                 timings: Optional[dict[str, float]] = None) -> Gradients:
+                 timings: Optional[dict[str, float]] = None,
+                 input_grads: bool = True) -> Gradients:
         """Gradients after a training (or check) forward.  ``grad_outputs`` maps layer names
         to output gradients (returned shape or (N, size)); None seeds every computed cost
         layer with ones (the gradient of the summed cost, as Paddle does).  ``timings`` as in
-        :meth:`forward`."""
+        :meth:`forward`.  ``input_grads=False`` skips the gradients of the fed data layers
+        (training needs none): layers whose inputs need no gradient are not run backward at
+        all, and a convolution reading a data layer computes only its weight gradient."""
         last = self._last
         if last is None or last["pass"].mode == Pass.TEST:
             raise RuntimeError("backward() needs a preceding forward(..., training=True or "
@@ -419,9 +437,10 @@ class Network:
                     arr = arr.reshape(target)
                 grads_out[name] = arr
         param_grads: dict[str, Any] = {}
+        p.wanted = self._gradients_wanted(last["needed"], input_grads)
         for name in reversed(last["needed"]):
             runtime = self.layers.get(name)
-            if runtime is None or name not in grads_out:
+            if runtime is None or name not in grads_out or name not in p.wanted:
                 continue
             start = perf_counter() if timings is not None else 0.0
             dy = grads_out.pop(name)
@@ -434,10 +453,12 @@ class Network:
             if clip:
                 dy = xp.clip(dy, -clip, clip)
             dz = self._activate_backward(runtime, pre[name], activated, dy)
+            if timings is not None:
+                start = _lap(timings, name + ACTIVATION_SUFFIX, start)
             xs = [values[i] for i in runtime.input_names]
             dxs = runtime.backward(xs, pre[name], dz, self.parameters, param_grads, p)
             for src, dx in zip(runtime.input_names, dxs):
-                if dx is None or src in self.label_slots:
+                if dx is None or src not in p.wanted:
                     continue
                 dx = dx.reshape(values[src].shape)
                 if src in grads_out:
@@ -445,13 +466,13 @@ class Network:
                 else:
                     grads_out[src] = dx
             if timings is not None:
-                timings[name] = timings.get(name, 0.0) + perf_counter() - start
+                _lap(timings, name, start)
         static = self.parameters.static
         params = {k: self.backend.to_output(v.reshape(self.parameters[k].shape))
                   for k, v in param_grads.items() if k not in static}
         inputs = {}
         for name, fed in last["fed"].items():
-            if name in self.label_slots:
+            if name not in p.wanted:
                 continue
             g = grads_out.get(name)
             if g is None:
@@ -469,6 +490,22 @@ class Network:
             return backward(z.reshape(n, -1), y.reshape(n, -1), dy.reshape(n, -1),
                             xp=self.xp).reshape(z.shape)
         return backward(z, y, dy, xp=self.xp)
+
+    def _gradients_wanted(self, needed: list[str], input_grads: bool) -> frozenset:
+        """The layers (in ``needed``) whose output gradient the backward pass must compute: a
+        fed data layer when ``input_grads`` (never a label slot), a layer with trainable
+        parameters, and every layer reading one of those."""
+        static = self.parameters.static
+        wanted: set[str] = set()
+        for name in needed:
+            runtime = self.layers.get(name)
+            if runtime is None:
+                if input_grads and name not in self.label_slots:
+                    wanted.add(name)
+            elif (any(k not in static for k in runtime.param_shapes)
+                  or any(i in wanted for i in runtime.input_names)):
+                wanted.add(name)
+        return frozenset(wanted)
 
     def first_non_finite(self, feed: dict[str, Any]) -> Optional[tuple[str, str]]:
         """Re-run ``feed`` in gradient-check mode and return (layer, what) for the first layer

@@ -9,8 +9,10 @@ from typing import Optional
 
 import numpy as np
 
-from ..config import ConfigError, ModelConfig
+from ..config import ConfigError, ModelConfig, OptimizationConfig
 from ..runtime import Network, compile
+from ..runtime.network import ACTIVATION_SUFFIX
+from .optimizers import ParameterUpdater
 
 
 def synthetic_feed(net: Network, batch_size: int, rng: np.random.Generator) -> dict:
@@ -80,33 +82,67 @@ def check_gradients(model: ModelConfig, *, batch_size: int = 2, seed: int = 0,
 
 @dataclass
 class LayerTiming:
+    """Mean milliseconds of one layer per training step: its own kernels forward and
+    backward, its activation (and dropout) both ways, and which implementation ran."""
     layer: str
     type: str
     forward_ms: float
     backward_ms: float
+    activation_ms: float = 0.0
+    algorithm: str = ""
+
+
+@dataclass
+class StepTiming:
+    """What :func:`time_layers` measured: per-layer rows, the mean wall milliseconds of a
+    forward + backward, and of the optimizer update (0 when no optimizer was timed)."""
+    layers: list[LayerTiming]
+    total_ms: float
+    optimizer_ms: float = 0.0
 
 
 def time_layers(model: ModelConfig, *, batch_size: int, iterations: int = 10,
-                seed: int = 0) -> tuple[list[LayerTiming], float]:
-    """Mean forward and backward milliseconds per layer over ``iterations`` training steps
-    (after one warm-up step), float32, synthetic data; and the mean wall milliseconds of a
-    whole forward + backward."""
+                seed: int = 0, opt_config: Optional[OptimizationConfig] = None) -> StepTiming:
+    """Mean milliseconds per layer over ``iterations`` training steps (after one warm-up
+    step), float32, synthetic data, no data-layer gradients (as in training); with
+    ``opt_config``, each step also runs and times that optimizer's update."""
     net = compile(model, seed=seed)
     rng = np.random.default_rng(seed)
     feed = synthetic_feed(net, batch_size, rng)
     costs = [n for n in model.output_layer_names if net.layers.get(n) is not None]
-    net.forward(feed, training=True)
     seeds = {n: np.ones((batch_size,) + net.shapes[n], np.float32) for n in costs}
-    net.backward(seeds)
+    updater = None
+    trainable = {k: v for k, v in net.parameters.items() if k not in net.parameters.static}
+    if opt_config is not None:
+        updater = ParameterUpdater(opt_config, model.parameters,
+                                   {k: v.shape for k, v in net.parameters.items()})
     forward: dict[str, float] = {}
     backward: dict[str, float] = {}
-    start = time.perf_counter()
-    for _ in range(iterations):
-        net.forward(feed, training=True, timings=forward)
-        net.backward(seeds, timings=backward)
-    total_ms = 1e3 * (time.perf_counter() - start) / iterations
-    rows = [LayerTiming(name, net.configs[name].type,
-                        1e3 * forward.get(name, 0.0) / iterations,
-                        1e3 * backward.get(name, 0.0) / iterations)
+    optimizer = 0.0
+    for i in range(iterations + 1):       # the first is a warm-up
+        timed = i > 0
+        start = time.perf_counter()
+        net.forward(feed, training=True, timings=forward if timed else None)
+        grads = net.backward(seeds, timings=backward if timed else None, input_grads=False)
+        if updater is not None:
+            update_start = time.perf_counter()
+            updater.start_batch(batch_size)
+            updater.update(trainable, grads.parameters)
+            updater.finish_batch()
+            if timed:
+                optimizer += time.perf_counter() - update_start
+        if i == 0:
+            total = 0.0
+        else:
+            total += time.perf_counter() - start
+
+    def ms(seconds: float) -> float:
+        return 1e3 * seconds / iterations
+
+    act = ACTIVATION_SUFFIX
+    rows = [LayerTiming(name, net.configs[name].type, ms(forward.get(name, 0.0)),
+                        ms(backward.get(name, 0.0)),
+                        ms(forward.get(name + act, 0.0) + backward.get(name + act, 0.0)),
+                        net.layers[name].algorithm)
             for name in net.order if name in net.layers]
-    return rows, total_ms
+    return StepTiming(rows, ms(total), ms(optimizer))

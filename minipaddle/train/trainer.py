@@ -228,7 +228,7 @@ class Trainer:
             self.handler(BeginIteration(pass_id, batch_id))
             self.updater.start_batch(len(labels))
             out = self._run_batch(images, labels, training=True)
-            grads = self.net.backward()
+            grads = self.net.backward(input_grads=False)
             values = {k: v for k, v in self.net.parameters.items()
                       if k not in self.net.parameters.static}
             self.updater.update(values, grads.parameters)

@@ -65,8 +65,18 @@ def test_time_reports_each_layer(capsys):
     assert main(["time", DIGITS, "--batch-size", "8", "--iterations", "2"]) == 0
     out = capsys.readouterr().out
     for layer in ("conv1", "pool1", "conv2", "hidden", "predict", "cost"):
-        assert re.search(rf"^{layer} +\S+ +\d+\.\d+ +\d+\.\d+$", out, re.M), layer
-    assert re.search(r"forward \+ backward: \d+\.\d+ ms per batch \(\d+ images/s\)", out)
+        assert re.search(rf"^{layer} +\S+ +.*\S +\d+\.\d+ +\d+\.\d+ +\d+\.\d+$", out,
+                         re.M), layer
+    # which convolution kernel ran, and the optimizer's row
+    assert re.search(r"^conv1 +exconv +exconv: im2col \+ GEMM, \w+ layout ", out, re.M)
+    assert re.search(r"^optimizer update +momentum +\d+\.\d+$", out, re.M)
+    step = re.search(r"^training step: \d+\.\d+ ms per batch \(\d+ images/s\); (.*)$", out,
+                     re.M)
+    assert step
+    shares = dict(re.fullmatch(r"(.+) (\d+\.\d+)%", part).groups()
+                  for part in step.group(1).split(", "))
+    assert {"convolution", "pooling", "activations", "fc", "optimizer"} <= set(shares)
+    assert sum(float(v) for v in shares.values()) <= 100.0
 
 
 def test_graph_writes_dot(capsys):

@@ -26,6 +26,13 @@ class Pass:
         self.mode = mode
         self.backend = backend
         self.xp = backend.xp
+        #: set by the backward pass: the layers whose output gradient is needed
+        self.wanted: frozenset = frozenset()
+
+    def needs_grad(self, layer: str) -> bool:
+        """Whether the backward pass needs the gradient of ``layer``'s output (a layer may
+        skip computing an input gradient nobody reads)."""
+        return layer in self.wanted
 
     @property
     def training(self) -> bool:
@@ -54,6 +61,8 @@ class RuntimeLayer:
         self.cache: dict[str, Any] = {}
         #: (GPU algorithm, CPU algorithm run instead) when the config asked for a GPU one.
         self.mapped: Optional[tuple[str, str]] = None
+        #: which implementation runs (shown by ``minipaddle time``)
+        self.algorithm: str = config.type
 
     # -- helpers -------------------------------------------------------------------------------
     def weight_name(self, index: int = 0) -> Optional[str]:

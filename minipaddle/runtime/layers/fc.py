@@ -32,7 +32,10 @@ class FCLayer(RuntimeLayer):
         for i, x in enumerate(xs):
             flat = x.reshape(x.shape[0], -1)
             accumulate(grads, self.weight_name(i), flat.T @ dz)
-            dxs.append((dz @ params[self.weight_name(i)].T).reshape(x.shape))
+            if p.needs_grad(self.input_names[i]):
+                dxs.append((dz @ params[self.weight_name(i)].T).reshape(x.shape))
+            else:
+                dxs.append(None)
         if self.bias_name:
             accumulate(grads, self.bias_name, dz.sum(axis=0))
         return dxs
