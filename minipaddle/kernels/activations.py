@@ -30,8 +30,9 @@ STANH_B = 2.0 / 3.0
 
 
 def _mask(cond, dy, xp):
-    """``dy`` where ``cond`` holds, 0 elsewhere, in dy's dtype."""
-    return xp.where(cond, dy, xp.zeros((), dtype=dy.dtype))
+    """``dy`` where ``cond`` holds, 0 elsewhere, in dy's dtype: ``dy * cond`` as Paddle
+    computes it (a boolean factor keeps dy's dtype; several times faster than ``where``)."""
+    return dy * cond
 
 
 # --- identity / linear -------------------------------------------------------------------------

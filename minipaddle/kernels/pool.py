@@ -101,7 +101,10 @@ def pool2d_backward(x, y, dy, *, kind, kernel, stride, padding, output_size, exc
     to EVERY input cell of the window equal to the window's maximum (ties all receive it,
     Paddle's rule). Avg: ``dy / divisor`` is spread over the window's in-image cells.
     """
-    (kh, kw), _, rows, cols, cnt_h, cnt_w = _setup(x, kind, kernel, stride, padding, output_size)
+    (kh, kw), (Ho, Wo), rows, cols, cnt_h, cnt_w = _setup(
+        x, kind, kernel, stride, padding, output_size)
+    if kind == "max" and _tiles(x.shape, (kh, kw), stride, padding, (Ho, Wo)):
+        return _max_backward_tiled(x, y, dy, kh, kw, xp)
     dx = xp.zeros_like(x)
     if kind == "max":
         for ro, ri in rows:
@@ -113,4 +116,27 @@ def pool2d_backward(x, y, dy, *, kind, kernel, stride, padding, output_size, exc
     for ro, ri in rows:
         for co, ci in cols:
             dx[:, :, ri, ci] += g[:, :, ro, co]
+    return dx
+
+
+def _tiles(shape, kernel, stride, padding, output_size):
+    """Whether the windows tile the image: stride equal to the window, no padding, and every
+    window inside the image (floor mode may leave trailing rows and columns unread)."""
+    _, _, H, W = shape
+    (kh, kw), (Ho, Wo) = kernel, output_size
+    return (tuple(int(s) for s in stride) == (kh, kw) and tuple(padding) == (0, 0)
+            and Ho * kh <= H and Wo * kw <= W)
+
+
+def _max_backward_tiled(x, y, dy, kh, kw, xp):
+    """Max-pool backward for tiling windows: each input cell is in exactly one window, so for
+    every window offset (i, j) its cells get ``(x == window max) * dy`` written once, no
+    zero-fill and no accumulation (beyond the unread trailing rows and columns, if any)."""
+    Ho, Wo = y.shape[2:]
+    H, W = x.shape[2:]
+    dx = xp.empty_like(x) if (Ho * kh, Wo * kw) == (H, W) else xp.zeros_like(x)
+    for i in range(kh):
+        for j in range(kw):
+            cells = (slice(None), slice(None), slice(i, Ho * kh, kh), slice(j, Wo * kw, kw))
+            xp.multiply(x[cells] == y, dy, out=dx[cells])
     return dx

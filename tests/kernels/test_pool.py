@@ -157,6 +157,25 @@ def test_max_ties_every_tied_position_gets_the_gradient(case):
     np.testing.assert_allclose(dx, ref_backward(x, dy, **_args(case)), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("shape, k, out", [
+    ((2, 3, 8, 8), (2, 2), (4, 4)),       # LeNet's pools: windows tile the image exactly
+    ((1, 2, 7, 9), (2, 3), (3, 3)),       # floor mode leaves the last row unread
+    ((2, 1, 6, 6), (3, 3), (2, 2)),
+])
+def test_tiling_max_windows_route_ties_like_the_reference(shape, k, out):
+    """Windows that tile the image (stride = window, no padding) take the one-pass backward;
+    ties (small integers) and unread trailing cells still follow the reference."""
+    rng = np.random.default_rng(7)
+    args = dict(kind="max", kernel=k, stride=k, padding=(0, 0), output_size=out)
+    for x in (rng.integers(0, 3, shape).astype(np.float64), _distinct(shape, rng)):
+        y = pool2d_forward(x, **args)
+        np.testing.assert_array_equal(y, ref_forward(x, **args))
+        dy = rng.integers(1, 4, y.shape).astype(np.float64)
+        dx = pool2d_backward(x, y, dy, **args)
+        np.testing.assert_array_equal(dx, ref_backward(x, dy, **args))
+        assert dx.dtype == x.dtype and dx.shape == x.shape
+
+
 @settings(max_examples=25)
 @given(pool_cases(max_n=1, max_c=2, max_size=6))
 def test_avg_gradient_matches_finite_differences(case):
