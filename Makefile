@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo clean goldens
+.PHONY: test demo clean goldens bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/minipaddle train model_zoo/lenet.yaml --data mnist5k --num-passes 10 --seed 1
+
+# Speed and memory figures against their targets (bench/run.py); never part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]' || echo "torch not installed: PyTorch comparisons will be skipped"
+	$(BIN)/python bench/run.py
 
 goldens: $(STAMP)
 	$(BIN)/python tests/configs/regenerate.py

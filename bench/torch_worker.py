@@ -1,0 +1,128 @@
+"""PyTorch side of ``bench/run.py``: a persistent subprocess that times PyTorch on request.
+
+    python3 bench/torch_worker.py      # started by bench/run.py with sys.executable
+
+PyTorch runs here, never in the benchmark's main process: importing torch there would load a
+second OpenMP runtime next to NumPy's BLAS and skew the NumPy timings. The worker reads one JSON
+command per line on stdin and answers one JSON line on stdout:
+
+    {"case": "version"}                                   -> {"torch": "2.13.0+cpu", "threads": 2}
+    {"case": "lenet_step", "steps": 20}                   -> {"seconds": 0.91}
+    {"case": "conv", "n": 32, "c": 128, "h": 28, "w": 28, "f": 128, "k": 3, "stride": 1,
+     "padding": 1, "dilation": 1, "groups": 4, "transposed": false, "backward": true,
+     "repeats": 3}                                        -> {"seconds": 0.031, "shape": [...]}
+
+``seconds`` is the wall time of the whole request (``steps`` training steps), or per call for
+"conv" (the mean over ``repeats`` back-to-back calls). A "conv" forward runs under
+``torch.no_grad()``; with ``backward`` it is the forward plus ``torch.autograd.grad`` of the
+input, weight and bias for a fixed random output gradient. "lenet_step" is one LeNet training
+step (zero_grad, forward, summed cross entropy, backward, SGD with momentum and weight decay) at
+batch 64 on random data of MNIST's shapes. Models and tensors are built on first use and cached,
+so the first request of a case is its warm-up. Everything is float32 on the CPU with
+``torch.set_num_threads(2)``.
+
+If torch cannot be imported, every command is answered with ``{"error": "..."}``; a malformed or
+failing command gets an error answer too, and the worker keeps serving. It exits at end of input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+try:
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    torch = None
+    IMPORT_ERROR = f"torch is not importable: {exc}"
+else:
+    IMPORT_ERROR = ""
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+
+BATCH = 64
+_cache: dict[str, object] = {}
+
+
+def lenet():
+    """minipaddle's model_zoo/lenet.yaml: simple_img_conv_pool is conv -> relu -> max pool."""
+    return nn.Sequential(
+        nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Flatten(), nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, 10))
+
+
+def lenet_step(steps: int) -> dict:
+    if "lenet" not in _cache:
+        model = lenet()
+        # lenet.yaml's settings: Paddle sums gradients over the batch, so the loss is summed too
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.0003125, momentum=0.9,
+                                    weight_decay=0.032)
+        data = [(torch.rand(BATCH, 1, 28, 28), torch.randint(0, 10, (BATCH,)))
+                for _ in range(8)]
+        _cache["lenet"] = (model, optimizer, data)
+    model, optimizer, data = _cache["lenet"]
+    start = time.perf_counter()
+    for i in range(steps):
+        images, labels = data[i % len(data)]
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(images), labels, reduction="sum")
+        loss.backward()
+        optimizer.step()
+    return {"seconds": time.perf_counter() - start}
+
+
+def conv(n: int, c: int, h: int, w: int, f: int, k: int, stride: int = 1, padding: int = 0,
+         dilation: int = 1, groups: int = 1, transposed: bool = False, backward: bool = False,
+         repeats: int = 1) -> dict:
+    key = json.dumps([n, c, h, w, f, k, stride, padding, dilation, groups, transposed])
+    if key not in _cache:
+        cls = nn.ConvTranspose2d if transposed else nn.Conv2d
+        layer = cls(c, f, k, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        x = torch.randn(n, c, h, w, requires_grad=True)
+        with torch.no_grad():
+            shape = layer(x).shape
+        _cache[key] = (layer, x, torch.randn(shape))
+    layer, x, dy = _cache[key]
+    inputs = [x, layer.weight, layer.bias]
+    start = time.perf_counter()
+    for _ in range(repeats):
+        if backward:
+            y = layer(x)
+            torch.autograd.grad(y, inputs, dy)
+        else:
+            with torch.no_grad():
+                y = layer(x)
+    return {"seconds": (time.perf_counter() - start) / repeats, "shape": list(y.shape)}
+
+
+def answer(command: dict) -> dict:
+    if torch is None:
+        return {"error": IMPORT_ERROR}
+    case = command.pop("case", None)
+    if case == "version":
+        return {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    if case == "lenet_step":
+        return lenet_step(**command)
+    if case == "conv":
+        return conv(**command)
+    return {"error": f"unknown case {case!r}"}
+
+
+def main() -> None:
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            reply = answer(json.loads(line))
+        except Exception as exc:  # answer and keep serving: the caller decides what fails
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
