@@ -348,24 +348,25 @@ class Network:
         self._check_batch_memory(needed, batch or 0)
         pre: dict[str, Any] = {}
         masks: dict[str, Any] = {}
-        for name in needed:
-            runtime = self.layers.get(name)
-            if runtime is None:
-                continue
-            start = perf_counter() if timings is not None else 0.0
-            xs = [values[i] for i in runtime.input_names]
-            z = runtime.forward(xs, self.parameters, p)
-            z = z.reshape((xs[0].shape[0],) + runtime.out_shape)    # the layer's natural shape
-            if timings is not None:
-                start = _lap(timings, name, start)
-            y = self._activate(runtime, z)
-            activated = y
-            y, mask = self._dropout(runtime, y, p)
-            pre[name], values[name] = z, y
-            if mask is not None:
-                masks[name] = (mask, activated)
-            if timings is not None:
-                _lap(timings, name + ACTIVATION_SUFFIX, start)
+        with self.backend.compute():
+            for name in needed:
+                runtime = self.layers.get(name)
+                if runtime is None:
+                    continue
+                start = perf_counter() if timings is not None else 0.0
+                xs = [values[i] for i in runtime.input_names]
+                z = runtime.forward(xs, self.parameters, p)
+                z = z.reshape((xs[0].shape[0],) + runtime.out_shape)    # the layer's natural shape
+                if timings is not None:
+                    start = _lap(timings, name, start)
+                y = self._activate(runtime, z)
+                activated = y
+                y, mask = self._dropout(runtime, y, p)
+                pre[name], values[name] = z, y
+                if mask is not None:
+                    masks[name] = (mask, activated)
+                if timings is not None:
+                    _lap(timings, name + ACTIVATION_SUFFIX, start)
         self._last = {"pass": p, "needed": needed, "values": values, "pre": pre,
                       "masks": masks, "fed": {k: feed[k] for k in feed if k in values}}
         return {name: self.backend.to_output(values[name]) for name in fetch}
@@ -438,35 +439,36 @@ class Network:
                 grads_out[name] = arr
         param_grads: dict[str, Any] = {}
         p.wanted = self._gradients_wanted(last["needed"], input_grads)
-        for name in reversed(last["needed"]):
-            runtime = self.layers.get(name)
-            if runtime is None or name not in grads_out or name not in p.wanted:
-                continue
-            start = perf_counter() if timings is not None else 0.0
-            dy = grads_out.pop(name)
-            activated = values[name]
-            dropout = last["masks"].get(name)
-            if dropout is not None:
-                mask, activated = dropout          # the activation's output before dropout
-                dy = dy * mask
-            clip = runtime.config.error_clipping_threshold
-            if clip:
-                dy = xp.clip(dy, -clip, clip)
-            dz = self._activate_backward(runtime, pre[name], activated, dy)
-            if timings is not None:
-                start = _lap(timings, name + ACTIVATION_SUFFIX, start)
-            xs = [values[i] for i in runtime.input_names]
-            dxs = runtime.backward(xs, pre[name], dz, self.parameters, param_grads, p)
-            for src, dx in zip(runtime.input_names, dxs):
-                if dx is None or src not in p.wanted:
+        with self.backend.compute():
+            for name in reversed(last["needed"]):
+                runtime = self.layers.get(name)
+                if runtime is None or name not in grads_out or name not in p.wanted:
                     continue
-                dx = dx.reshape(values[src].shape)
-                if src in grads_out:
-                    grads_out[src] = grads_out[src] + dx
-                else:
-                    grads_out[src] = dx
-            if timings is not None:
-                _lap(timings, name, start)
+                start = perf_counter() if timings is not None else 0.0
+                dy = grads_out.pop(name)
+                activated = values[name]
+                dropout = last["masks"].get(name)
+                if dropout is not None:
+                    mask, activated = dropout          # the activation's output before dropout
+                    dy = dy * mask
+                clip = runtime.config.error_clipping_threshold
+                if clip:
+                    dy = xp.clip(dy, -clip, clip)
+                dz = self._activate_backward(runtime, pre[name], activated, dy)
+                if timings is not None:
+                    start = _lap(timings, name + ACTIVATION_SUFFIX, start)
+                xs = [values[i] for i in runtime.input_names]
+                dxs = runtime.backward(xs, pre[name], dz, self.parameters, param_grads, p)
+                for src, dx in zip(runtime.input_names, dxs):
+                    if dx is None or src not in p.wanted:
+                        continue
+                    dx = dx.reshape(values[src].shape)
+                    if src in grads_out:
+                        grads_out[src] = grads_out[src] + dx
+                    else:
+                        grads_out[src] = dx
+                if timings is not None:
+                    _lap(timings, name, start)
         static = self.parameters.static
         params = {k: self.backend.to_output(v.reshape(self.parameters[k].shape))
                   for k, v in param_grads.items() if k not in static}

@@ -42,29 +42,12 @@ class PoolLayer(RuntimeLayer):
         c = self.conf
         return as_image(x, c.channels, c.get("img_size_y") or c.img_size, c.img_size)
 
+    # Pooling is memory-bound: on this 2-vCPU machine splitting it over two threads was slower
+    # than one thread (bench/README.md), so it runs unsplit.
     def forward(self, xs, params, p):
-        x = self._input(xs[0])
-        z = p.xp.empty((x.shape[0],) + self.out_shape, dtype=x.dtype)
-
-        def run(part):
-            z[part] = K.pool2d_forward(x[part], xp=p.xp, **self.args)
-
-        p.backend.parallel(run, self._slices(x, p))
-        return z
+        return K.pool2d_forward(self._input(xs[0]), xp=p.xp, **self.args)
 
     def backward(self, xs, z, dz, params, grads, p):
         if not p.needs_grad(self.input_names[0]):
             return [None]
-        x = self._input(xs[0])
-        dx = p.xp.empty_like(x)
-
-        def run(part):
-            dx[part] = K.pool2d_backward(x[part], z[part], dz[part], xp=p.xp, **self.args)
-
-        p.backend.parallel(run, self._slices(x, p))
-        return [dx]
-
-    def _slices(self, x, p):
-        """Batch chunks for the backend's threads (pooling is memory-bound: both cores
-        stream)."""
-        return p.backend.batch_slices(x.shape[0], x[0].nbytes)
+        return [K.pool2d_backward(self._input(xs[0]), z, dz, xp=p.xp, **self.args)]
