@@ -1456,6 +1456,13 @@ def run_network(tc: Any, gen: Gen) -> None:
             f"{tuple(out[name].shape)}, the config predicts {want}")
         if finite:
             assert np.all(np.isfinite(out[name])), f"non-finite forward output of {name!r}"
+    # float32 stays float32 (and float64 float64) through every layer: no silent upcast
+    # in any kernel, activation or dropout mask, whatever dtype the feed had
+    for name, value in net._last["values"].items():
+        if name not in net.label_slots:
+            assert value.dtype == net.dtype, (
+                f"{configs[name].type} layer {name!r} computed {value.dtype} in a "
+                f"{net.dtype} network")
 
     seed_costs = rng.uniform() < 0.4
     if seed_costs:
@@ -1485,6 +1492,7 @@ def run_network(tc: Any, gen: Gen) -> None:
     for name, g in grads.parameters.items():
         assert g.shape == net.parameters[name].shape, (
             f"gradient of {name!r} has shape {g.shape}, the parameter {net.parameters[name].shape}")
+        assert g.dtype == net.dtype, f"gradient of {name!r} is {g.dtype} in a {net.dtype} network"
         if finite:
             assert np.all(np.isfinite(g)), f"non-finite gradient of parameter {name!r}"
     dense = {name for name in feed if name not in net.label_slots}

@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: output pixels per image from which the "batch" column layout is chosen
-BATCH_LAYOUT_MIN_PIXELS = 256
+BATCH_LAYOUT_MIN_PIXELS = 512
 _LAYOUTS = ("batch", "pixel")
 
 
@@ -263,27 +263,61 @@ def _weight_grad(d, cols, geo, xp):
 
 def _data_grad(w, d, geo, xp, ws=None):
     """Image-side gradient (N, C, H, W) from the output side ``d`` (in :func:`_output_side`
-    form) through a weight ``w`` (F, C/G, kh, kw): column gradient ``W^T @ d``, then col2im by
-    kh*kw strided adds into a zeroed padded buffer."""
-    fg = geo.f // geo.g
-    wt = w.reshape(geo.g, fg, geo.k).transpose(0, 2, 1)              # (G, K, F/G)
-    if geo.layout == "batch":
-        dcols = xp.matmul(wt, d) if fg > 1 else wt * d                # (N, G, K, P)
-        dcols = dcols.reshape(geo.n, geo.c, geo.kh, geo.kw, geo.ho, geo.wo)
-        pad = _buffer(ws, xp, "col2im", (geo.n, geo.c) + geo.padded_hw, dcols.dtype)
+    form) through a weight ``w`` (F, C/G, kh, kw): column gradient ``W^T @ d``, then col2im.
+
+    The weight's rows are reordered to (ky, kx, c) first (a small copy), so each kernel
+    offset's column gradient is one contiguous block per sample (or in all, for "pixel")
+    instead of Ho*Wo values every C/G*kh*kw rows: col2im reads it streaming."""
+    g, fg, cg = geo.g, geo.f // geo.g, geo.c // geo.g
+    taps = (geo.kh, geo.kw)
+    wt = w.reshape(g, fg, cg, geo.kh, geo.kw).transpose(0, 3, 4, 2, 1).reshape(g, geo.k, fg)
+    dcols = xp.matmul(wt, d) if fg > 1 else wt * d
+    (ph, pw) = geo.padding
+    if geo.layout == "batch":                                         # (N, G, K, P)
+        dcols = dcols.reshape((geo.n, g) + taps + (cg, geo.ho, geo.wo))
+        pad = _col2im(lambda ky, kx: dcols[:, :, ky, kx], lambda ys, xs: (Ellipsis, ys, xs),
+                      (geo.n, g, cg) + geo.padded_hw, geo, xp, ws, dcols.dtype)
+        pad = pad.reshape((geo.n, geo.c) + geo.padded_hw)
+        return pad[:, :, ph:ph + geo.h, pw:pw + geo.w].copy()   # never the buffer itself
+    dcols = dcols.reshape((g,) + taps + (cg, geo.ho, geo.wo, geo.n))  # (G, K, P*N)
+    pad = _col2im(lambda ky, kx: dcols[:, ky, kx],
+                  lambda ys, xs: (Ellipsis, ys, xs, slice(None)),
+                  (g, cg) + geo.padded_hw + (geo.n,), geo, xp, ws, dcols.dtype)
+    pad = pad.reshape((geo.c,) + geo.padded_hw + (geo.n,))
+    return pad[:, ph:ph + geo.h, pw:pw + geo.w, :].transpose(3, 0, 1, 2).copy()
+
+
+def _col2im(tap, where, shape, geo, xp, ws, dtype):
+    """Sum the column gradients of every kernel offset into a zeroed padded image of ``shape``:
+    ``tap(ky, kx)`` is offset (ky, kx)'s (.., Ho, Wo, ..) block, ``where(ys, xs)`` indexes the
+    padded image's spatial axes.
+
+    Stride 1: kh*kw adds of shifted slices. Larger strides: the padded image splits into
+    stride_y * stride_x phases (rows y = py mod stride_y, columns likewise); every offset feeds
+    exactly one phase at a shift, so each phase is summed in its own contiguous buffer with
+    unit-stride adds and copied into its strided place once (strided adds were 3-7x slower)."""
+    pad = _buffer(ws, xp, "col2im", shape, dtype)
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    if (sh, sw) == (1, 1):
         pad[...] = 0
         for ky, kx, (ys, xs) in geo.windows():
-            pad[:, :, ys, xs] += dcols[:, :, ky, kx]
-        (ph, pw) = geo.padding
-        return pad[:, :, ph:ph + geo.h, pw:pw + geo.w].copy()   # never the buffer itself
-    dcols = xp.matmul(wt, d) if fg > 1 else wt * d                    # (G, K, P*N)
-    dcols = dcols.reshape(geo.c, geo.kh, geo.kw, geo.ho, geo.wo, geo.n)
-    pad = _buffer(ws, xp, "col2im", (geo.c,) + geo.padded_hw + (geo.n,), dcols.dtype)
-    pad[...] = 0
-    for ky, kx, (ys, xs) in geo.windows():
-        pad[:, ys, xs, :] += dcols[:, ky, kx]
-    (ph, pw) = geo.padding
-    return pad[:, ph:ph + geo.h, pw:pw + geo.w, :].transpose(3, 0, 1, 2).copy()
+            pad[where(ys, xs)] += tap(ky, kx)
+        return pad
+    for py in range(sh):
+        for px in range(sw):
+            dest = pad[where(slice(py, None, sh), slice(px, None, sw))]
+            taps = [(ky, kx) for ky in range(geo.kh) for kx in range(geo.kw)
+                    if (ky * dh) % sh == py and (kx * dw) % sw == px]
+            if not taps:
+                dest[...] = 0
+                continue
+            phase = _buffer(ws, xp, "phase", dest.shape, dtype)
+            phase[...] = 0
+            for ky, kx in taps:
+                y0, x0 = ky * dh // sh, kx * dw // sw
+                phase[where(slice(y0, y0 + geo.ho), slice(x0, x0 + geo.wo))] += tap(ky, kx)
+            dest[...] = phase
+    return pad
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,16 +346,15 @@ def _depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
     img = _padded_image(x, geo, xp, ws)[:, :, None]             # (N, G, 1, Hp, Wp)
     dy5 = dy.reshape(geo.n, geo.g, m, geo.ho, geo.wo)
     dw = xp.empty((geo.g, m, geo.kh, geo.kw), dtype=dy.dtype)
-    tmp = _buffer(ws, xp, "product", dy5.shape, dy.dtype)
+    tmp = _buffer(ws, xp, "product", dy5.shape, dy.dtype) if need_dx else None
     pad = None
     if need_dx:
         pad = _buffer(ws, xp, "col2im", (geo.n, geo.g) + geo.padded_hw, dy.dtype)
         pad[...] = 0
     wk = w.reshape(1, geo.g, m, geo.kh, geo.kw)
     for ky, kx, (ys, xs) in geo.windows():
-        xp.multiply(img[:, :, :, ys, xs], dy5, out=tmp)
-        # sum over pixels first (contiguous), then over the batch: a fixed order
-        dw[:, :, ky, kx] = tmp.reshape(geo.n, geo.g, m, -1).sum(axis=3).sum(axis=0)
+        # one pass of multiply-and-sum per offset (no temporary), a fixed order
+        dw[:, :, ky, kx] = xp.einsum("ngjyx,ngjyx->gj", img[:, :, :, ys, xs], dy5)
         if need_dx:
             xp.multiply(dy5, wk[:, :, :, ky:ky + 1, kx:kx + 1], out=tmp)
             pad[:, :, ys, xs] += tmp.sum(axis=2) if m > 1 else tmp[:, :, 0]

@@ -1,0 +1,63 @@
+"""Scratch memory of the CPU backend: im2col columns and padded images live in buffers that are
+reused from step to step (never reallocated once the shapes are known), and nothing a network
+returns ever aliases one of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import minipaddle as mp
+from minipaddle.train.diagnostics import synthetic_feed
+
+ZOO = Path(__file__).resolve().parents[2] / "model_zoo"
+
+
+def _arenas(net):
+    """The calling thread's scratch arenas (tag -> array)."""
+    return dict(getattr(net.backend._local, "arenas", {}))
+
+
+def test_lenet_steps_reuse_columns_and_scratch_and_outputs_do_not_alias_them():
+    net = mp.compile(mp.parse_config(ZOO / "lenet.yaml"), seed=3)
+    feed = synthetic_feed(net, 16, np.random.default_rng(0))
+    convs = [name for name in net.order if net.configs[name].type == "exconv"]
+
+    def step():
+        out = net.forward(feed, training=True, fetch=list(net.order))
+        grads = net.backward(input_grads=False)
+        return out, grads
+
+    step()
+    kept = {name: [id(a) for a in net.layers[name].cache["kept"]] for name in convs}
+    arenas = {tag: id(a) for tag, a in _arenas(net).items()}
+    assert all(kept.values()), "LeNet's convolutions keep their columns for the backward"
+    assert arenas, "the kernels took their padded images and column gradients from arenas"
+    for _ in range(2):
+        out, grads = step()
+        # the same buffers, not new ones of the same size
+        assert {name: [id(a) for a in net.layers[name].cache["kept"]] for name in convs} == kept
+        assert {tag: id(a) for tag, a in _arenas(net).items()} == arenas
+    scratch = list(_arenas(net).values()) + [a for name in convs
+                                            for a in net.layers[name].cache["kept"]]
+    for value in list(out.values()) + list(grads.parameters.values()):
+        for buf in scratch:
+            assert not np.shares_memory(value, buf)
+
+
+def test_kept_columns_are_refreshed_by_every_training_forward():
+    """The backward reads the columns of the latest training forward: a network that first ran
+    another batch gives the same gradients as one that never did."""
+    config = mp.parse_config(ZOO / "lenet.yaml")
+    a, b = mp.compile(config, seed=5), mp.compile(config, seed=5)
+    rng = np.random.default_rng(1)
+    feed = synthetic_feed(a, 8, rng)
+    other = synthetic_feed(a, 8, rng)
+    a.forward(feed, training=True)
+    ga = a.backward(input_grads=False)
+    b.forward(other, training=True)          # fills b's kept columns with other data
+    b.forward(feed, training=True)
+    gb = b.backward(input_grads=False)
+    for name in ga.parameters:
+        np.testing.assert_array_equal(ga.parameters[name], gb.parameters[name])
