@@ -6,7 +6,7 @@
     minipaddle test CONFIG --model DIR [--data ...]
     minipaddle infer CONFIG --model DIR --input FILE.npy [--output FILE.npy]
     minipaddle checkgrad CONFIG [--batch-size B]
-    minipaddle time CONFIG [--batch-size B] [--iterations K]
+    minipaddle time CONFIG [--batch-size B] [--iterations K] [--use-gpu]
     minipaddle dump CONFIG [--format yaml|json|protostr] [--whole]
     minipaddle summary CONFIG
     minipaddle graph CONFIG
@@ -176,12 +176,12 @@ def _time(args: argparse.Namespace) -> None:
     config = _config(args)
     batch = args.batch_size or config.opt_config.batch_size or 64
     step = time_layers(config.model_config, batch_size=batch, iterations=args.iterations,
-                       seed=args.seed, opt_config=config.opt_config)
+                       seed=args.seed, opt_config=config.opt_config, device=_device(args))
     rows = step.layers
     width = max([len(r.layer) for r in rows] + [len("optimizer update")])
     algo = max([len(r.algorithm) for r in rows] + [len("algorithm")])
-    print(f"batch {batch}, mean of {args.iterations} training steps (milliseconds; "
-          "activation = activation and dropout, forward + backward)")
+    print(f"{_device(args)}, batch {batch}, mean of {args.iterations} training steps "
+          "(milliseconds; activation = activation and dropout, forward + backward)")
     print(f"{'layer':{width}s}  {'type':26s} {'algorithm':{algo}s} {'forward':>9s} "
           f"{'backward':>9s} {'activation':>10s}")
     for r in rows:
@@ -287,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     timing = add("time", "forward and backward milliseconds per layer", _time, seed=True,
                  batch=True)
     timing.add_argument("--iterations", type=int, default=10, metavar="K")
+    timing.add_argument("--use-gpu", action="store_true",
+                        help="time on the GPU backend (with the GPU layer types)")
 
     dump = add("dump", "print the resolved config (like Paddle's dump_config)", _dump)
     dump.add_argument("--format", choices=("yaml", "json", "protostr"), default="yaml")

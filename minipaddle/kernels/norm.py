@@ -70,7 +70,8 @@ def batch_norm_backward_fixed(dy, gamma, inv_std, x, mean, *, xp=np):
     inv_std = inv_std.reshape(-1)
     xhat = (x - mean.reshape(bshape)) * inv_std.reshape(bshape)
     dx = dy * (gamma.reshape(-1) * inv_std).reshape(bshape)
-    return dx, xp.sum(dy * xhat, axis=axes), xp.sum(dy, axis=axes)
+    # array methods: the sums run on the arrays' own module whatever ``xp`` says
+    return dx, (dy * xhat).sum(axis=axes), dy.sum(axis=axes)
 
 
 # --- cross-map response norm -------------------------------------------------------------------

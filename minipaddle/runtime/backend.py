@@ -1,7 +1,8 @@
 """Backends: where arrays live and which array module the kernels run on.
 
-The CPU backend runs the kernels on NumPy.  A GPU backend (CuPy, cuDNN) will plug in here and
-in the registry; the network loop never branches on the device.
+The CPU backend runs the kernels on NumPy; the GPU backend (:mod:`minipaddle.runtime.gpu`,
+imported only when ``device="gpu"`` is asked for) runs the same kernels on CuPy and cuDNN.
+The network loop never branches on the device.
 """
 
 from __future__ import annotations
@@ -41,9 +42,36 @@ class Backend:
         """A fed value on this backend, dtype unchanged."""
         return self.xp.asarray(value)
 
-    def to_output(self, array: Any) -> Any:
-        """An array the caller owns (never aliasing a buffer a later call overwrites)."""
-        return np.array(array, copy=True)
+    def is_device_array(self, value: Any) -> bool:
+        """Whether ``value`` is an array of this backend's own module other than NumPy's (a
+        CuPy array on the GPU backend; never on the CPU)."""
+        return (not isinstance(value, np.ndarray) and self.xp is not np
+                and isinstance(value, self.xp.ndarray))
+
+    def to_output(self, array: Any, host: bool = True) -> Any:
+        """An array the caller owns (never aliasing a buffer a later call overwrites): a NumPy
+        array when ``host``, else an array of this backend's module."""
+        if not host:
+            return self.xp.array(array, copy=True)
+        return np.array(array, copy=True) if isinstance(array, np.ndarray) else to_host(array)
+
+    def synchronize(self) -> None:
+        """Wait for the work queued on the device (nothing to wait for on the CPU); timings
+        call it before reading the clock."""
+
+    def memory_bytes(self) -> Optional[int]:
+        """Bytes of the memory arrays live in, None for the host's physical memory."""
+        return None
+
+    def substitutes(self) -> dict[str, str]:
+        """Layer types this backend cannot run as asked right now, mapped to the type that
+        runs instead (on top of the registry's fixed fallbacks)."""
+        return {}
+
+    def substitution_warning(self, listing: str) -> str:
+        """The one warning a compile gives when layers run as other types (``listing`` names
+        them: ``"cudnn_conv -> exconv: c1, c2; ..."``)."""
+        return f"running GPU layer types with their {self.name} counterparts ({listing})"
 
     def batch_slices(self, n: int, bytes_per_sample: int) -> list[slice]:
         """How to split a batch of ``n`` samples for :meth:`parallel` (default: don't)."""
@@ -199,17 +227,37 @@ class CPUBackend(Backend):
                 self._depth -= 1
 
 
+def to_host(array: Any) -> np.ndarray:
+    """``array`` as a NumPy array: a device (CuPy) array is copied to the host with its
+    ``.get()``; a NumPy array is returned as it is (copy it to own it)."""
+    if isinstance(array, np.ndarray):
+        return array
+    get = getattr(array, "get", None)
+    if callable(get) and hasattr(array, "shape"):
+        return get()
+    return np.asarray(array)
+
+
 _CPU: Optional[CPUBackend] = None
+_GPU: Optional[Backend] = None
 
 
-def get_backend(device: str) -> Backend:
+def get_backend(device: Any) -> Backend:
+    """The backend of ``device``: ``"cpu"``, ``"gpu"`` (CuPy and cuDNN; a ConfigError when
+    they or a CUDA device are missing) or a :class:`Backend` instance, used as it is (e.g.
+    ``GPUBackend(xp=numpy)``, the GPU code paths with NumPy standing in for CuPy)."""
+    if isinstance(device, Backend):
+        return device
     if device == "cpu":
         global _CPU
         if _CPU is None:
             _CPU = CPUBackend()
         return _CPU
     if device == "gpu":
-        raise ConfigError("device='gpu' needs the GPU backend, which is not available in this "
-                          "installation: it requires an NVIDIA GPU with CuPy (pip install "
-                          "'minipaddle[gpu]') and is not implemented yet; use device='cpu'")
+        global _GPU
+        if _GPU is None:
+            from .gpu import GPUBackend
+
+            _GPU = GPUBackend()
+        return _GPU
     raise ConfigError(f"unknown device {device!r}; expected 'cpu' or 'gpu'")

@@ -19,11 +19,14 @@ from .registry import lookup
 LABEL_COSTS = ("multi-class-cross-entropy",)
 
 
-def memory_budget() -> int:
-    """Bytes one array may need: ``MINIPADDLE_MAX_BYTES`` if set, else physical memory."""
+def memory_budget(device_bytes: Optional[int] = None) -> int:
+    """Bytes one array may need: ``MINIPADDLE_MAX_BYTES`` if set, else the device's memory
+    (``device_bytes``, a backend's), else physical memory."""
     env = os.environ.get("MINIPADDLE_MAX_BYTES")
     if env:
         return int(env)
+    if device_bytes:
+        return int(device_bytes)
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
@@ -44,11 +47,14 @@ def natural_shape(layer: LayerConfig) -> tuple[int, ...]:
 class Parameters(MutableMapping):
     """Parameter name -> live array.  ``net.parameters[name] -= step`` updates in place;
     assignment copies into the existing buffer (dtype kept, shared parameters stay one
-    buffer); a wrong shape is an error naming the parameter and both shapes."""
+    buffer); a wrong shape is an error naming the parameter and both shapes.  ``convert``
+    brings an assigned value to the arrays' module (a host array onto the device)."""
 
-    def __init__(self, arrays: dict[str, Any], static: set[str]):
+    def __init__(self, arrays: dict[str, Any], static: set[str],
+                 convert: Any = np.asarray):
         self._arrays = arrays
         self.static = frozenset(static)
+        self._convert = convert
 
     def __getitem__(self, name: str) -> Any:
         try:
@@ -59,7 +65,7 @@ class Parameters(MutableMapping):
 
     def __setitem__(self, name: str, value: Any) -> None:
         target = self[name]
-        value = np.asarray(value) if not hasattr(value, "shape") else value
+        value = self._convert(value)
         if tuple(value.shape) != tuple(target.shape):
             raise ValueError(f"parameter {name!r} has shape {tuple(target.shape)}, cannot "
                              f"assign an array of shape {tuple(value.shape)}")
@@ -123,23 +129,24 @@ class Network:
             if layer.type == "data":
                 continue
             backend.activation(layer.active_type or "", layer.name)  # known on this backend
-            cls, runs_as = lookup(layer.type, backend.name, layer.name)
+            cls, runs_as = lookup(layer.type, backend.name, layer.name, backend.substitutes())
             runtime = cls(layer, model, self.shapes)
             self.layers[layer.name] = runtime
             mapping = (layer.type, runs_as) if runs_as else runtime.mapped
             if mapping:
-                runtime.algorithm = f"{mapping[0]} -> {runtime.algorithm}"
+                detail = runtime.algorithm.partition(": ")[2]
+                runtime.algorithm = f"{mapping[0]} -> {mapping[1]}" + (f": {detail}"
+                                                                       if detail else "")
                 self.mapped.setdefault(f"{mapping[0]} -> {mapping[1]}", []).append(layer.name)
         self.label_slots = self._label_slots()
         self._check_layer_order()
         self._check_memory()
-        self.parameters = Parameters(*self._init_parameters())
+        self.parameters = Parameters(*self._init_parameters(), convert=backend.asarray_like)
         self._last: Optional[dict] = None
         self._check_masks: dict[str, Any] = {}
         if self.mapped:
             listing = "; ".join(f"{k}: {', '.join(v)}" for k, v in self.mapped.items())
-            warnings.warn(f"running GPU layer types with their {backend.name} counterparts "
-                          f"({listing})", RuntimeWarning, stacklevel=4)
+            warnings.warn(backend.substitution_warning(listing), RuntimeWarning, stacklevel=4)
 
     # -- compile-time checks ---------------------------------------------------------------
     def _label_slots(self) -> dict[str, int]:
@@ -193,7 +200,7 @@ class Network:
     def _check_memory(self) -> None:
         """Refuse, before allocating, a network whose parameters (or any layer's output for
         one sample) need more than the memory budget."""
-        limit = memory_budget()
+        limit = memory_budget(self.backend.memory_bytes())
         item = self.dtype.itemsize
         total = sum(int(p.size) for p in self.model.parameters) * item
         if total > limit:
@@ -209,7 +216,7 @@ class Network:
                                   layer=layer.name)
 
     def _check_batch_memory(self, needed: list[str], batch: int) -> None:
-        limit = memory_budget()
+        limit = memory_budget(self.backend.memory_bytes())
         item = self.dtype.itemsize
         for name in needed:
             need = batch * int(self.configs[name].size or 0) * item
@@ -304,12 +311,15 @@ class Network:
 
     def forward(self, feed: dict[str, Any], training: Union[bool, str] = False,
                 fetch: Optional[list[str]] = None,
-                timings: Optional[dict[str, float]] = None) -> dict[str, Any]:
+                timings: Optional[dict[str, float]] = None,
+                as_numpy: Optional[bool] = None) -> dict[str, Any]:
         """Run the layers the fetched outputs need.  ``training``: False (test), True
         (training: batch statistics, dropout masks), or ``"check"`` (training arithmetic,
         no moving-statistics update, one fixed dropout mask per layer).  ``timings``, when
         given, gets each computed layer's seconds added under its name, and the seconds of its
-        activation and dropout under ``name + "/activation"``."""
+        activation and dropout under ``name + "/activation"``.  The outputs are NumPy arrays,
+        or device arrays when a feed was one (a CuPy feed on the GPU); ``as_numpy`` forces
+        either."""
         mode = {False: Pass.TEST, True: Pass.TRAIN, "check": Pass.CHECK}.get(training)
         if mode is None:
             raise ValueError(f"training must be False, True or 'check', got {training!r}")
@@ -326,6 +336,8 @@ class Network:
                 raise KeyError(f"feed names {name!r}, which is not a data layer; data layers: "
                                f"{', '.join(n for n in self.order if self.configs[n].type == 'data')}")
         needed = self._needed(fetch)
+        host = (as_numpy if as_numpy is not None
+                else not any(self.backend.is_device_array(v) for v in feed.values()))
         p = Pass(mode, self.backend)
         values: dict[str, Any] = {}
         batch: Optional[int] = None
@@ -358,7 +370,7 @@ class Network:
                 z = runtime.forward(xs, self.parameters, p)
                 z = z.reshape((xs[0].shape[0],) + runtime.out_shape)    # the layer's natural shape
                 if timings is not None:
-                    start = _lap(timings, name, start)
+                    start = self._lap(timings, name, start)
                 y = self._activate(runtime, z)
                 activated = y
                 y, mask = self._dropout(runtime, y, p)
@@ -366,10 +378,14 @@ class Network:
                 if mask is not None:
                     masks[name] = (mask, activated)
                 if timings is not None:
-                    _lap(timings, name + ACTIVATION_SUFFIX, start)
+                    self._lap(timings, name + ACTIVATION_SUFFIX, start)
         self._last = {"pass": p, "needed": needed, "values": values, "pre": pre,
                       "masks": masks, "fed": {k: feed[k] for k in feed if k in values}}
-        return {name: self.backend.to_output(values[name]) for name in fetch}
+        return {name: self.backend.to_output(values[name], host=host) for name in fetch}
+
+    def _lap(self, timings: dict[str, float], key: str, start: float) -> float:
+        self.backend.synchronize()          # a device computes asynchronously
+        return _lap(timings, key, start)
 
     def _activate(self, runtime: RuntimeLayer, z: Any) -> Any:
         act = self.backend.activation(runtime.config.active_type or "", runtime.name)
@@ -404,9 +420,10 @@ class Network:
         """Gradients after a training (or check) forward.  ``grad_outputs`` maps layer names
         to output gradients (returned shape or (N, size)); None seeds every computed cost
         layer with ones (the gradient of the summed cost, as Paddle does).  ``timings`` as in
-        :meth:`forward`.  ``input_grads=False`` skips the gradients of the fed data layers
-        (training needs none): layers whose inputs need no gradient are not run backward at
-        all, and a convolution reading a data layer computes only its weight gradient."""
+        :meth:`forward`.  The gradients are arrays of the backend (device arrays on the GPU).
+        ``input_grads=False`` skips the gradients of the fed data layers (training needs
+        none): layers whose inputs need no gradient are not run backward at all, and a
+        convolution reading a data layer computes only its weight gradient."""
         last = self._last
         if last is None or last["pass"].mode == Pass.TEST:
             raise RuntimeError("backward() needs a preceding forward(..., training=True or "
@@ -456,7 +473,7 @@ class Network:
                     dy = xp.clip(dy, -clip, clip)
                 dz = self._activate_backward(runtime, pre[name], activated, dy)
                 if timings is not None:
-                    start = _lap(timings, name + ACTIVATION_SUFFIX, start)
+                    start = self._lap(timings, name + ACTIVATION_SUFFIX, start)
                 xs = [values[i] for i in runtime.input_names]
                 dxs = runtime.backward(xs, pre[name], dz, self.parameters, param_grads, p)
                 for src, dx in zip(runtime.input_names, dxs):
@@ -468,9 +485,9 @@ class Network:
                     else:
                         grads_out[src] = dx
                 if timings is not None:
-                    _lap(timings, name, start)
+                    self._lap(timings, name, start)
         static = self.parameters.static
-        params = {k: self.backend.to_output(v.reshape(self.parameters[k].shape))
+        params = {k: self.backend.to_output(v.reshape(self.parameters[k].shape), host=False)
                   for k, v in param_grads.items() if k not in static}
         inputs = {}
         for name, fed in last["fed"].items():
@@ -479,7 +496,7 @@ class Network:
             g = grads_out.get(name)
             if g is None:
                 g = xp.zeros_like(values[name])
-            inputs[name] = self.backend.to_output(g.reshape(np.shape(fed)))
+            inputs[name] = self.backend.to_output(g.reshape(np.shape(fed)), host=False)
         return Gradients(params, inputs)
 
     def _activate_backward(self, runtime: RuntimeLayer, z: Any, y: Any, dy: Any) -> Any:
@@ -513,12 +530,13 @@ class Network:
         """Re-run ``feed`` in gradient-check mode and return (layer, what) for the first layer
         whose output (or whose parameters) are not finite, or None.  Only called after a
         failure, so the normal step pays nothing for it."""
+        xp = self.xp
         for name, value in self.parameters.items():
-            if not np.all(np.isfinite(value)):
+            if not bool(xp.isfinite(value).all()):
                 user = next((n for n in self.order if n in self.layers
                              and name in self.layers[n].param_shapes), name)
                 return user, f"parameter {name!r} is not finite"
-        out = self.forward(feed, training="check", fetch=list(self.order))
+        out = self.forward(feed, training="check", fetch=list(self.order), as_numpy=True)
         for name in self.order:
             if name in self.layers and not np.all(np.isfinite(out[name])):
                 return name, "its output is not finite"
@@ -534,10 +552,11 @@ class Network:
                 f"backend={self.backend.name}, dtype={self.dtype})")
 
 
-def compile(model: ModelConfig, device: str = "cpu", dtype: str = "float32",  # noqa: A001
+def compile(model: ModelConfig, device: Any = "cpu", dtype: str = "float32",  # noqa: A001
             seed: Optional[int] = None) -> Network:
-    """Build a Network from a ModelConfig on ``device`` ("cpu"; "gpu" needs the GPU
-    backend)."""
+    """Build a Network from a ModelConfig on ``device``: "cpu", "gpu" (CuPy and cuDNN; an
+    error naming what is missing without them) or a backend instance (e.g.
+    ``GPUBackend(xp=numpy)``: the GPU code paths with NumPy standing in for CuPy)."""
     if not isinstance(model, ModelConfig):
         raise TypeError(f"runtime compile takes a ModelConfig, got {type(model).__name__}")
     if str(dtype) not in DTYPES:

@@ -37,6 +37,7 @@ from typing import Mapping
 import numpy as np
 
 from ..config import ConfigError
+from ..runtime.backend import to_host
 
 __all__ = [
     "CONFIG_FILE", "META_FILE", "RESERVED_PREFIX", "STATE_FILE", "latest_checkpoint",
@@ -75,7 +76,7 @@ def write_paddle_parameter(path, array) -> None:
     The file is flushed and fsynced before returning; atomicity is the caller's business (the
     checkpoint writes a whole directory and renames it).
     """
-    arr = np.asarray(array)
+    arr = to_host(array)            # a device (CuPy) array is copied to the host
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"parameter file {path}: cannot store an array of dtype {arr.dtype} "
                          "(Paddle parameters are real numbers)")
@@ -192,7 +193,7 @@ def _state_arrays(state: Mapping | None) -> dict[str, np.ndarray]:
     for key, value in (state or {}).items():
         if not isinstance(key, str) or not key:
             raise ValueError(f"checkpoint state keys must be non-empty strings, got {key!r}")
-        arr = np.asarray(value)
+        arr = to_host(value)
         if arr.dtype.hasobject:
             raise ValueError(f"checkpoint state {key!r}: arrays of Python objects cannot be "
                              "saved (checkpoints never pickle); store numbers")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -102,20 +102,24 @@ class StepTiming:
 
 
 def time_layers(model: ModelConfig, *, batch_size: int, iterations: int = 10,
-                seed: int = 0, opt_config: Optional[OptimizationConfig] = None) -> StepTiming:
+                seed: int = 0, opt_config: Optional[OptimizationConfig] = None,
+                device: Any = "cpu") -> StepTiming:
     """Mean milliseconds per layer over ``iterations`` training steps (after one warm-up
     step), float32, synthetic data, no data-layer gradients (as in training); with
-    ``opt_config``, each step also runs and times that optimizer's update."""
-    net = compile(model, seed=seed)
+    ``opt_config``, each step also runs and times that optimizer's update.  ``device`` is
+    ``compile``'s (a GPU is synchronized before every reading of the clock)."""
+    net = compile(model, device=device, seed=seed)
     rng = np.random.default_rng(seed)
-    feed = synthetic_feed(net, batch_size, rng)
+    # fed and seeded with arrays of the backend: a GPU step copies nothing from the host
+    feed = {k: net.backend.asarray_like(v) for k, v in synthetic_feed(net, batch_size, rng).items()}
     costs = [n for n in model.output_layer_names if net.layers.get(n) is not None]
-    seeds = {n: np.ones((batch_size,) + net.shapes[n], np.float32) for n in costs}
+    seeds = {n: net.backend.asarray(np.ones((batch_size,) + net.shapes[n]), np.float32)
+             for n in costs}
     updater = None
     trainable = {k: v for k, v in net.parameters.items() if k not in net.parameters.static}
     if opt_config is not None:
         updater = ParameterUpdater(opt_config, model.parameters,
-                                   {k: v.shape for k, v in net.parameters.items()})
+                                   {k: v.shape for k, v in net.parameters.items()}, xp=net.xp)
     forward: dict[str, float] = {}
     backward: dict[str, float] = {}
     optimizer = 0.0
@@ -129,8 +133,10 @@ def time_layers(model: ModelConfig, *, batch_size: int, iterations: int = 10,
             updater.start_batch(batch_size)
             updater.update(trainable, grads.parameters)
             updater.finish_batch()
+            net.backend.synchronize()
             if timed:
                 optimizer += time.perf_counter() - update_start
+        net.backend.synchronize()
         if i == 0:
             total = 0.0
         else:

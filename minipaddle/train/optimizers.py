@@ -151,6 +151,13 @@ _AVERAGE_SCALARS = ("average/num_updates", "average/prev_num_updates",
                     "average/min_window", "average/max_window")
 
 
+def _host_copy(array: Any) -> np.ndarray:
+    """A NumPy copy of a NumPy or device (CuPy: ``.get()``) array."""
+    if isinstance(array, np.ndarray):
+        return array.copy()
+    return array.get()
+
+
 # ---------------------------------------------------------------------------------------------
 # Learning-rate schedules
 
@@ -267,7 +274,7 @@ class _Param:
                  "r", "mask", "sums")
 
     def __init__(self, cfg: ParameterConfig, shape: tuple[int, ...], method: str,
-                 dtype: np.dtype, average: bool, global_clip: float):
+                 dtype: np.dtype, average: bool, global_clip: float, xp: Any = np):
         self.name = cfg.name
         self.shape = shape
         self.lr_p = float(cfg.get("learning_rate"))
@@ -276,12 +283,12 @@ class _Param:
         self.l1 = float(cfg.get("decay_rate_l1"))
         local = float(cfg.get("gradient_clipping_threshold"))
         self.clip = local if local > 0 else global_clip
-        self.buffers = {b: np.zeros(shape, dtype) for b in LEARNING_METHODS[method]}
-        self.sums = {b: np.zeros(shape, dtype) for b in _AVERAGE_BUFFERS} if average else {}
-        self.g = np.empty(shape, dtype)        # gradient in our dtype, clipped, + lambda2 w
-        self.work = np.empty(shape, dtype)     # scratch
-        self.r = np.empty(shape, dtype) if method in _R_METHODS else None
-        self.mask = np.empty(shape, bool) if method == "adamax" else None
+        self.buffers = {b: xp.zeros(shape, dtype) for b in LEARNING_METHODS[method]}
+        self.sums = {b: xp.zeros(shape, dtype) for b in _AVERAGE_BUFFERS} if average else {}
+        self.g = xp.empty(shape, dtype)        # gradient in our dtype, clipped, + lambda2 w
+        self.work = xp.empty(shape, dtype)     # scratch
+        self.r = xp.empty(shape, dtype) if method in _R_METHODS else None
+        self.mask = xp.empty(shape, bool) if method == "adamax" else None
 
 
 def _check_parameter(cfg: ParameterConfig, method: str) -> None:
@@ -320,6 +327,10 @@ class ParameterUpdater:
     ``values`` handed to :meth:`update` are the live parameter arrays (updated in place, dtype
     kept); ``grads`` are the gradients summed over the batch.  Call :meth:`update` exactly once
     per batch, between :meth:`start_batch` and :meth:`finish_batch`.
+
+    ``xp`` is the array module of the values, gradients and state buffers (NumPy, or CuPy for
+    a GPU network): the arithmetic calls its functions, so both run the same rules.
+    :meth:`state_dict` returns host (NumPy) copies either way.
     """
 
     #: batches between AdaGrad's G -> G_old spill and ModelAverage's SUM1 -> SUM2 spill.
@@ -327,8 +338,10 @@ class ParameterUpdater:
     AVERAGE_SPILL = 16384
 
     def __init__(self, opt_config: OptimizationConfig, parameters: list[ParameterConfig],
-                 shapes: Mapping[str, tuple[int, ...]], dtype: Any = np.float32):
+                 shapes: Mapping[str, tuple[int, ...]], dtype: Any = np.float32,
+                 xp: Any = np):
         opt = opt_config
+        self.xp = xp
         algorithm = opt.get("algorithm")
         if algorithm not in _SGD_ALGORITHMS:
             extra = " (OWL-QN, a quasi-Newton batch method)" if algorithm == "owlqn" else ""
@@ -378,7 +391,7 @@ class ParameterUpdater:
             _check_parameter(p, method)
         self._params: dict[str, _Param] = {
             p.name: _Param(p, tuple(int(d) for d in shapes[p.name]), method, self.dtype,
-                           self._average, global_clip)
+                           self._average, global_clip, xp)
             for p in managed}
 
         # counters
@@ -479,7 +492,7 @@ class ParameterUpdater:
             s2 += s1
             s1.fill(0)
         if self._window_too_long():
-            np.add(s1, s2, out=s3)
+            self.xp.add(s1, s2, out=s3)
             s1.fill(0)
             s2.fill(0)
 
@@ -501,7 +514,7 @@ class ParameterUpdater:
         for name, arr in values.items():
             st = self._params.get(name)
             if st is None or count == 0:
-                out[name] = np.array(arr, copy=True)
+                out[name] = arr.copy()
                 continue
             avg = st.sums["SUM1"] + st.sums["SUM2"]
             avg += st.sums["SUM3"]
@@ -512,18 +525,19 @@ class ParameterUpdater:
     # -- one parameter's step ----------------------------------------------------------------
 
     def _step(self, st: _Param, w: np.ndarray, g_in: np.ndarray, step: int) -> None:
+        xp = self.xp
         method = self.method
         gbuf, work = st.g, st.work
         # 1. gradient in our dtype, clipped element-wise when max|g| > threshold
         g = g_in
         if g_in.dtype != self.dtype:
-            np.copyto(gbuf, g_in, casting="same_kind")
+            xp.copyto(gbuf, g_in, casting="same_kind")
             g = gbuf
         thr = st.clip
         if thr > 0 and g.size:
             gmax = max(float(g.max()), -float(g.min()))
             if gmax > thr:
-                np.clip(g, -thr, thr, out=gbuf)
+                xp.clip(g, -thr, thr, out=gbuf)
                 g = gbuf
         # 2. the method, without its L2 term when the L1 regularizer owns decay
         l1_on = st.l1 > 0
@@ -534,35 +548,39 @@ class ParameterUpdater:
         r = st.r
         if method in ("adam", "adamax"):
             if l2 != 0.0:                       # coupled L2: g' = g + lambda2 w
-                np.multiply(w, l2, out=work)
-                np.add(work, g, out=gbuf)
+                xp.multiply(w, l2, out=work)
+                xp.add(work, g, out=gbuf)
                 g = gbuf
             b1 = self._beta1
             m = bufs["m"]
             m *= b1
-            np.multiply(g, 1.0 - b1, out=work)
+            xp.multiply(g, 1.0 - b1, out=work)
             m += work
             if method == "adam":
                 b2 = self._beta2
                 v = bufs["v"]
                 v *= b2
-                np.square(g, out=work)
+                xp.square(g, out=work)
                 work *= 1.0 - b2
                 v += work
                 alpha = lr_eff * math.sqrt(1.0 - b2 ** step) / (1.0 - b1 ** step)
-                np.sqrt(v, out=work)
+                xp.sqrt(v, out=work)
                 work += self._adam_eps
-                np.divide(m, work, out=work)
+                xp.divide(m, work, out=work)
                 work *= alpha
                 w -= work
             else:
                 u, mask = bufs["u"], st.mask
                 u *= self._beta2
-                np.abs(g, out=work)
-                np.maximum(u, work, out=u)
-                np.not_equal(u, 0, out=mask)
-                work.fill(0)
-                np.divide(m, u, out=work, where=mask)
+                xp.abs(g, out=work)
+                xp.maximum(u, work, out=u)
+                # m/u where u != 0, else 0 (there m is 0 too): no ``where=``, which CuPy's
+                # ufuncs lack; u + (u == 0) is u exactly where it is not 0
+                xp.equal(u, 0, out=mask)
+                xp.add(u, mask, out=work)
+                xp.divide(m, work, out=work)
+                xp.logical_not(mask, out=mask)
+                work *= mask
                 work *= lr_eff / (1.0 - b1 ** step)
                 w -= work
         else:
@@ -570,43 +588,43 @@ class ParameterUpdater:
             first = self._t == 0
             if method == "adagrad":
                 G = bufs["G"]
-                np.square(g, out=work)
+                xp.square(g, out=work)
                 G += work
-                np.add(bufs["G_old"], G, out=r)
+                xp.add(bufs["G_old"], G, out=r)
                 r += eps
-                np.sqrt(r, out=r)
-                np.divide(1.0, r, out=r)
+                xp.sqrt(r, out=r)
+                xp.divide(1.0, r, out=r)
             elif method == "decayed_adagrad" or method == "rmsprop":
                 acc = bufs["E"] if method == "decayed_adagrad" else bufs["M"]
                 acc *= rho
-                np.square(g, out=work)
+                xp.square(g, out=work)
                 if not first:
                     work *= 1.0 - rho
                 acc += work
                 if method == "rmsprop":
                     F = bufs["F"]
                     F *= rho
-                    np.multiply(g, 1.0 - rho, out=work)
+                    xp.multiply(g, 1.0 - rho, out=work)
                     F += work
-                    np.square(F, out=r)
-                    np.subtract(acc, r, out=r)
+                    xp.square(F, out=r)
+                    xp.subtract(acc, r, out=r)
                 else:
-                    np.copyto(r, acc)
+                    xp.copyto(r, acc)
                 r += eps
-                np.sqrt(r, out=r)
-                np.divide(1.0, r, out=r)
+                xp.sqrt(r, out=r)
+                xp.divide(1.0, r, out=r)
             elif method == "adadelta":
                 Eg, Edx = bufs["Eg"], bufs["Edx"]
                 Eg *= rho
-                np.square(g, out=work)
+                xp.square(g, out=work)
                 work *= 1.0 - rho
                 Eg += work
-                np.add(Edx, eps, out=r)
-                np.add(Eg, eps, out=work)
-                np.divide(r, work, out=r)
-                np.sqrt(r, out=r)
-                np.multiply(r, g, out=work)
-                np.square(work, out=work)
+                xp.add(Edx, eps, out=r)
+                xp.add(Eg, eps, out=work)
+                xp.divide(r, work, out=r)
+                xp.sqrt(r, out=r)
+                xp.multiply(r, g, out=work)
+                xp.square(work, out=work)
                 work *= 1.0 - rho
                 Edx *= rho
                 Edx += work
@@ -615,10 +633,10 @@ class ParameterUpdater:
             # heavy-ball tail: v = mu v - lr_eff r (g + lambda2 w); w += v
             v = bufs["v"]
             if l2 != 0.0:
-                np.multiply(w, l2, out=work)
+                xp.multiply(w, l2, out=work)
                 work += g
             else:
-                np.copyto(work, g)
+                xp.copyto(work, g)
             if r is not None:
                 work *= r
             work *= lr_eff
@@ -628,18 +646,18 @@ class ParameterUpdater:
         # 3. L1 soft threshold, then multiplicative L2 (8b.4)
         if l1_on:
             c1 = lr * st.lr_p * st.l1
-            np.abs(w, out=work)
+            xp.abs(w, out=work)
             if r is not None:
-                np.multiply(r, c1, out=gbuf)
+                xp.multiply(r, c1, out=gbuf)
                 work -= gbuf
             else:
                 work -= c1
-            np.maximum(work, 0, out=work)
-            np.copysign(work, w, out=w)
+            xp.maximum(work, 0, out=work)
+            xp.copysign(work, w, out=w)
             if st.l2 > 0:
                 c2 = lr * st.lr_p * st.l2
                 if r is not None:
-                    np.multiply(r, c2, out=gbuf)
+                    xp.multiply(r, c2, out=gbuf)
                     gbuf += 1.0
                     w /= gbuf
                 else:
@@ -667,8 +685,9 @@ class ParameterUpdater:
                 "average/max_window": "_max_window"}
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of every buffer ("param/buffer") and the counters (0-d arrays)."""
-        state = {key: arr.copy() for key, arr in self._buffer_items()}
+        """Host (NumPy) copies of every buffer ("param/buffer") and the counters (0-d
+        arrays)."""
+        state = {key: _host_copy(arr) for key, arr in self._buffer_items()}
         attrs = self._scalar_attr()
         for key in self._scalar_keys():
             dtype = _SCALARS.get(key, np.int64)
@@ -700,7 +719,7 @@ class ParameterUpdater:
             raise ConfigError(f"optimizer state does not match this updater "
                               f"({self.method}): " + "; ".join(parts))
         for key, arr in buffers.items():
-            np.copyto(arr, np.asarray(state[key]), casting="same_kind")
+            self.xp.copyto(arr, self.xp.asarray(state[key]), casting="same_kind")
         attrs = self._scalar_attr()
         for key in scalars:
             value = np.asarray(state[key])

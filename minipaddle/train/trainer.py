@@ -23,6 +23,7 @@ import numpy as np
 
 from ..config import ConfigError, TrainerConfig, to_yaml
 from ..runtime import Network, compile
+from ..runtime.backend import to_host
 from . import checkpoint as ckpt
 from .datasets import Dataset, batches, load_dataset
 from .evaluators import Evaluator, build_evaluators
@@ -54,7 +55,9 @@ class Trainer:
     """Train and test one network on one data set.
 
     ``data`` is a data-set name (``mnist5k``, ``digits``, ``idx:DIR``) or a (train, test) pair
-    of :class:`Dataset`.  ``event_handler`` receives BeginPass/EndPass/BeginIteration/
+    of :class:`Dataset`.  ``device`` is ``compile``'s: on the GPU the parameters, gradients and
+    optimizer state stay on the device, and checkpoints are written from host copies.
+    ``event_handler`` receives BeginPass/EndPass/BeginIteration/
     EndIteration events.
     """
 
@@ -95,7 +98,8 @@ class Trainer:
         self.image_slot, self.label_slot = self._slots()
         self.updater = ParameterUpdater(
             opt, [p for p in config.model_config.parameters],
-            {k: tuple(v.shape) for k, v in self.net.parameters.items()}, dtype=self.net.dtype)
+            {k: tuple(v.shape) for k, v in self.net.parameters.items()}, dtype=self.net.dtype,
+            xp=self.net.xp)
         self.costs = [name for name in config.model_config.output_layer_names
                       if self.net.layers.get(name) is not None and self.net.layers[name].is_cost]
         if not self.costs:
@@ -145,9 +149,11 @@ class Trainer:
     def save(self) -> Optional[Path]:
         if self.save_dir is None:
             return None
-        raw = {k: np.asarray(v) for k, v in self.net.parameters.items()}
+        live = self.net.parameters
+        raw = {k: to_host(v) for k, v in live.items()}
         averaged = self.updater.averaged_values(
-            {k: v for k, v in raw.items() if k not in self.net.parameters.static})
+            {k: v for k, v in live.items() if k not in live.static})
+        averaged = {k: to_host(v) for k, v in averaged.items()} if averaged else None
         # Paddle saved the averaged weights; the raw ones travel with the optimizer state
         saved = {**raw, **(averaged or {})}
         state = {f"optimizer/{k}": v for k, v in self.updater.state_dict().items()}
