@@ -74,6 +74,8 @@ def pool2d_forward(x, *, kind, kernel, stride, padding, output_size, exclude_mod
     (kh, kw), (Ho, Wo), rows, cols, cnt_h, cnt_w = _setup(
         x, kind, kernel, stride, padding, output_size)
     N, C = x.shape[:2]
+    if kind == "max" and _tiles(x.shape, (kh, kw), stride, padding, (Ho, Wo)):
+        return _max_forward_tiled(x, kh, kw, Ho, Wo, xp)
     if kind == "max":
         y = xp.full((N, C, Ho, Wo), -np.inf, dtype=x.dtype)
         for ro, ri in rows:
@@ -128,13 +130,47 @@ def _tiles(shape, kernel, stride, padding, output_size):
             and Ho * kh <= H and Wo * kw <= W)
 
 
+def _max_forward_tiled(x, kh, kw, Ho, Wo, xp):
+    """Max pooling over tiling windows in two passes: the maximum of each window's kh rows over
+    whole image rows (unit-stride runs), then of each window's kw columns of that."""
+    width = Wo * kw
+    rows = [x[:, :, i:Ho * kh:kh, :width] for i in range(kh)]
+    m = rows[0] if kh == 1 else xp.maximum(rows[0], rows[1])
+    for row in rows[2:]:
+        xp.maximum(m, row, out=m)
+    if kw == 1:
+        return xp.ascontiguousarray(m)
+    y = xp.maximum(m[..., 0::kw], m[..., 1::kw])
+    for j in range(2, kw):
+        xp.maximum(y, m[..., j::kw], out=y)
+    return y
+
+
+def _widen_pairs(a, xp):
+    """A float32 array (..., Wo) as (..., 2*Wo) with every value twice, side by side: each
+    value's 32 bits copied into both halves of a 64-bit word (two unit-stride passes, where
+    ``repeat`` gathers one value at a time)."""
+    u = xp.ascontiguousarray(a).view(xp.uint32).astype(xp.uint64)
+    u *= 0x100000001
+    return u.view(xp.float32)
+
+
 def _max_backward_tiled(x, y, dy, kh, kw, xp):
-    """Max-pool backward for tiling windows: each input cell is in exactly one window, so for
-    every window offset (i, j) its cells get ``(x == window max) * dy`` written once, no
-    zero-fill and no accumulation (beyond the unread trailing rows and columns, if any)."""
+    """Max-pool backward for tiling windows: each input cell is in exactly one window, so every
+    cell gets ``(x == its window's max) * dy`` written once, no zero-fill and no accumulation
+    (beyond unread trailing rows and columns, if any). For float32 2-wide windows the maximum
+    and the gradient are first widened to image width, and each of the kh row offsets is one
+    unit-stride pass; otherwise one strided pass per window offset."""
     Ho, Wo = y.shape[2:]
     H, W = x.shape[2:]
     dx = xp.empty_like(x) if (Ho * kh, Wo * kw) == (H, W) else xp.zeros_like(x)
+    if kw == 2 and x.dtype == np.float32:
+        y_wide = _widen_pairs(y.astype(x.dtype, copy=False), xp)
+        dy_wide = _widen_pairs(dy.astype(x.dtype, copy=False), xp)
+        for i in range(kh):
+            cells = (slice(None), slice(None), slice(i, Ho * kh, kh), slice(0, Wo * kw))
+            xp.multiply(x[cells] == y_wide, dy_wide, out=dx[cells])
+        return dx
     for i in range(kh):
         for j in range(kw):
             cells = (slice(None), slice(None), slice(i, Ho * kh, kh), slice(j, Wo * kw, kw))

@@ -161,13 +161,18 @@ def test_max_ties_every_tied_position_gets_the_gradient(case):
     ((2, 3, 8, 8), (2, 2), (4, 4)),       # LeNet's pools: windows tile the image exactly
     ((1, 2, 7, 9), (2, 3), (3, 3)),       # floor mode leaves the last row unread
     ((2, 1, 6, 6), (3, 3), (2, 2)),
+    ((2, 2, 6, 7), (3, 2), (2, 3)),       # 2-wide windows, trailing column unread
+    ((1, 2, 4, 6), (1, 2), (4, 3)),
 ])
 def test_tiling_max_windows_route_ties_like_the_reference(shape, k, out):
     """Windows that tile the image (stride = window, no padding) take the one-pass backward;
     ties (small integers) and unread trailing cells still follow the reference."""
     rng = np.random.default_rng(7)
     args = dict(kind="max", kernel=k, stride=k, padding=(0, 0), output_size=out)
-    for x in (rng.integers(0, 3, shape).astype(np.float64), _distinct(shape, rng)):
+    ties = rng.integers(0, 3, shape)
+    signed_zeros = np.where(rng.uniform(size=shape) < 0.5, -0.0, 0.0)   # -0.0 == 0.0 ties
+    for x in (ties.astype(np.float64), ties.astype(np.float32), _distinct(shape, rng),
+              _distinct(shape, rng).astype(np.float32), signed_zeros.astype(np.float32)):
         y = pool2d_forward(x, **args)
         np.testing.assert_array_equal(y, ref_forward(x, **args))
         dy = rng.integers(1, 4, y.shape).astype(np.float64)
