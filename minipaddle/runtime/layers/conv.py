@@ -80,16 +80,27 @@ class _ConvBase(RuntimeLayer):
                 z[part] = K.conv2d_transpose_forward(
                     x[part], w, output_size=self.out_shape[1:], ws=p.backend.workspace(),
                     xp=p.xp, **args)
+                self._add_bias(z[part], params)
         else:
             def run(item):
                 i, part = item
                 K.conv2d_forward(x[part], w, out=z[part], ws=p.backend.workspace(),
                                  columns=None if kept is None else kept[i], xp=p.xp, **args)
+                self._add_bias(z[part], params)    # while the chunk is in cache
         p.backend.parallel(run, list(enumerate(slices)))
+        return z
+
+    def _add_bias(self, z, params):
+        """z += the bias (shared: one per filter; unshared: one per filter and pixel)."""
         if self.bias_name:
             b = params[self.bias_name]
             z += b.reshape(1, -1, 1, 1) if self.config.shared_biases else b[None]
-        return z
+
+    def _bias_grad(self, dz):
+        """The bias gradient of ``dz`` (a batch or a chunk of it), None without a bias."""
+        if not self.bias_name:
+            return None
+        return dz.sum(axis=(0, 2, 3) if self.config.shared_biases else (0,))
 
     def _kept_columns(self, x, w, slices, p):
         """Per-slice column buffers the forward fills and the backward reuses, when this is a
@@ -130,16 +141,16 @@ class _ConvBase(RuntimeLayer):
                                   ws=p.backend.workspace(), xp=p.xp, **args, **extra)
             if need_dx:
                 dx[part] = dx_part
-            return dw_part
+            return dw_part, self._bias_grad(dz[part])
 
-        dws = p.backend.parallel(run, list(enumerate(slices)))
-        dw = dws[0]
-        for part in dws[1:]:          # a fixed order: the sum is the same every step
-            dw += part
+        parts = p.backend.parallel(run, list(enumerate(slices)))
+        dw, db = parts[0]
+        for dw_part, db_part in parts[1:]:   # a fixed order: the same sums every step
+            dw += dw_part
+            if db is not None:
+                db += db_part
         accumulate(grads, self.weight_name(0), dw)
-        if self.bias_name:
-            axes = (0, 2, 3) if self.config.shared_biases else (0,)
-            accumulate(grads, self.bias_name, dz.sum(axis=axes))
+        accumulate(grads, self.bias_name, db)
         return [dx]
 
 

@@ -78,9 +78,7 @@ class _CudnnConv:
         else:
             z = graphs.fprop(x, w, **self._geometry())
         self.cache["columns"] = None        # nothing kept for an im2col backward
-        if self.bias_name:
-            b = params[self.bias_name]
-            z += b.reshape(1, -1, 1, 1) if self.config.shared_biases else b[None]
+        self._add_bias(z, params)
         return z
 
     def _cudnn_backward(self, xs, dz, params, grads, p):
@@ -97,9 +95,7 @@ class _CudnnConv:
             dw = graphs.wgrad(x, dz, weight_shape=w.shape, **geometry)
             dx = graphs.dgrad(dz, w, image_shape=x.shape, **geometry) if need_dx else None
         accumulate(grads, self.weight_name(0), dw)
-        if self.bias_name:
-            axes = (0, 2, 3) if self.config.shared_biases else (0,)
-            accumulate(grads, self.bias_name, dz.sum(axis=axes))
+        accumulate(grads, self.bias_name, self._bias_grad(dz))
         return [dx]
 
 
