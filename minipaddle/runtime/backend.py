@@ -173,18 +173,24 @@ class CPUBackend(Backend):
 
     def parallel(self, fn: Callable[[Any], Any], items: list) -> list[Any]:
         """``[fn(item) for item in items]``, on the worker threads when there are several."""
-        if len(items) == 1:
-            return [fn(items[0])]
+        if len(items) == 1 or getattr(self._local, "draining", False):
+            # one item, or called from inside another parallel call: no hand-off (a nested
+            # call waiting on the busy workers would deadlock)
+            return [fn(item) for item in items]
         results: list[Any] = [None] * len(items)
         claim = itertools.count()        # next() on a count is atomic under the GIL
 
         def drain() -> None:
             # every thread, the caller included, claims the next unclaimed item until none
             # is left; results keep the items' order whoever computed them
-            for i in claim:
-                if i >= len(items):
-                    return
-                results[i] = fn(items[i])
+            self._local.draining = True
+            try:
+                for i in claim:
+                    if i >= len(items):
+                        return
+                    results[i] = fn(items[i])
+            finally:
+                self._local.draining = False
 
         with self.compute():
             helpers = [self._workers().submit(drain)

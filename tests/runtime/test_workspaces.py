@@ -61,3 +61,15 @@ def test_kept_columns_are_refreshed_by_every_training_forward():
     gb = b.backward(input_grads=False)
     for name in ga.parameters:
         np.testing.assert_array_equal(ga.parameters[name], gb.parameters[name])
+
+
+def test_parallel_keeps_order_and_runs_nested_calls_inline():
+    """The backend's parallel map returns results in item order whichever thread computed
+    them, and a parallel call made from inside one runs inline instead of deadlocking."""
+    from minipaddle.runtime.backend import CPUBackend
+
+    backend = CPUBackend(threads=2)
+    inner = backend.parallel(lambda i: backend.parallel(lambda j: (i, j), [0, 1, 2]),
+                             list(range(5)))
+    assert inner == [[(i, j) for j in range(3)] for i in range(5)]
+    assert backend.parallel(lambda i: i * i, list(range(40))) == [i * i for i in range(40)]
