@@ -73,3 +73,20 @@ def test_parallel_keeps_order_and_runs_nested_calls_inline():
                              list(range(5)))
     assert inner == [[(i, j) for j in range(3)] for i in range(5)]
     assert backend.parallel(lambda i: i * i, list(range(40))) == [i * i for i in range(40)]
+
+
+def test_batch_chunks_are_balanced_over_the_threads():
+    """Chunks come in a multiple of the thread count, sizes differing by at most one sample,
+    each within the chunk budget."""
+    from minipaddle.runtime.backend import CPUBackend
+
+    backend = CPUBackend(threads=2)
+    for n, per_sample in [(64, 64 * 9 * 1024 * 4), (16, 363 * 3025 * 4), (64, 57600),
+                          (5, 10), (1, 10)]:
+        slices = backend.batch_slices(n, per_sample)
+        sizes = [s.stop - s.start for s in slices]
+        assert sum(sizes) == n and slices[0].start == 0
+        assert all(a.stop == b.start for a, b in zip(slices, slices[1:]))
+        assert max(sizes) - min(sizes) <= 1
+        assert len(slices) % 2 == 0 or len(slices) == n
+        assert max(sizes) == 1 or max(sizes) * per_sample <= backend.CHUNK_BYTES
