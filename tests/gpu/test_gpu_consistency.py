@@ -15,20 +15,9 @@ import minipaddle as mp
 from minipaddle import *  # noqa: F403
 
 from gpu_support import assert_close, rtol_of
+from tests.dsl_models import model_of
 
 N = 4
-
-
-def build_model(fn):
-    holder = {}
-
-    def net():
-        holder["outs"] = fn()
-
-    tc = mp.parse_config(net)
-    outs = holder["outs"]
-    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-    return tc.model_config.model_copy(update={"output_layer_names": [o.name for o in outs]})
 
 
 def compile_pair(model, device, seed: int = 1):
@@ -53,7 +42,7 @@ def feed_for(net, rng, positive: bool) -> dict:
 
 
 def check_consistency(fn, device, positive: bool = False, seed: int = 2) -> None:
-    model = build_model(fn)
+    model = model_of(fn)
     cpu, dev = compile_pair(model, device)
     rng = np.random.default_rng(seed)
     static = cpu.parameters.static
@@ -247,9 +236,9 @@ def test_every_runtime_layer_type_is_covered():
     seen = set()
     for fn in ([pools, norms, image_layers, activations, combinations, costs]
                + [conv_cases(kind)[case] for kind in CONV_TYPES for case in CONV_CASES]):
-        seen |= {layer.type for layer in build_model(fn).layers}
+        seen |= {layer.type for layer in model_of(fn).layers}
     pool_types = set()
-    for layer in build_model(pools).layers:
+    for layer in model_of(pools).layers:
         if layer.type == "pool":
             pool_types.add(layer.inputs[0].pool_conf.pool_type)
     assert set(known_types("gpu")) <= seen, sorted(set(known_types("gpu")) - seen)
@@ -298,7 +287,7 @@ def test_convunify_exact(case, kind, device):
                               padding=0, act=LinearActivation(), layer_type=layer_type,
                               name="conv")
 
-    model = build_model(net)
+    model = model_of(net)
     for net_ in compile_pair(model, device):
         net_.parameters["_conv.w0"] = w.reshape(net_.parameters["_conv.w0"].shape)
         net_.parameters["_conv.wbias"] = np.zeros(filters)

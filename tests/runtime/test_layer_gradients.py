@@ -10,22 +10,13 @@ import minipaddle as mp
 from minipaddle import *  # noqa: F403
 
 from gradcheck import check_network_gradients
+from tests.dsl_models import model_of
 
 N = 3
 
 
 def build(fn, seed: int = 1):
-    holder = {}
-
-    def net():
-        holder["outs"] = fn()
-
-    tc = mp.parse_config(net)
-    outs = holder["outs"]
-    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-    model = tc.model_config.model_copy(
-        update={"output_layer_names": [o.name for o in outs]})
-    return mp.compile(model, dtype="float64", seed=seed)
+    return mp.compile(model_of(fn), dtype="float64", seed=seed)
 
 
 def image(name: str, c: int, h: int, w: int):
