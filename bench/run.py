@@ -68,7 +68,6 @@ sys.path.insert(0, str(ROOT))
 
 import minipaddle  # noqa: E402
 from minipaddle import LinearActivation, data_layer, img_conv_layer, resolve  # noqa: E402
-from minipaddle.runtime.network import Network  # noqa: E402
 from minipaddle.train.datasets import batches, load_dataset  # noqa: E402
 from minipaddle.train.diagnostics import synthetic_feed  # noqa: E402
 from minipaddle.train.optimizers import ParameterUpdater  # noqa: E402
@@ -214,12 +213,6 @@ class TorchWorker:
 # ---------------------------------------------------------------------------------------------
 # minipaddle pieces shared by the rows
 
-def backward(net: Network, grad_outputs: Optional[dict] = None, *, input_grads: bool,
-             timings: Optional[dict] = None):
-    """``net.backward`` with or without the gradients of the fed data layers."""
-    return net.backward(grad_outputs, timings=timings, input_grads=input_grads)
-
-
 class TrainingStep:
     """A model-zoo network with its ParameterUpdater, stepped as the Trainer's inner loop."""
 
@@ -241,7 +234,7 @@ class TrainingStep:
         """One step; returns the seconds of the optimizer's update."""
         self.updater.start_batch(batch)
         self.net.forward(feed, training=True, timings=forward_timings)
-        grads = backward(self.net, input_grads=False, timings=backward_timings)
+        grads = self.net.backward(timings=backward_timings, input_grads=False)
         start = time.perf_counter()
         self.updater.update(self.trainable, grads.parameters)
         update = time.perf_counter() - start
@@ -315,7 +308,7 @@ class ConvNetwork:
 
     def step(self) -> None:
         self.forward()
-        backward(self.net, {"conv": self.dy}, input_grads=True)
+        self.net.backward({"conv": self.dy}, input_grads=True)
 
     def sides(self, case: ConvCase, worker: Optional[TorchWorker]) -> dict:
         """Forward and forward+backward of minipaddle and, when available, PyTorch."""
@@ -394,7 +387,7 @@ def bench_conv(ctx: Context) -> list[Row]:
         sides = layer.sides(case, None)
         sides["matmul"] = lambda: elapsed(lambda: np.matmul(a, b))
         t = interleave(sides, ctx.rounds)
-        del layer, a, b
+        del layer, sides          # free the network's buffers before the next case
         mm_rate = case.flops / t["matmul"]
         fwd = case.flops / t["mp fwd"] / mm_rate
         fb = 3 * case.flops / t["mp f+b"] / mm_rate

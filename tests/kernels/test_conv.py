@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minipaddle.kernels import conv as conv_module
 from minipaddle.kernels.conv import (
     conv2d_backward,
     conv2d_forward,
