@@ -139,7 +139,7 @@ def _max_forward_tiled(x, kh, kw, Ho, Wo, xp):
     for row in rows[2:]:
         xp.maximum(m, row, out=m)
     if kw == 1:
-        return xp.ascontiguousarray(m)
+        return m.copy() if kh == 1 else m     # 1x1 windows: never the input itself
     y = xp.maximum(m[..., 0::kw], m[..., 1::kw])
     for j in range(2, kw):
         xp.maximum(y, m[..., j::kw], out=y)

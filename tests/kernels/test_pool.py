@@ -163,6 +163,7 @@ def test_max_ties_every_tied_position_gets_the_gradient(case):
     ((2, 1, 6, 6), (3, 3), (2, 2)),
     ((2, 2, 6, 7), (3, 2), (2, 3)),       # 2-wide windows, trailing column unread
     ((1, 2, 4, 6), (1, 2), (4, 3)),
+    ((2, 2, 3, 4), (1, 1), (3, 4)),       # 1x1 windows: the output must not be the input
 ])
 def test_tiling_max_windows_route_ties_like_the_reference(shape, k, out):
     """Windows that tile the image (stride = window, no padding) take the one-pass backward;
@@ -179,6 +180,7 @@ def test_tiling_max_windows_route_ties_like_the_reference(shape, k, out):
         dx = pool2d_backward(x, y, dy, **args)
         np.testing.assert_array_equal(dx, ref_backward(x, dy, **args))
         assert dx.dtype == x.dtype and dx.shape == x.shape
+        assert not np.shares_memory(y, x) and not np.shares_memory(dx, dy)
 
 
 @settings(max_examples=25)
