@@ -19,6 +19,11 @@ directory are fsynced, the directory is renamed to its final name and the parent
 crash at any moment leaves the previous complete checkpoints (plus perhaps a ``.tmp`` or
 ``.old-*`` directory, which are never loaded and are removed by the next save of that pass) or the
 new complete one, never a half-written directory under a final name.
+
+Test hook: with ``MINIPADDLE_TEST_KILL_AT=PHASE:K`` in the environment the process SIGKILLs
+itself the K-th time (counted from 1 within the process) a save reaches ``PHASE``, one of
+:data:`KILL_PHASES`, so crash tests kill every phase of a save on purpose, on a machine of any
+speed (``docs/training.md``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import struct
 import zipfile
 from pathlib import Path
@@ -60,6 +66,16 @@ _MISSING_STRATEGIES = ("fail", "rand", "zero")
 _RAND_STD = 0.01
 _META_KEYS = ("parameters", "files")
 
+#: Environment variable of the crash-test hook: ``PHASE:K`` (see :func:`_reached`).
+KILL_ENV = "MINIPADDLE_TEST_KILL_AT"
+#: The phases of one save, in order. ``file-partial``: a parameter file holds its header but no
+#: values, or the meta half its bytes; ``file-written``: a file is complete but not fsynced;
+#: ``file-synced``: fsynced; ``old-moved``: a re-saved pass's previous directory was renamed
+#: aside; ``renamed``: the new directory has its final name, the parent is not fsynced yet.
+KILL_PHASES = ("start", "tmp-created", "file-partial", "file-written", "file-synced",
+               "tmp-synced", "old-moved", "before-rename", "renamed", "parent-synced", "done")
+_kill_counts: dict[str, int] = {}
+
 
 def pass_dir_name(pass_id: int) -> str:
     """``pass-%05d``, Paddle's name for the directory of one pass."""
@@ -81,11 +97,7 @@ def write_paddle_parameter(path, array) -> None:
         raise ValueError(f"parameter file {path}: cannot store an array of dtype {arr.dtype} "
                          "(Paddle parameters are real numbers)")
     values = np.ascontiguousarray(arr, dtype="<f4").reshape(-1)
-    with open(path, "wb") as f:
-        f.write(_HEADER.pack(0, 4, values.size))
-        f.write(memoryview(values).cast("B"))
-        f.flush()
-        os.fsync(f.fileno())
+    _write_bytes_file(Path(path), _HEADER.pack(0, 4, values.size), memoryview(values).cast("B"))
 
 
 def _parse_header(path, head: bytes, file_size: int) -> tuple[int, np.dtype]:
@@ -179,12 +191,38 @@ def _fsync_dir(path) -> None:
         os.close(fd)
 
 
-def _write_bytes_file(path: Path, write) -> int:
-    """Open ``path``, let ``write(f)`` fill it, flush and fsync; return its size."""
+def _reached(phase: str) -> None:
+    """The crash-test hook: SIGKILL this process when ``MINIPADDLE_TEST_KILL_AT`` is
+    ``PHASE:K`` and this is the K-th time (in this process) a save reaches ``phase``."""
+    spec = os.environ.get(KILL_ENV)
+    if not spec:
+        return
+    want, _, count = spec.partition(":")
+    if want not in KILL_PHASES or not count.isdigit() or int(count) < 1:
+        raise ValueError(f"{KILL_ENV}={spec!r}: expected PHASE:K with K a positive integer and "
+                         f"PHASE one of {', '.join(KILL_PHASES)}")
+    if want == phase:
+        _kill_counts[phase] = _kill_counts.get(phase, 0) + 1
+        if _kill_counts[phase] == int(count):
+            os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+def _write_bytes_file(path: Path, head, rest=None) -> int:
+    """Write ``head`` (bytes, or a function filling the open file) then ``rest`` (bytes) to
+    ``path``, flush and fsync; return the file's size."""
     with open(path, "wb") as f:
-        write(f)
+        if callable(head):
+            head(f)
+        else:
+            f.write(head)
+        if rest is not None:
+            f.flush()
+            _reached("file-partial")
+            f.write(rest)
         f.flush()
+        _reached("file-written")
         os.fsync(f.fileno())
+        _reached("file-synced")
         return os.fstat(f.fileno()).st_size
 
 
@@ -239,6 +277,7 @@ def save_checkpoint(save_dir, pass_id: int, parameters: Mapping[str, np.ndarray]
         raise TypeError(f"config_yaml must be a str, got {type(config_yaml).__name__}")
 
     save_dir = Path(save_dir)
+    _reached("start")
     if not save_dir.is_dir():
         save_dir.mkdir(parents=True, exist_ok=True)
         _fsync_dir(save_dir.parent)
@@ -246,6 +285,7 @@ def save_checkpoint(save_dir, pass_id: int, parameters: Mapping[str, np.ndarray]
     tmp = save_dir / (name + ".tmp")
     _remove_tree(tmp)
     tmp.mkdir()
+    _reached("tmp-created")
 
     files: dict[str, int] = {}
     for pname, value in params.items():
@@ -253,22 +293,25 @@ def save_checkpoint(save_dir, pass_id: int, parameters: Mapping[str, np.ndarray]
         files[pname] = (tmp / pname).stat().st_size
     files[STATE_FILE] = _write_bytes_file(tmp / STATE_FILE, lambda f: _write_npz(f, arrays))
     if config_yaml is not None:
-        data = config_yaml.encode("utf-8")
-        files[CONFIG_FILE] = _write_bytes_file(tmp / CONFIG_FILE, lambda f: f.write(data))
+        files[CONFIG_FILE] = _write_bytes_file(tmp / CONFIG_FILE, config_yaml.encode("utf-8"))
     full_meta = dict(user_meta, parameters=list(params), files=files)
     text = json.dumps(full_meta, indent=2, sort_keys=True).encode("utf-8") + b"\n"
-    _write_bytes_file(tmp / META_FILE, lambda f: f.write(text))
+    _write_bytes_file(tmp / META_FILE, text[:len(text) // 2], text[len(text) // 2:])
     _fsync_dir(tmp)
+    _reached("tmp-synced")
 
-    old = None
     if final.exists() or final.is_symlink():
-        old = save_dir / f"{name}.old-{secrets.token_hex(6)}"
-        os.replace(final, old)
+        os.replace(final, save_dir / f"{name}.old-{secrets.token_hex(6)}")
+        _reached("old-moved")
+    _reached("before-rename")
     os.replace(tmp, final)
+    _reached("renamed")
     _fsync_dir(save_dir)
+    _reached("parent-synced")
     # the superseded version, and any left by a crash between the two renames above
     for stale in save_dir.glob(name + ".old-*"):
         _remove_tree(stale)
+    _reached("done")
     return final
 
 

