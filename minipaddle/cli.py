@@ -91,6 +91,13 @@ def _train(args: argparse.Namespace) -> None:
     config = _config(args)
     log = Progress(stream=sys.stderr, enabled=not args.quiet)
     trainer = _trainer(args, config, save_dir=args.save_dir, log=log)
+    try:
+        _run_training(args, trainer)
+    finally:
+        trainer.close()
+
+
+def _run_training(args: argparse.Namespace, trainer) -> None:
     if args.init_model_path:
         trainer.load_model(args.init_model_path)
     if args.resume:

@@ -40,15 +40,20 @@ import zipfile
 from pathlib import Path
 from typing import Mapping
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: runs are not locked
+    fcntl = None  # type: ignore[assignment]
+
 import numpy as np
 
 from ..config import ConfigError
 from ..runtime.backend import to_host
 
 __all__ = [
-    "CONFIG_FILE", "META_FILE", "RESERVED_PREFIX", "STATE_FILE", "latest_checkpoint",
-    "load_checkpoint_extras", "load_parameters", "pass_dir_name", "read_paddle_parameter",
-    "save_checkpoint", "write_paddle_parameter",
+    "CONFIG_FILE", "LOCK_FILE", "META_FILE", "RESERVED_PREFIX", "STATE_FILE", "SaveDirLock",
+    "latest_checkpoint", "load_checkpoint_extras", "load_parameters", "pass_dir_name",
+    "read_paddle_parameter", "save_checkpoint", "write_paddle_parameter",
 ]
 
 #: Files of ours inside a pass directory start with this prefix; anything else is a parameter.
@@ -56,6 +61,8 @@ RESERVED_PREFIX = "_minipaddle_"
 STATE_FILE = RESERVED_PREFIX + "state.npz"
 META_FILE = RESERVED_PREFIX + "meta.json"
 CONFIG_FILE = RESERVED_PREFIX + "config.yaml"
+#: In the save directory itself: the lock a training run holds (its process id inside).
+LOCK_FILE = RESERVED_PREFIX + "lock"
 
 _HEADER = struct.Struct("<iIQ")  # int32 format, uint32 value_size, uint64 element_count
 HEADER_SIZE = _HEADER.size       # 16
@@ -313,6 +320,72 @@ def save_checkpoint(save_dir, pass_id: int, parameters: Mapping[str, np.ndarray]
         _remove_tree(stale)
     _reached("done")
     return final
+
+
+# --------------------------------------------------------------------------------------------
+# The save-directory lock
+
+
+class SaveDirLock:
+    """An exclusive lock on a save directory for as long as a run uses it.
+
+    ``fcntl.flock`` on ``SAVE_DIR/_minipaddle_lock``, which holds the owner's process id.  The
+    kernel drops the lock when its process ends, however it ends, so a lock left by a killed run
+    is simply taken over.  A second process fails at once with a ConfigError naming the
+    directory and the holder's pid.  Within one process the lock is shared: every SaveDirLock
+    on the same directory counts, and the last :meth:`release` unlocks.  Where ``fcntl`` does
+    not exist (Windows) runs are not locked.
+    """
+
+    _held: dict[str, list] = {}     # real path -> [open lock file, count] in this process
+
+    def __init__(self, save_dir):
+        self._released = True           # until this object holds a share of the lock
+        self.path = Path(save_dir)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._key = os.path.realpath(self.path)
+        held = self._held.get(self._key)
+        if held is not None:
+            held[1] += 1
+            self._released = False
+            return
+        lock_file = open(self.path / LOCK_FILE, "a+", encoding="ascii")
+        if fcntl is not None:
+            try:
+                fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock_file.seek(0)
+                holder = lock_file.read().strip() or "unknown"
+                lock_file.close()
+                raise ConfigError(f"save directory {self.path} is in use by another run "
+                                  f"(process {holder}, holding {self.path / LOCK_FILE}); "
+                                  "wait for it to finish or choose another --save-dir") from None
+        lock_file.seek(0)
+        lock_file.truncate()
+        lock_file.write(f"{os.getpid()}\n")
+        lock_file.flush()
+        self._held[self._key] = [lock_file, 1]
+        self._released = False
+
+    def release(self) -> None:
+        """Give the lock up (once per SaveDirLock; the file stays, holding the last pid)."""
+        if self._released:
+            return
+        self._released = True
+        held = self._held[self._key]
+        held[1] -= 1
+        if held[1] == 0:
+            del self._held[self._key]
+            held[0].close()        # closing the file releases the flock
+
+    def __del__(self) -> None:
+        self.release()
+
+    def __enter__(self) -> "SaveDirLock":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 # --------------------------------------------------------------------------------------------

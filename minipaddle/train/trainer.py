@@ -81,6 +81,8 @@ class Trainer:
             raise ConfigError(f"batch size must be positive, got {self.batch_size}")
         self.seed = seed
         self.save_dir = Path(save_dir) if save_dir is not None else None
+        # held until close() (or the process ends): a second run on the directory fails at once
+        self._lock = ckpt.SaveDirLock(self.save_dir) if self.save_dir is not None else None
         self.handler = event_handler or (lambda event: None)
         self.log = log or Progress(enabled=False)
         if data is None:
@@ -138,6 +140,12 @@ class Trainer:
 
     def _feed(self, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
         return {self.image_slot: images, self.label_slot: labels}
+
+    def close(self) -> None:
+        """Release the save directory's lock (a finished run; also done when the process
+        ends)."""
+        if self._lock is not None:
+            self._lock.release()
 
     # -- checkpoints ---------------------------------------------------------------------------
     def load_model(self, path: Union[str, Path], missing: str = "fail") -> None:

@@ -23,7 +23,8 @@ def test_train_prints_the_summary_line_last_and_saves(tmp_path, capsys):
     assert SUMMARY.match(lines[-1]), lines[-1]
     assert "\x1b" not in captured.out + captured.err          # not a terminal: no escapes
     assert "pass 1: train cost" in captured.err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pass-00000", "pass-00001"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_minipaddle_lock", "pass-00000",
+                                                          "pass-00001"]
     # Paddle-format parameter files, named after the parameters
     header = (tmp_path / "pass-00001" / "_conv1.w0").read_bytes()[:16]
     assert header[:8] == b"\x00\x00\x00\x00\x04\x00\x00\x00"

@@ -1,6 +1,7 @@
 """Training failures: a diverging run stops naming the first non-finite layer and keeps the
 last good checkpoint; SIGKILL at every phase of a checkpoint save (chosen points, the same on a
-machine of any speed) and at random moments never loses a resumable run.
+machine of any speed) and at random moments never loses a resumable run; a second run on the
+same save directory fails at once.
 
 The kill tests have ``sigkill`` in their names (``pytest tests/train/test_failures.py -k
 sigkill`` runs them alone)."""
@@ -20,6 +21,7 @@ import pytest
 
 import minipaddle as mp
 from minipaddle import *  # noqa: F403
+from minipaddle.cli import main
 from minipaddle.train import checkpoint
 from minipaddle.train.trainer import Trainer
 
@@ -153,7 +155,8 @@ def test_sigkill_at_every_phase_of_a_save_then_resume_matches(tmp_path, straight
     assert resumed.returncode == 0, resumed.stderr
     final = save / straight.name
     assert parameter_bytes(final) == parameter_bytes(straight)
-    assert sorted(p.name for p in save.iterdir()) == ["pass-00000", "pass-00001"]
+    assert sorted(p.name for p in save.iterdir()) == ["_minipaddle_lock", "pass-00000",
+                                                      "pass-00001"]
 
 
 @POSIX_KILL
@@ -217,3 +220,47 @@ def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(tmp_
     final = f"pass-{passes - 1:05d}"
     assert parameter_bytes(killed / final) == parameter_bytes(reference / final)
     print(f"\nkill-and-resume rounds: {'; '.join(outcomes)}; final parameters identical")
+
+
+# ---------------------------------------------------------------------------------------------
+# One run per save directory
+
+HOLDER = """
+import sys
+from minipaddle.train.checkpoint import SaveDirLock
+lock = SaveDirLock(sys.argv[1])
+print("locked", flush=True)
+sys.stdin.read()          # hold the lock until the test closes our stdin
+"""
+
+
+def test_a_second_run_on_a_locked_save_dir_fails_at_once(tmp_path, capsys):
+    save = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(save)], env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert main(train_args(save)) == 2
+        err = capsys.readouterr().err
+        assert f"save directory {save} is in use by another run (process {holder.pid}" in err
+        assert err.count("\n") == 1
+        assert not list(save.glob("pass-*"))                  # nothing was trained or written
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    assert main(train_args(save)) == 0                         # free again once the holder ends
+
+
+@POSIX_KILL
+def test_sigkill_leaves_a_stale_lock_that_the_next_run_takes_over(tmp_path):
+    save = tmp_path / "run"
+    killed = run_cli(train_args(save), kill_at="renamed:1")
+    assert killed.returncode == -signal.SIGKILL
+    lock = save / checkpoint.LOCK_FILE
+    dead_pid = lock.read_text().strip()
+    assert dead_pid.isdigit()                    # the killed run's pid is still in the file
+    resumed = run_cli(train_args(save, PASSES, "--resume"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert lock.read_text().strip() not in ("", dead_pid)
