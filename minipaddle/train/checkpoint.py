@@ -410,40 +410,44 @@ def _read_meta(path: Path) -> dict | None:
     return meta
 
 
-def _is_complete(path: Path) -> bool:
-    """A pass directory of ours whose meta is readable and whose listed files are all there."""
+def _incomplete(path: Path) -> str | None:
+    """Why a pass directory is not a complete checkpoint of ours, or None when it is one:
+    its meta is readable and every file it lists is there with the listed size."""
     try:
         meta = _read_meta(path)
-    except ConfigError:
-        return False
+    except ConfigError as exc:
+        return exc.reason
     if meta is None:
-        return False
+        return f"no {META_FILE}"
     names, files = meta.get("parameters"), meta.get("files")
     if not isinstance(names, list) or not isinstance(files, dict):
-        return False
+        return f"{META_FILE} lacks the 'parameters' list or the 'files' mapping"
     if not all(isinstance(n, str) and n in files for n in names) or STATE_FILE not in files:
-        return False
+        return f"{META_FILE} does not list every parameter file and {STATE_FILE}"
     for fname, size in files.items():
         if not isinstance(fname, str) or "/" in fname or "\\" in fname:
-            return False
+            return f"{META_FILE} lists a file name that is not a plain name: {fname!r}"
         try:
-            if (path / fname).stat().st_size != size:
-                return False
+            actual = (path / fname).stat().st_size
         except OSError:
-            return False
+            return f"{fname} is missing"
+        if actual != size:
+            return f"{fname} has {actual} bytes, {META_FILE} says {size}"
     for pname in names:
         try:
             _read_header(path / pname)
-        except ConfigError:
-            return False
-    return True
+        except ConfigError as exc:
+            return exc.reason
+    return None
 
 
-def latest_checkpoint(save_dir) -> Path | None:
+def latest_checkpoint(save_dir, skipped: list | None = None) -> Path | None:
     """The complete ``pass-%05d`` directory with the highest pass number, or None.
 
     ``*.tmp`` and ``*.old-*`` directories are never returned, and neither is a pass directory
     whose meta is missing or unreadable or lists a file that is missing or has the wrong size.
+    Pass directories newer than the one returned that were passed over for that are appended
+    to ``skipped`` (when given) as ``(path, why)``.
     """
     save_dir = Path(save_dir)
     try:
@@ -456,8 +460,11 @@ def latest_checkpoint(save_dir) -> Path | None:
         if m and entry.name == "pass-%05d" % int(m.group(1)) and entry.is_dir():
             passes.append((int(m.group(1)), entry.name))
     for _, name in sorted(passes, reverse=True):
-        if _is_complete(save_dir / name):
+        why = _incomplete(save_dir / name)
+        if why is None:
             return save_dir / name
+        if skipped is not None:
+            skipped.append((save_dir / name, why))
     return None
 
 
@@ -471,17 +478,17 @@ def load_parameters(path, expected: Mapping[str, tuple[int, ...]], *, missing: s
 
     ``missing`` follows Paddle's ``--load_missing_parameter_strategy``:
 
-    * ``"fail"``: any missing parameter file, wrong element count, unreadable file or extra
-      parameter file (a file not starting with ``_minipaddle_``) raises one ConfigError listing
-      every problem;
+    * ``"fail"``: any missing parameter file, wrong element count, unreadable file, file with
+      NaN or infinite values or extra parameter file (a file not starting with ``_minipaddle_``)
+      raises one ConfigError listing every problem;
     * ``"rand"``: missing parameters are left out of the result, so the caller keeps its own
       random initial values; with ``rng`` they are returned drawn from Paddle's default
       initialisation N(0, 0.01^2) instead;
     * ``"zero"``: missing parameters are returned as zeros.
 
     With ``"rand"`` and ``"zero"`` extra files are ignored (Paddle loads only the network's
-    parameters), but size mismatches and corrupt files still fail.  Works on directories Paddle
-    wrote (parameter files only).  Arrays are float32.
+    parameters), but size mismatches, corrupt files and non-finite values still fail.  Works on
+    directories Paddle wrote (parameter files only).  Arrays are float32.
     """
     if missing not in _MISSING_STRATEGIES:
         raise ValueError(f"missing must be one of {', '.join(_MISSING_STRATEGIES)}, "
@@ -512,9 +519,15 @@ def load_parameters(path, expected: Mapping[str, tuple[int, ...]], *, missing: s
                             f"{_fmt_shape(shape)} = {need} values")
             continue
         try:
-            result[name] = read_paddle_parameter(fpath, need).reshape(shape)
+            values = read_paddle_parameter(fpath, need).reshape(shape)
         except ConfigError as exc:  # changed under our feet since the header check
             problems.append(f"{name}: {exc.reason}")
+            continue
+        bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+        if bad:
+            problems.append(f"{name}: {bad} of its {values.size} values are NaN or infinite")
+            continue
+        result[name] = values
 
     extra: list[str] = []
     if missing == "fail":

@@ -35,6 +35,35 @@ EventHandler = Callable[[Any], None]
 DEFAULT_BATCH_SIZE = 64
 
 
+def _meta_error(path: Path, key: str, value: Any, expected: str) -> ConfigError:
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    return ConfigError(f"checkpoint meta {path / ckpt.META_FILE}: key {key!r} is {shown}, "
+                       f"expected {expected}")
+
+
+def _resume_counters(path: Path, meta: dict) -> dict[str, int]:
+    """The counters a resume needs from a checkpoint's meta, checked: a hand-edited or foreign
+    meta is an error naming the file, the key and what was expected."""
+    missing = [k for k in ("pass_id", "batch_count", "shuffle_rng", "network_rng")
+               if k not in meta]
+    if missing:
+        raise ConfigError(f"checkpoint meta {path / ckpt.META_FILE}: missing "
+                          f"{', '.join(repr(k) for k in missing)}; only a checkpoint minipaddle "
+                          "wrote can be resumed (--init-model-path loads parameters alone)")
+    counters = {}
+    for key in ("pass_id", "batch_count"):
+        value = meta[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise _meta_error(path, key, value, "a non-negative integer")
+        counters[key] = value
+    saved = path.name[len("pass-"):]
+    if path.name.startswith("pass-") and saved.isdigit() \
+            and counters["pass_id"] != int(saved) + 1:
+        raise _meta_error(path, "pass_id", counters["pass_id"],
+                          f"{int(saved) + 1} (the pass after {path.name})")
+    return counters
+
+
 @dataclass
 class TrainResult:
     """What a training run ends with."""
@@ -182,11 +211,17 @@ class Trainer:
         if path is None:
             if self.save_dir is None:
                 raise ConfigError("resume needs a save directory")
-            path = ckpt.latest_checkpoint(self.save_dir)
+            skipped: list = []
+            path = ckpt.latest_checkpoint(self.save_dir, skipped)
+            for where, why in skipped:
+                warnings.warn(f"--resume skips {where}, which is not a complete checkpoint "
+                              f"({why}); that pass will be trained and saved again",
+                              UserWarning, stacklevel=2)
             if path is None:
                 raise ConfigError(f"no complete checkpoint in {self.save_dir}")
         path = Path(path)
         state, meta, _ = ckpt.load_checkpoint_extras(path)
+        counters = _resume_counters(path, meta)
         shapes = {k: tuple(v.shape) for k, v in self.net.parameters.items()}
         raw = {k[len("raw/"):]: v for k, v in state.items() if k.startswith("raw/")}
         if set(raw) != set(shapes):
@@ -197,10 +232,13 @@ class Trainer:
             self.net.parameters[name] = value
         self.updater.load_state_dict({k[len("optimizer/"):]: v for k, v in state.items()
                                       if k.startswith("optimizer/")})
-        self.pass_id = int(meta["pass_id"])
-        self.batch_count = int(meta["batch_count"])
-        self.shuffle_rng.bit_generator.state = meta["shuffle_rng"]
-        self.net.rng.bit_generator.state = meta["network_rng"]
+        self.pass_id, self.batch_count = counters["pass_id"], counters["batch_count"]
+        for key, rng in (("shuffle_rng", self.shuffle_rng), ("network_rng", self.net.rng)):
+            try:
+                rng.bit_generator.state = meta[key]
+            except (TypeError, ValueError, KeyError):
+                raise _meta_error(path, key, meta[key], "the random-generator state minipaddle "
+                                  f"saved ({type(rng.bit_generator).__name__})") from None
         return self.pass_id
 
     # -- passes --------------------------------------------------------------------------------

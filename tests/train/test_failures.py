@@ -119,7 +119,9 @@ KILL_POINTS = {
 def check_save_dir(save: Path) -> Path | None:
     """Every directory under a final pass name is a complete checkpoint that loads in full;
     return the latest."""
-    latest = checkpoint.latest_checkpoint(save)
+    skipped: list = []
+    latest = checkpoint.latest_checkpoint(save, skipped)
+    assert not skipped, skipped
     shapes = {p.name: (p.size,) for p in mp.parse_config(DIGITS).model_config.parameters}
     for d in save.glob("pass-*"):
         if d.name.isascii() and d.name[5:].isdigit():

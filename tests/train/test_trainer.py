@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 import minipaddle as mp
+import minipaddle.cli
 from minipaddle import *  # noqa: F403
 from minipaddle.train import checkpoint
 from minipaddle.train.events import BeginIteration, BeginPass, EndIteration, EndPass
@@ -122,3 +124,61 @@ def test_checkpoint_files_load_as_an_initial_model(tmp_path):
     for name, value in trainer.net.parameters.items():
         np.testing.assert_array_equal(other.net.parameters[name], value)
     assert other.test() == trainer.test()
+
+
+@pytest.fixture
+def two_passes(tmp_path):
+    """A save directory with pass-00000 and pass-00001 of the digits network."""
+    config = mp.parse_config(ZOO / "digits.yaml")
+    trainer = Trainer(config, "digits", seed=2, save_dir=tmp_path)
+    trainer.train(num_passes=2)
+    trainer.close()
+    return config, tmp_path
+
+
+def test_resume_over_a_corrupt_latest_pass_warns_naming_it(two_passes):
+    config, save = two_passes
+    bad = save / "pass-00001"
+    (bad / "_conv1.w0").write_bytes((bad / "_conv1.w0").read_bytes()[:40])     # truncated
+    trainer = Trainer(config, "digits", seed=2, save_dir=save)
+    with pytest.warns(UserWarning, match=r"--resume skips .*pass-00001, which is not a "
+                      r"complete checkpoint \(_conv1.w0 has 40 bytes, .* says 592\)"):
+        assert trainer.resume() == 1
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("shuffle_rng", 5, "key 'shuffle_rng' is 5, expected the random-generator state"),
+    ("network_rng", {"bit_generator": "PCG64"}, "key 'network_rng' is .*expected the random"),
+    ("pass_id", "2", "key 'pass_id' is '2', expected a non-negative integer"),
+    ("batch_count", -1, "key 'batch_count' is -1, expected a non-negative integer"),
+    ("pass_id", 7, "key 'pass_id' is 7, expected 2 \\(the pass after pass-00001\\)"),
+    ("pass_id", None, "missing 'pass_id'; only a checkpoint minipaddle wrote can be resumed"),
+])
+def test_a_hand_edited_meta_names_the_file_the_key_and_what_was_expected(two_passes, key,
+                                                                        value, expected):
+    config, save = two_passes
+    meta_path = save / "pass-00001" / checkpoint.META_FILE
+    meta = json.loads(meta_path.read_text())
+    if value is None:
+        del meta[key]
+    else:
+        meta[key] = value
+    meta_path.write_text(json.dumps(meta))
+    trainer = Trainer(config, "digits", seed=2, save_dir=save)
+    with pytest.raises(ConfigError, match=f"checkpoint meta {meta_path}: {expected}"):
+        trainer.resume()
+
+
+def test_non_finite_parameter_values_are_refused_on_load(two_passes, capsys):
+    config, save = two_passes
+    shapes = {p.name: (p.size,) for p in config.model_config.parameters}
+    values = checkpoint.load_parameters(save / "pass-00001", shapes)["_hidden.w0"]
+    values[:3] = np.nan
+    values[5] = np.inf
+    checkpoint.write_paddle_parameter(save / "pass-00001" / "_hidden.w0", values)
+    with pytest.raises(ConfigError, match=r"_hidden.w0: 4 of its 8192 values are NaN or "
+                                          r"infinite"):
+        checkpoint.load_parameters(save / "pass-00001", shapes)
+    assert mp.cli.main(["test", str(ZOO / "digits.yaml"), "--data", "digits",
+                        "--model", str(save / "pass-00001")]) == 2
+    assert "4 of its 8192 values are NaN or infinite" in capsys.readouterr().err
