@@ -7,9 +7,13 @@ looked up in :data:`ACTIVATIONS`.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..config import ConfigError
+from ..config.serialize import describe_validation_error
+from .calls import checked_init, user_location
 
 
 class BaseActivation(BaseModel):
@@ -22,6 +26,20 @@ class BaseActivation(BaseModel):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        checked_init(cls)     # a wrong keyword is a ConfigError with file:line, as in layers
+
+    def __init__(self, name: str, support_hppl: bool = False):
+        try:
+            super().__init__(name=name, support_hppl=support_hppl)
+        except ValidationError as err:
+            raise ConfigError(f"{type(self).__name__}: {describe_validation_error(err)}",
+                              where=user_location()) from None
+
+
+checked_init(BaseActivation)
 
 
 def _activation(class_name: str, active_type: str, hppl: bool = False) -> type[BaseActivation]:

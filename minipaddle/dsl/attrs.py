@@ -10,11 +10,16 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from ..config.models import Double as Number
 from ..config import ConfigError
 from ..config.serialize import describe_validation_error
-from .base import build_from_mapping, user_location
+from .base import build_from_mapping
+from .calls import checked_init, user_location
 
 
 class _Attr(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        checked_init(cls)     # a wrong keyword is a ConfigError with file:line, as in layers
 
     @classmethod
     def _build(cls, **kwargs: Any) -> dict:

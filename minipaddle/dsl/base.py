@@ -9,12 +9,8 @@ registry the YAML model-zoo reader looks names up in (:data:`REGISTRY`).
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
-import os
-import sys
-from contextvars import ContextVar
 from typing import Annotated, Any, Callable, Optional, Union
 
 from pydantic import (
@@ -24,12 +20,8 @@ from pydantic import (
 
 from ..config import ConfigError, LayerConfig, ParameterConfig
 from .activations import BaseActivation, activation_by_name
+from .calls import _CALL, DATA_SOURCE, _Call, close_match, user_frame
 from .context import current
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: frames in these folders are never "the user's call".
-_LIBRARY_DIRS = tuple(os.path.dirname(os.path.abspath(m.__file__)) + os.sep
-                      for m in (sys.modules["pydantic"], sys.modules["pydantic_core"]))
 
 #: name -> DSL function (layers, networks, settings helpers): what a YAML entry may call.
 REGISTRY: dict[str, Callable[..., Any]] = {}
@@ -116,7 +108,7 @@ def build_from_mapping(cls: type, arguments: Any, what: Optional[str] = None) ->
     known = [p for p in params if p != "self"]
     for key in arguments:
         if key not in known:
-            raise ValueError(f"unknown key {key!r} for {what}{_close(str(key), known)}; "
+            raise ValueError(f"unknown key {key!r} for {what}{close_match(str(key), known)}; "
                              f"known: {', '.join(known) or 'none'}")
     missing = [p.name for p in params.values() if p.name != "self"
                and p.default is inspect.Parameter.empty and p.name not in arguments]
@@ -144,37 +136,6 @@ def split_pair(value: Any, y_value: Any = None) -> tuple[int, int]:
 
 # ---------------------------------------------------------------------------------------------
 # Error reporting
-
-
-class _Call:
-    """The DSL call being executed: function, layer name (once known)."""
-
-    def __init__(self, function: str, layer: Optional[str]):
-        self.function = function
-        self.layer = layer
-
-
-_CALL: ContextVar[Optional[_Call]] = ContextVar("minipaddle_dsl_call", default=None)
-#: set while a YAML file drives the DSL: the reader names file, entry and key itself.
-DATA_SOURCE: ContextVar[bool] = ContextVar("minipaddle_dsl_data_source", default=False)
-
-
-def user_location() -> Optional[str]:
-    """``file:line`` of the innermost stack frame outside minipaddle (and pydantic), or None
-    inside a DSL call (whose wrapper locates the error itself)."""
-    if _CALL.get() is not None:
-        return None
-    return _user_frame()
-
-
-def _user_frame() -> Optional[str]:
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith((_PACKAGE_DIR + os.sep, "<frozen") + _LIBRARY_DIRS):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
-        frame = frame.f_back
-    return None
 
 
 def _who(call: Optional[_Call]) -> str:
@@ -308,7 +269,7 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
                 unknown = [k for k in kwargs if k not in fields]
                 if unknown:
                     raise fail(None, None, f"unknown argument {unknown[0]!r}"
-                               f"{_close(unknown[0], fields)}; known arguments: "
+                               f"{close_match(unknown[0], fields)}; known arguments: "
                                f"{', '.join(fields)}")
                 try:
                     arguments = sig.bind(*args, **kwargs).arguments
@@ -331,7 +292,7 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
                     raise _translate(fn.__name__, call.layer, err) from None
                 return fn(**{k: getattr(validated, k) for k in fields})
             except ConfigError as err:
-                location = None if DATA_SOURCE.get() else _user_frame()
+                location = None if DATA_SOURCE.get() else user_frame()
                 raise (err.located(location) if location else err) from None
             finally:
                 _CALL.reset(token)
@@ -349,11 +310,6 @@ def _bind_message(err: TypeError) -> str:
     if text.startswith("missing a required argument: "):
         return f"missing required argument {text.split(': ', 1)[1]}"
     return text
-
-
-def _close(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str,

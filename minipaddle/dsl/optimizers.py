@@ -11,6 +11,7 @@ from ..config.models import Double as Number
 from ..config import ConfigError, OptimizationConfig
 from ..config.serialize import describe_validation_error
 from .base import build_from_mapping, dsl_function, fail
+from .calls import checked_init, user_location
 from .context import ParseContext, current
 
 NonNeg = Annotated[Number, Field(ge=0, allow_inf_nan=False)]
@@ -39,12 +40,16 @@ class _Setting(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        checked_init(cls)     # a wrong keyword is a ConfigError with file:line, as in layers
+
     def __init__(self, **kwargs: Any):
         try:
             super().__init__(**kwargs)
         except ValidationError as err:
-            raise ConfigError(f"{type(self).__name__}: {describe_validation_error(err)}") \
-                from None
+            raise ConfigError(f"{type(self).__name__}: {describe_validation_error(err)}",
+                              where=user_location()) from None
 
     def to_setting_kwargs(self) -> dict[str, Any]:
         return {}

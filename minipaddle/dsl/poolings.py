@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..config import ConfigError
+from ..config.serialize import describe_validation_error
+from .calls import checked_init, user_location
 
 
 class BasePoolingType(BaseModel):
@@ -16,6 +20,20 @@ class BasePoolingType(BaseModel):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        checked_init(cls)     # a wrong keyword is a ConfigError with file:line, as in layers
+
+    def __init__(self, name: str, **fields: Any):
+        try:
+            super().__init__(name=name, **fields)
+        except ValidationError as err:
+            raise ConfigError(f"{type(self).__name__}: {describe_validation_error(err)}",
+                              where=user_location()) from None
+
+
+checked_init(BasePoolingType)
 
 
 class MaxPooling(BasePoolingType):

@@ -619,3 +619,62 @@ def test_star_import_defines_unsupported_names():
     script = "from minipaddle import *\nx = data_layer(name='x', size=4)\nlstmemory(input=x)\n"
     with pytest.raises(NotImplementedError, match="lstmemory"):
         parse_config(lambda: exec(compile(script, "<config>", "exec"), {}))  # noqa: S102
+
+
+# ---------------------------------------------------------------------------------------------
+# The public DSL classes: a wrong keyword is located and suggests the right one, as in layers
+
+DSL_CLASSES = sorted(n for n in minipaddle.dsl.__all__
+                     if isinstance(getattr(minipaddle.dsl, n), type) and n != "LayerOutput")
+
+
+@pytest.mark.parametrize("name", DSL_CLASSES)
+def test_every_public_dsl_class_refuses_an_unknown_keyword_with_a_located_error(name):
+    cls = getattr(minipaddle.dsl, name)
+    with pytest.raises(ConfigError) as excinfo:
+        cls(no_such_argument=1)
+    assert_located(excinfo, "cls(no_such_argument=1)")
+    message = str(excinfo.value)
+    assert f": {cls.__name__}: unknown argument 'no_such_argument'" in message \
+        or f": {cls.__name__}: no_such_argument" in message \
+        or f": {cls.__name__}: missing required argument 'name'" in message  # open-ended bases
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda: minipaddle.MomentumOptimizer(momentun=0.9),
+     "MomentumOptimizer: unknown argument 'momentun' (did you mean 'momentum'?); known "
+     "arguments: momentum, sparse"),
+    (lambda: ParamAttr(initial_sdt=0.1),
+     "ParameterAttribute: unknown argument 'initial_sdt' (did you mean 'initial_std'?)"),
+    (lambda: ExtraAttr(drop_rat=0.5),
+     "ExtraLayerAttribute: unknown argument 'drop_rat' (did you mean 'drop_rate'?)"),
+    (lambda: minipaddle.AdamOptimizer(beta_1=0.5),
+     "AdamOptimizer: unknown argument 'beta_1' (did you mean 'beta1'?)"),
+    (lambda: minipaddle.L2Regularization(rat=0.1),
+     "L2Regularization: unknown argument 'rat' (did you mean 'rate'?); known arguments: rate"),
+    (lambda: minipaddle.ReluActivation(1), "ReluActivation: takes no arguments, got 1"),
+    (lambda: minipaddle.AdamaxOptimizer(beta1=0.9),
+     "AdamaxOptimizer: missing required argument 'beta2'"),
+    (lambda: minipaddle.ModelAverage(0.5, 3, True, 4),
+     "ModelAverage: takes at most 3 positional argument(s) (average_window, "
+     "max_average_window, do_average_in_cpu), got 4"),
+    (lambda: AvgPooling(strategi="sum"),
+     "AvgPooling: unknown argument 'strategi' (did you mean 'strategy'?)"),
+])
+def test_class_keyword_typos_suggest_the_right_keyword(make, expected):
+    with pytest.raises(ConfigError) as excinfo:
+        make()
+    assert_located(excinfo)
+    assert str(excinfo.value).split(": ", 1)[1] == expected or \
+        str(excinfo.value).split(": ", 1)[1].startswith(expected)
+
+
+def test_a_class_typo_in_a_config_file_names_the_file_and_line(tmp_path):
+    path = tmp_path / "conf.py"
+    path.write_text("from paddle.trainer_config_helpers import *\n"
+                    "settings(batch_size=8,\n"
+                    "         learning_method=MomentumOptimizer(momentun=0.9))\n")
+    with pytest.raises(ConfigError) as excinfo:
+        parse_config(str(path))
+    assert str(excinfo.value).startswith(f"{path}:3: MomentumOptimizer: unknown argument "
+                                         "'momentun' (did you mean 'momentum'?)")
