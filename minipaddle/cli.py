@@ -11,15 +11,19 @@
     minipaddle summary CONFIG
     minipaddle graph CONFIG
 
-Every command takes ``--config-args key=value,...``.  Errors print one line and exit 2.
+Every command takes ``--config-args key=value,...`` and ``--debug``.  Errors print one line
+and exit 2; ``--debug`` (or ``MINIPADDLE_DEBUG=1``) shows the full traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import warnings
 from pathlib import Path
-from typing import Callable, NoReturn, Optional, Sequence
+from typing import Callable, Iterator, NoReturn, Optional, Sequence
 
 import numpy as np
 
@@ -29,6 +33,8 @@ from .config.summary import format_summary
 from .dsl import parse_config
 
 DEFAULT_DATA = "mnist5k"
+#: set to 1 for full tracebacks (like --debug)
+DEBUG_ENV = "MINIPADDLE_DEBUG"
 #: data-layer size -> the embedded data set that fits it, when --data is not given
 EMBEDDED_BY_SIZE = {784: "mnist5k", 64: "digits"}
 
@@ -84,10 +90,12 @@ def _trainer(args: argparse.Namespace, config, save_dir=None, log=None):
 def _train(args: argparse.Namespace) -> None:
     from .train.progress import Progress
 
+    if args.start_pass and args.save_dir is None:
+        raise ConfigError("--start-pass needs --save-dir (it loads pass-N-1 from there)")
     if args.plot:
-        from .train.plot import require_matplotlib
+        from .train.plot import check_plot_path
 
-        require_matplotlib()          # fail before training, not after
+        check_plot_path(args.plot)          # fail before training, not after
     config = _config(args)
     log = Progress(stream=sys.stderr, enabled=not args.quiet)
     trainer = _trainer(args, config, save_dir=args.save_dir, log=log)
@@ -103,9 +111,12 @@ def _run_training(args: argparse.Namespace, trainer) -> None:
     if args.resume:
         print(f"resuming at pass {trainer.resume()}", file=sys.stderr)
     elif args.start_pass:
-        if args.save_dir is None:
-            raise ConfigError("--start-pass needs --save-dir (it loads pass-N-1 from there)")
         trainer.resume(Path(args.save_dir) / f"pass-{args.start_pass - 1:05d}")
+    if trainer.pass_id >= args.num_passes:
+        print(f"minipaddle: nothing left to run: passes 0-{trainer.pass_id - 1} are done and "
+              f"--num-passes {args.num_passes} counts all passes, resumed ones included (ask "
+              f"for more, e.g. --num-passes {trainer.pass_id + 1})", file=sys.stderr)
+        return
     result = trainer.train(args.num_passes)
     if args.plot:
         from .train.plot import plot_history
@@ -224,6 +235,37 @@ def _time_shares(rows, optimizer_ms: float) -> dict[str, float]:
 
 
 # -- wiring -----------------------------------------------------------------------------------
+def _integer(text: str, least: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=``: an integer >= 1 (argparse names the option in the error)."""
+    return _integer(text, 1, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type=``: an integer >= 0."""
+    return _integer(text, 0, "a non-negative integer")
+
+
+def positive_float(text: str) -> float:
+    """argparse ``type=``: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``minipaddle: error: ...``), exit status 2."""
 
@@ -236,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="minipaddle",
         description="PaddlePaddle v1 layer configs on NumPy: train, test, check, time and "
                     "describe networks.")
+    parser.add_argument("--debug", action="store_true",
+                        help=f"show the full traceback of an error (also {DEBUG_ENV}=1)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
 
@@ -246,10 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a Python config (.py), a model-zoo file (.yaml) or a dump")
         p.add_argument("--config-args", default="", metavar="ARGS",
                        help="comma-separated key=value pairs, e.g. use_gpu=1")
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help=f"show the full traceback of an error (also {DEBUG_ENV}=1)")
         if seed:
-            p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+            p.add_argument("--seed", type=non_negative_int, default=1,
+                           help="random seed (default 1)")
         if batch:
-            p.add_argument("--batch-size", type=int, default=None, metavar="B")
+            p.add_argument("--batch-size", type=positive_int, default=None, metavar="B")
         p.set_defaults(run=fn)
         return p
 
@@ -262,18 +309,21 @@ def build_parser() -> argparse.ArgumentParser:
     train = add("train", "train a network and test it after every pass", _train, seed=True,
                 batch=True)
     data_arg(train)
-    train.add_argument("--num-passes", type=int, default=10, metavar="N")
+    train.add_argument("--num-passes", type=positive_int, default=10, metavar="N",
+                       help="train until N passes are done in all: with --resume or "
+                            "--start-pass the passes already done count (default 10)")
     train.add_argument("--save-dir", default=None, metavar="DIR",
                        help="write pass-NNNNN/ checkpoints here")
     train.add_argument("--init-model-path", default=None, metavar="DIR",
                        help="start from these parameters (ours or Paddle v1's)")
     start = train.add_mutually_exclusive_group()
-    start.add_argument("--start-pass", type=int, default=0, metavar="N",
+    start.add_argument("--start-pass", type=non_negative_int, default=0, metavar="N",
                        help="continue from SAVE_DIR/pass-(N-1)")
     start.add_argument("--resume", action="store_true",
                        help="continue from the latest checkpoint in --save-dir")
     train.add_argument("--plot", default=None, metavar="FILE.png",
-                       help="write training curves (needs the 'plot' extra: matplotlib)")
+                       help="write training curves (needs the 'plot' extra: matplotlib); the "
+                            "path and the extra are checked before training starts")
     train.add_argument("--quiet", action="store_true", help="no progress output")
 
     test = add("test", "test a trained model", _test, seed=True, batch=True)
@@ -288,12 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     checkgrad = add("checkgrad", "numerically check every parameter's gradient",
                     _checkgrad, seed=True, batch=True)
-    checkgrad.add_argument("--tolerance", type=float, default=1e-3,
+    checkgrad.add_argument("--tolerance", type=positive_float, default=1e-3,
                            help="fail (exit 1) above this relative error (default 1e-3)")
 
     timing = add("time", "forward and backward milliseconds per layer", _time, seed=True,
                  batch=True)
-    timing.add_argument("--iterations", type=int, default=10, metavar="K")
+    timing.add_argument("--iterations", type=positive_int, default=10, metavar="K")
     timing.add_argument("--use-gpu", action="store_true",
                         help="time on the GPU backend (with the GPU layer types)")
 
@@ -306,17 +356,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: errors that are the user's (a config, a file, an option, the data): one line, exit 2
+USER_ERRORS = (ConfigError, NotImplementedError, OSError, ValueError, KeyError,
+               FloatingPointError, MemoryError)
+
+
+def _one_line(err: BaseException) -> str:
+    message = err.args[0] if isinstance(err, KeyError) and err.args else err
+    if isinstance(err, ConfigError):
+        return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
+    return " ".join(str(message).split("\n"))
+
+
+@contextlib.contextmanager
+def _warnings_as_lines(debug: bool) -> Iterator[None]:
+    """Warnings print as ``minipaddle: warning: ...`` (no source line of ours), except with
+    --debug."""
+    with warnings.catch_warnings():
+        if not debug:
+            def show(message, category, filename, lineno, file=None, line=None):
+                print(f"minipaddle: warning: {message}", file=file or sys.stderr)
+            warnings.showwarning = show
+        yield
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     try:
-        args.run(args)
-    except (ConfigError, NotImplementedError, OSError, ValueError, KeyError,
-            FloatingPointError, MemoryError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        text = " ".join(str(message).split("\n")) if not isinstance(err, ConfigError) else \
-            "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
-        print(f"minipaddle: error: {text}", file=sys.stderr)
+        with _warnings_as_lines(debug):
+            args.run(args)
+    except USER_ERRORS as err:
+        if debug:
+            raise
+        print(f"minipaddle: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("minipaddle: interrupted", file=sys.stderr)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Union
 
 from ..config import ConfigError, TrainerConfig, from_document, read_yaml_file
+from .calls import library_file
 from .context import ParseContext, fresh_context
 from .graph import model_config_of
 from .optimizers import opt_config_of
@@ -92,8 +93,34 @@ def _from_python_file(path: Path, config_args: Any) -> TrainerConfig:
         raise ConfigError(f"cannot read config file: {err.strerror}", where=str(path)) from None
     namespace = {"__file__": str(path), "__name__": "__minipaddle_config__"}
     with fresh_context(config_args) as ctx, paddle_helpers_alias(), _on_path(path.parent):
-        exec(code, namespace)  # noqa: S102 - a config file is Python by definition
+        _run_config(code, namespace, path)
         return trainer_config_of(ctx)
+
+
+def _run_config(code: types.CodeType, namespace: dict, path: Path) -> None:
+    """Execute a Python config. Whatever it raises becomes one ConfigError naming the user's
+    file and line (the innermost frame of the user's own code) and the exception; the original
+    stays chained as ``__cause__`` (``minipaddle --debug`` shows its traceback)."""
+    try:
+        exec(code, namespace)  # noqa: S102 - a config file is Python by definition
+    except ConfigError as err:
+        raise err.located(_user_line(err.__traceback__) or str(path))
+    except Exception as err:  # noqa: BLE001 - the user's code may raise anything
+        # our own refusals (NotImplementedError for Paddle names we lack) read as they are
+        text = str(err) if isinstance(err, NotImplementedError) and str(err) else \
+            f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        raise ConfigError(text, where=_user_line(err.__traceback__) or str(path)) from err
+
+
+def _user_line(tb: types.TracebackType | None) -> str | None:
+    """``file:line`` of the innermost traceback frame in the user's code (not minipaddle's,
+    the standard library's or an installed package's)."""
+    where = None
+    while tb is not None:
+        if not library_file(tb.tb_frame.f_code.co_filename):
+            where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
 
 
 @contextlib.contextmanager

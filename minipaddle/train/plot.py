@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -21,9 +22,30 @@ def require_matplotlib():
     return plt
 
 
+def check_plot_path(path: str) -> None:
+    """Everything ``plot_history(..., path)`` needs, checked before a run trains: matplotlib,
+    an image format it writes, and a directory the file can be created in."""
+    plt = require_matplotlib()
+    target = Path(path)
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    suffix = target.suffix[1:].lower()
+    if suffix not in formats:
+        raise ConfigError(f"--plot {path}: cannot write a {target.suffix or 'suffix-less'} "
+                          f"file; expected one of {', '.join('.' + f for f in sorted(formats))}")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if target.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        what = "is a directory" if target.is_dir() else f"cannot be written in {folder}"
+        raise ConfigError(f"--plot {path}: {what}")
+
+
 def plot_history(passes: Sequence[EndPass], path: str) -> None:
     """Cost and error per pass, train and test, side by side, into a PNG."""
     plt = require_matplotlib()
+    from matplotlib.ticker import MaxNLocator
+
     if not passes:
         raise ConfigError("--plot: no pass was trained")
     ids = [p.pass_id for p in passes]
@@ -35,7 +57,8 @@ def plot_history(passes: Sequence[EndPass], path: str) -> None:
         if all(p.test_metrics for p in passes):
             ax.plot(ids, [scale * p.test_metrics[metric] for p in passes], "s-", label="test")
         ax.set_xlabel("pass")
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        # whole passes only, even for a single pass (the default asks for two integers in view)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_ylabel(f"{metric} (%)" if scale != 1.0 else metric)
         ax.grid(alpha=0.3)
         ax.legend()

@@ -53,6 +53,39 @@ def test_resume_continues_from_the_latest_pass(tmp_path, capsys):
     assert (tmp_path / "pass-00001").is_dir()
 
 
+def test_resume_with_nothing_left_to_run_says_so(tmp_path, capsys):
+    assert main(["train", DIGITS, "--data", "digits", "--num-passes", "2", "--quiet",
+                 "--save-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["train", DIGITS, "--data", "digits", "--num-passes", "1", "--quiet",
+                 "--save-dir", str(tmp_path), "--resume"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""                                    # no run, no summary line
+    assert ("nothing left to run: passes 0-1 are done and --num-passes 1 counts all passes, "
+            "resumed ones included (ask for more, e.g. --num-passes 3)") in captured.err
+    assert sorted(p.name for p in tmp_path.glob("pass-*")) == ["pass-00000", "pass-00001"]
+
+
+def test_num_passes_help_says_resumed_passes_count(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "with --resume or --start-pass the passes already done count" in help_text
+
+
+def test_warnings_are_one_line_each(tmp_path, capsys):
+    path = tmp_path / "conf.py"
+    path.write_text("from paddle.trainer_config_helpers import *\n"
+                    "x = data_layer(name='pixel', size=64, height=8, width=8)\n"
+                    "y = fc_layer(input=x, size=10, act=SoftmaxActivation())\n"
+                    "outputs(classification_cost(input=y, label=data_layer(name='l', size=10)))\n")
+    assert main(["train", str(path), "--data", "digits", "--num-passes", "1", "--quiet"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert "minipaddle: warning: the config never calls settings(): training with Paddle's " \
+           "defaults (momentum SGD, learning rate 1.0 on summed gradients)" in err
+    assert not [line for line in err if "Warning" in line or "cli.py" in line], err
+
+
 def test_checkgrad_reports_every_parameter(capsys):
     assert main(["checkgrad", str(ZOO / "lenet.yaml")]) == 0
     out = capsys.readouterr().out
@@ -111,6 +144,43 @@ def test_start_pass_continues_from_the_named_pass(tmp_path, capsys):
     assert (tmp_path / "pass-00001" / "_conv1.w0").read_bytes() == first
     assert main(["train", DIGITS, "--quiet", "--start-pass", "2"]) == 2
     assert "--start-pass needs --save-dir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["curves.txt", "a_directory"])
+def test_a_bad_plot_target_fails_before_training(tmp_path, capsys, target):
+    (tmp_path / "a_directory").mkdir()
+    save = tmp_path / "save"
+    code = main(["train", DIGITS, "--num-passes", "1", "--quiet", "--save-dir", str(save),
+                 "--plot", str(tmp_path / target)])
+    assert code == 2
+    err = capsys.readouterr().err
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "--plot needs matplotlib: pip install 'minipaddle[plot]'" in err
+    else:
+        assert f"--plot {tmp_path / target}: cannot write a" in err
+    assert not save.exists()                                      # nothing was trained
+
+
+def test_a_one_pass_plot_has_whole_pass_ticks(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from minipaddle.train.events import EndPass
+    from minipaddle.train.plot import plot_history
+
+    ticks = []
+    original = Figure.savefig
+
+    def savefig(fig, *args, **kwargs):
+        ticks.extend(ax.get_xticks() for ax in fig.axes)
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    plot_history([EndPass(0, {"cost": 1.0, "classification_error": 0.5}, None, 1.0)],
+                 str(tmp_path / "one.png"))
+    assert ticks and all(len(t) and all(float(v).is_integer() for v in t) for t in ticks), ticks
 
 
 def test_plot_writes_a_png_or_names_the_missing_extra(tmp_path, capsys):
