@@ -143,6 +143,7 @@ def _test(args: argparse.Namespace) -> None:
 def _infer(args: argparse.Namespace) -> None:
     from .runtime import compile
     from .train import checkpoint
+    from .train.datasets import read_input_array
 
     config = _config(args)
     model = config.model_config
@@ -150,10 +151,12 @@ def _infer(args: argparse.Namespace) -> None:
     shapes = {k: tuple(v.shape) for k, v in net.parameters.items()}
     for name, value in checkpoint.load_parameters(args.model, shapes).items():
         net.parameters[name] = value
-    try:
-        inputs = np.load(args.input, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"cannot read {args.input}: {err}") from None
+    inputs = read_input_array(args.input)
+    if inputs.size and (float(inputs.min()) < 0 or float(inputs.max()) > 1):
+        warnings.warn(f"{args.input}: values span [{float(inputs.min()):g}, "
+                      f"{float(inputs.max()):g}], but the data sets feed images in [0, 1] "
+                      "(uint8 pixels are divided by 255): the predictions may saturate",
+                      UserWarning, stacklevel=1)
     dense = [n for n in model.input_layer_names if n not in net.label_slots]
     if len(dense) != 1:
         raise ConfigError(f"infer feeds one dense data layer; this network has {dense}")

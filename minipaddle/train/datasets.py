@@ -42,7 +42,7 @@ import numpy as np
 from ..config import ConfigError
 
 __all__ = ["Dataset", "load_dataset", "read_idx", "write_idx", "batches", "stratified_split",
-           "SPLIT_SEED", "EMBEDDED", "IDX_FILES"]
+           "read_input_array", "SPLIT_SEED", "EMBEDDED", "IDX_FILES"]
 
 #: seed of the fixed train/test split of the embedded data sets (never change it: reported
 #: accuracies refer to this split)
@@ -307,6 +307,52 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     if path.suffix == ".gz":
         payload = gzip.compress(payload, mtime=0)
     path.write_bytes(payload)
+
+
+# --------------------------------------------------------------------------------------------
+# input arrays (minipaddle infer)
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def read_input_array(path: str | os.PathLike) -> np.ndarray:
+    """The images of one ``.npy`` file, as the data sets feed them: float values in [0, 1].
+
+    ``uint8`` images are taken as 0-255 pixels and divided by 255, as the MNIST and IDX data
+    sets are; other numeric arrays are used as they are.  An ``.npz`` archive, a text file, a
+    pickle or an array of strings or objects is a :class:`ConfigError` saying what the file is
+    and what is expected.
+    """
+    path = Path(path)
+    expected = ("expected a NumPy .npy file (numpy.save) holding one numeric array of images, "
+                "(N, size) or (N, C, H, W), with values in [0, 1] or uint8 pixels 0-255")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if head.startswith(_ZIP_MAGIC):
+        with np.load(path, allow_pickle=False) as archive:
+            names = ", ".join(archive.files) or "none"
+        raise ConfigError(f"{path} is an .npz archive (arrays: {names}); {expected}: save the "
+                          "one array with numpy.save")
+    if not head.startswith(_NPY_MAGIC):
+        raise ConfigError(f"{path} is not a .npy file (it starts with {head!r}); {expected}")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        what = ("holds Python objects, which loading would unpickle" if "allow_pickle" in
+                str(exc) else f"is not a readable .npy file ({exc})")
+        raise ConfigError(f"{path} {what}; {expected}") from None
+    except (OSError, EOFError) as exc:
+        raise ConfigError(f"{path} is truncated or unreadable ({exc}); {expected}") from None
+    if array.dtype.kind not in "biuf":
+        raise ConfigError(f"{path} holds an array of {array.dtype} ({array.dtype.kind!r} "
+                          f"values); {expected}")
+    if array.dtype == np.uint8:
+        return np.divide(array, np.float32(255), dtype=np.float32)
+    return array
 
 
 # --------------------------------------------------------------------------------------------

@@ -125,6 +125,10 @@ class Trainer:
             self.train_data, self.test_data = load_dataset(data)
         else:
             self.train_data, self.test_data = data
+        for part, dataset in (("training", self.train_data), ("test", self.test_data)):
+            if dataset is not None and len(dataset) == 0:
+                raise ConfigError(f"the {part} set {dataset.name} is empty: there is nothing "
+                                  f"to {'train on' if part == 'training' else 'test on'}")
         self.net: Network = compile(config.model_config, device=device, seed=seed)
         self.image_slot, self.label_slot = self._slots()
         self.updater = ParameterUpdater(

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from minipaddle.cli import main
+from minipaddle.train.datasets import write_idx
 
 ZOO = Path(__file__).resolve().parents[2] / "model_zoo"
 DIGITS = str(ZOO / "digits.yaml")
@@ -194,3 +195,77 @@ def test_plot_writes_a_png_or_names_the_missing_extra(tmp_path, capsys):
         return
     assert code == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory) -> str:
+    save = tmp_path_factory.mktemp("digits_model")
+    assert main(["train", DIGITS, "--data", "digits", "--num-passes", "1", "--quiet",
+                 "--save-dir", str(save)]) == 0
+    return str(save / "pass-00000")
+
+
+def infer(model: str, array_file: Path, out: Path) -> int:
+    return main(["infer", DIGITS, "--model", model, "--input", str(array_file),
+                 "--output", str(out)])
+
+
+def test_infer_scales_uint8_pixels_like_the_data_sets(tmp_path, digits_model, capsys):
+    pixels = np.random.default_rng(1).integers(0, 256, size=(4, 64)).astype(np.uint8)
+    np.save(tmp_path / "u8.npy", pixels)
+    np.save(tmp_path / "f.npy", pixels.astype(np.float32) / 255)
+    assert infer(digits_model, tmp_path / "u8.npy", tmp_path / "a.npy") == 0
+    assert infer(digits_model, tmp_path / "f.npy", tmp_path / "b.npy") == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_infer_warns_when_values_leave_the_range_the_data_sets_feed(tmp_path, digits_model,
+                                                                    capsys):
+    np.save(tmp_path / "raw.npy", np.full((2, 64), 200.0))
+    assert infer(digits_model, tmp_path / "raw.npy", tmp_path / "p.npy") == 0
+    assert ("minipaddle: warning: " + str(tmp_path / "raw.npy") + ": values span [200, 200], "
+            "but the data sets feed images in [0, 1]") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind, fragment", [
+    ("npz", "is an .npz archive (arrays: images); expected a NumPy .npy file"),
+    ("text", "is not a .npy file (it starts with b'0.1 0.2"),
+    ("strings", "holds an array of <U3 ('U' values); expected a NumPy .npy file"),
+    ("objects", "holds Python objects, which loading would unpickle"),
+])
+def test_infer_says_what_a_wrong_input_file_is(tmp_path, digits_model, capsys, kind, fragment):
+    path = tmp_path / "input"
+    if kind == "npz":
+        np.savez(path, images=np.zeros((2, 64)))
+        path = path.with_suffix(".npz")
+    elif kind == "text":
+        path.write_text("0.1 0.2 0.3\n")
+    elif kind == "strings":
+        np.save(path, np.array(["abc", "def"]))
+        path = path.with_suffix(".npy")
+    else:
+        np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+        path = path.with_suffix(".npy")
+    assert infer(digits_model, path, tmp_path / "p.npy") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"minipaddle: error: {path} {fragment}"), err
+    assert "(N, size) or (N, C, H, W), with values in [0, 1] or uint8 pixels 0-255" in err
+
+
+@pytest.mark.parametrize("empty", ["train", "t10k"])
+def test_an_empty_data_set_is_an_error(tmp_path, capsys, empty):
+    rng = np.random.default_rng(0)
+    for prefix in ("train", "t10k"):
+        n = 0 if prefix == empty else 20
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte",
+                  rng.integers(0, 256, size=(n, 8, 8)).astype(np.uint8))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", (np.arange(n) % 10).astype(np.uint8))
+    expected = {"train": f"the training set idx:{tmp_path}/train is empty: there is nothing "
+                         "to train on",
+                "t10k": f"the test set idx:{tmp_path}/test is empty: there is nothing to test "
+                        "on"}[empty]
+    for command in (["train", "--num-passes", "1", "--quiet"],
+                    ["test", "--model", str(tmp_path)]):
+        assert main([command[0], DIGITS, "--data", f"idx:{tmp_path}", *command[1:]]) == 2
+        assert expected in capsys.readouterr().err
