@@ -3,6 +3,7 @@ Paddle's --log_period), and end-of-pass lines."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Optional, TextIO
@@ -49,15 +50,34 @@ class Progress:
             if now - self.last_draw < 0.1 and seen < self.total:
                 return
             self.last_draw = now
-            done = int(self.width * seen / max(1, self.total))
-            bar = "#" * done + "-" * (self.width - done)
-            self.stream.write(f"\rpass {self.pass_id} [{bar}] {seen}/{self.total} "
-                              f"{format_metrics(metrics)}\033[K")
+            self.stream.write(f"\r{self._bar_line(seen, metrics)}\033[K")
             self.stream.flush()
         elif self.batches % self.log_period == 0:
             self.stream.write(f"pass {self.pass_id}, batch {self.batches}, {seen}/{self.total}: "
                               f"{format_metrics(metrics)}\n")
             self.stream.flush()
+
+    def _columns(self) -> int:
+        """The terminal's width (``COLUMNS`` first, as the shell sets it), 80 if unknown."""
+        env = os.environ.get("COLUMNS", "")
+        if env.isdigit() and int(env) > 0:
+            return int(env)
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            return 80
+
+    def _bar_line(self, seen: int, metrics: dict[str, float]) -> str:
+        """One bar line that fits the terminal: the bar shrinks first (down to 5 cells, then
+        it is left out), then the line is cut; the last column stays free, since writing it
+        wraps on many terminals."""
+        room = self._columns() - 1
+        head, tail = f"pass {self.pass_id} ", f" {seen}/{self.total} {format_metrics(metrics)}"
+        width = min(self.width, room - len(head) - len(tail) - 2)
+        if width >= 5:
+            done = int(width * seen / max(1, self.total))
+            return head + "[" + "#" * done + "-" * (width - done) + "]" + tail
+        return (head.rstrip() + tail)[:room]
 
     def end_pass(self, event: EndPass) -> None:
         if not self.enabled:
