@@ -26,6 +26,7 @@ from ..runtime import Network, compile
 from ..runtime.backend import to_host
 from . import checkpoint as ckpt
 from .datasets import Dataset, batches, load_dataset
+from .divergence import DivergenceGuard, quiet_floating_point
 from .evaluators import Evaluator, build_evaluators
 from .events import BeginIteration, BeginPass, EndIteration, EndPass
 from .optimizers import ParameterUpdater
@@ -143,6 +144,7 @@ class Trainer:
         self.evaluators: list[Evaluator] = build_evaluators(config.model_config.evaluators,
                                                             self.costs)
         self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs})
+        self.guard = DivergenceGuard()
         self.shuffle_rng = np.random.default_rng([seed, 1])
         self.pass_id = 0
         self.batch_count = 0
@@ -293,6 +295,7 @@ class Trainer:
             self._observe(out, labels)
             seen += len(labels)
             cost = float(sum(np.mean(out[c]) for c in self.costs))
+            self.guard.check(self.net, cost, pass_id, batch_id)
             metrics = self._metrics()
             self.log.batch(seen, metrics)
             self.handler(EndIteration(pass_id, batch_id, cost, metrics))
@@ -313,7 +316,8 @@ class Trainer:
         wall = time.perf_counter()
         train_seconds, images = 0.0, 0
         while self.pass_id < num_passes:
-            event = self.train_one_pass()
+            with quiet_floating_point():        # what NumPy warns of, the checks report
+                event = self.train_one_pass()
             result.passes.append(event)
             train_seconds += event.seconds
             images += len(self.train_data)

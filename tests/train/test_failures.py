@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import minipaddle as mp
 from minipaddle import *  # noqa: F403
 from minipaddle.cli import main
 from minipaddle.train import checkpoint
+from minipaddle.train.divergence import DivergenceGuard
 from minipaddle.train.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,10 +32,8 @@ DIGITS = ROOT / "model_zoo" / "digits.yaml"
 POSIX_KILL = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
 
 
-@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning",
-                            "ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("error::RuntimeWarning")   # NumPy's overflow warnings stay inside
 def test_non_finite_cost_names_the_first_bad_layer_and_keeps_checkpoints(tmp_path):
-    """The run is meant to diverge: NumPy's overflow warnings are expected."""
     def net():
         settings(batch_size=32, learning_rate=1e4)          # diverges within a pass or two
         x = data_layer(name="pixel", size=64, height=8, width=8)
@@ -45,13 +45,69 @@ def test_non_finite_cost_names_the_first_bad_layer_and_keeps_checkpoints(tmp_pat
     with pytest.raises(FloatingPointError) as info:
         trainer.train(num_passes=20)
     message = str(info.value)
-    assert "the cost became non-finite at pass" in message and "batch" in message
-    assert "first non-finite layer: 'hidden'" in message or "parameter" in message
+    assert ("the cost became non-finite at pass" in message and "batch" in message
+            and "first non-finite layer: 'hidden'" in message) or \
+        ("training diverged: parameter '_hidden." in message and "of layer 'hidden'" in message)
     latest = checkpoint.latest_checkpoint(tmp_path)
     if latest is not None:      # every checkpoint left behind is complete and finite
         shapes = {k: v.shape for k, v in trainer.net.parameters.items()}
         for value in checkpoint.load_parameters(latest, shapes).values():
             assert np.isfinite(value).all()
+
+
+def batch_norm_net(learning_rate: float):
+    """Batch norm before the softmax: the cost stays finite while the weights and the moving
+    variances run off towards 1e15 and 1e30 (the case a non-finite check alone lets through)."""
+    def net():
+        settings(batch_size=32, learning_rate=learning_rate,
+                 learning_method=MomentumOptimizer(0.9))
+        pixel = data_layer(name="pixel", size=64, height=8, width=8)
+        conv = img_conv_layer(input=pixel, filter_size=3, num_filters=8, padding=1,
+                              act=LinearActivation(), name="conv")
+        bn = batch_norm_layer(input=conv, act=ReluActivation(), name="bn")
+        pool = img_pool_layer(input=bn, pool_size=2, stride=2, name="pool")
+        fc = fc_layer(input=pool, size=10, act=LinearActivation(), name="fc")
+        predict = batch_norm_layer(input=fc, act=SoftmaxActivation(), name="predict")
+        outputs(classification_cost(input=predict, label=data_layer(name="label", size=10)))
+    return mp.parse_config(net)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_divergence_with_a_finite_cost_stops_before_the_diverged_state_is_saved(tmp_path):
+    good = Trainer(batch_norm_net(0.01 / 32), "digits", seed=1, save_dir=tmp_path)
+    good.train(num_passes=1)
+    good.close()
+    saved = parameter_bytes(tmp_path / "pass-00000")
+    wild = Trainer(batch_norm_net(1e6), "digits", seed=1, save_dir=tmp_path)
+    assert wild.resume() == 1
+    with pytest.raises(FloatingPointError) as info:
+        wild.train(num_passes=3)
+    message = str(info.value)
+    assert re.fullmatch(r"training diverged: parameter '_(\w+)\.w\w+' of layer '\1' is \|value\| "
+                        r"up to \S+ at pass 1, batch \d+ \(the bound is 1e\+10\); training "
+                        r"stopped before this state was saved, the last complete checkpoint is "
+                        r"kept: lower the learning rate", message), message
+    assert sorted(p.name for p in tmp_path.glob("pass-*")) == ["pass-00000"]
+    assert parameter_bytes(tmp_path / "pass-00000") == saved
+
+
+def test_the_divergence_guard_checks_cost_growth_and_parameter_values():
+    net = mp.compile(batch_norm_net(0.01), seed=0)
+    guard = DivergenceGuard()
+    guard.check(net, 2.3, 0, 0)
+    guard.check(net, 2.3 * 9999, 0, 1)                    # under four orders of magnitude
+    with pytest.raises(FloatingPointError, match=r"the cost grew from 2.3 \(the run's first "
+                       r"batch\) to 2.3e\+04 at pass 0, batch 2, 1e\+04 times or more \("
+                       r"largest parameter: '_\w+\.\w+' of layer '\w+'"):
+        guard.check(net, 2.3 * 10001, 0, 2)
+    net.parameters["_fc.wbias"][3] = np.nan
+    with pytest.raises(FloatingPointError, match="parameter '_fc.wbias' of layer 'fc' is not "
+                                                 "finite at pass 4, batch 7"):
+        guard.check(net, 2.3, 4, 7)
+    net.parameters["_fc.wbias"][3] = -2e10
+    with pytest.raises(FloatingPointError, match=r"'_fc.wbias' of layer 'fc' is \|value\| up "
+                                                 r"to 2e\+10 at pass 4, batch 8"):
+        guard.check(net, 2.3, 4, 8)
 
 
 # ---------------------------------------------------------------------------------------------
