@@ -313,14 +313,18 @@ class Network:
     def forward(self, feed: dict[str, Any], training: Union[bool, str] = False,
                 fetch: Optional[list[str]] = None,
                 timings: Optional[dict[str, float]] = None,
-                as_numpy: Optional[bool] = None) -> dict[str, Any]:
+                as_numpy: Optional[bool] = None,
+                given: Optional[dict[str, Any]] = None) -> dict[str, Any]:
         """Run the layers the fetched outputs need.  ``training``: False (test), True
         (training: batch statistics, dropout masks), or ``"check"`` (training arithmetic,
         no moving-statistics update, one fixed dropout mask per layer).  ``timings``, when
         given, gets each computed layer's seconds added under its name, and the seconds of its
         activation and dropout under ``name + "/activation"``.  The outputs are NumPy arrays,
         or device arrays when a feed was one (a CuPy feed on the GPU); ``as_numpy`` forces
-        either."""
+        either.  ``given`` maps layers to their outputs as an earlier forward with the same
+        feed and mode fetched them: those layers are not computed again (a gradient check that
+        moves one layer's parameters re-runs only the layers after it); such a forward cannot
+        be followed by :meth:`backward`."""
         mode = {False: Pass.TEST, True: Pass.TRAIN, "check": Pass.CHECK}.get(training)
         if mode is None:
             raise ValueError(f"training must be False, True or 'check', got {training!r}")
@@ -359,13 +363,17 @@ class Network:
                 raise ValueError(f"data layer {name!r}: the batch is empty")
             batch = n
         self._check_batch_memory(needed, batch or 0)
-        acts = self._activations(needed, fetch)
+        given = given or {}
+        acts = self._activations(needed, fetch + list(given))    # a given output is activated
         pre: dict[str, Any] = {}
         masks: dict[str, Any] = {}
         with self.backend.compute():
             for name in needed:
                 runtime = self.layers.get(name)
                 if runtime is None:
+                    continue
+                if name in given:
+                    values[name] = given[name]
                     continue
                 start = perf_counter() if timings is not None else 0.0
                 xs = [values[i] for i in runtime.input_names]
@@ -381,9 +389,9 @@ class Network:
                     masks[name] = (mask, activated)
                 if timings is not None:
                     self._lap(timings, name + ACTIVATION_SUFFIX, start)
-        self._last = {"pass": p, "needed": needed, "values": values, "pre": pre,
-                      "masks": masks, "acts": acts,
-                      "fed": {k: feed[k] for k in feed if k in values}}
+        self._last = None if given else {
+            "pass": p, "needed": needed, "values": values, "pre": pre, "masks": masks,
+            "acts": acts, "fed": {k: feed[k] for k in feed if k in values}}
         return {name: self.backend.to_output(values[name], host=host) for name in fetch}
 
     def _lap(self, timings: dict[str, float], key: str, start: float) -> float:

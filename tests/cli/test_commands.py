@@ -1,4 +1,5 @@
-"""The training-side commands: train, test, infer, checkgrad, time, graph, and their errors."""
+"""The training-side commands: train, test, infer, time, graph, and their errors (checkgrad:
+tests/train/test_checkgrad.py)."""
 
 from __future__ import annotations
 
@@ -85,15 +86,6 @@ def test_warnings_are_one_line_each(tmp_path, capsys):
     assert "minipaddle: warning: the config never calls settings(): training with Paddle's " \
            "defaults (momentum SGD, learning rate 1.0 on summed gradients)" in err
     assert not [line for line in err if "Warning" in line or "cli.py" in line], err
-
-
-def test_checkgrad_reports_every_parameter(capsys):
-    assert main(["checkgrad", str(ZOO / "lenet.yaml")]) == 0
-    out = capsys.readouterr().out
-    for name in ("_conv1_conv.w0", "_conv2_conv.wbias", "_hidden.w0", "_predict.wbias"):
-        row = next(line for line in out.splitlines() if line.startswith(name + " "))
-        assert float(row.split()[-1]) < 1e-3
-    assert out.splitlines()[-1].startswith("worst relative error ")
 
 
 def test_time_reports_each_layer(capsys):

@@ -331,3 +331,32 @@ def test_compile_accepts_layer_outputs():
     net = mp.compile(y, seed=0)
     assert net.forward({"x": np.ones((1, 3))})["y"].shape == (1, 2)
     mp.dsl.context.reset_default_context()
+
+
+def test_given_outputs_are_not_recomputed_and_give_the_same_result():
+    """forward(given=...) (gradient checks re-run only what a perturbed layer changes): with
+    every layer before the relu/pool pair given, the cost is bit for bit a full forward's."""
+    def net():
+        x = data_layer(name="x", size=2 * 6 * 6, height=6, width=6)
+        c = img_conv_layer(input=x, name="c", filter_size=3, num_filters=4, num_channels=2,
+                           padding=1, act=ReluActivation())
+        p = img_pool_layer(input=c, name="p", pool_size=2, stride=2, pool_type=MaxPooling())
+        f = fc_layer(input=p, name="f", size=3, act=SoftmaxActivation(),
+                     layer_attr=ExtraAttr(drop_rate=0.5))
+        return classification_cost(input=f, label=data_layer(name="l", size=3), name="cost")
+
+    network = compile_fn(net, dtype="float64", seed=2)
+    rng = np.random.default_rng(0)
+    feed = {"x": rng.uniform(-1, 1, (3, 72)), "l": np.array([0, 2, 1])}
+    every = network.forward(feed, training="check", fetch=["c", "p", "f", "cost"])
+    network.parameters["_f.w0"] *= 1.5                      # only f and cost change
+    full = network.forward(feed, training="check", fetch=["cost"])["cost"]
+    calls = []
+    conv = network.layers["c"]
+    original = conv.forward
+    conv.forward = lambda *a: calls.append(1) or original(*a)
+    partial = network.forward(feed, training="check", fetch=["cost"],
+                              given={"c": every["c"], "p": every["p"]})["cost"]
+    assert calls == [] and np.array_equal(partial, full)
+    with pytest.raises(RuntimeError, match="backward\\(\\) needs a preceding forward"):
+        network.backward()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...kernels import pool as K
 from ..registry import register
 from .base import RuntimeLayer, as_image
@@ -46,6 +48,17 @@ class PoolLayer(RuntimeLayer):
     # than one thread (bench/README.md), so it runs unsplit.
     def forward(self, xs, params, p):
         return K.pool2d_forward(self._input(xs[0]), xp=p.xp, **self.args)
+
+    def tied_maxima(self, x) -> int:
+        """How many cells of ``x`` (this layer's input, a NumPy array) equal their window's
+        maximum besides one per window: where Paddle's max-pool gradient, which every tied cell
+        receives in full, is not the derivative (``docs/paddle_compat.md``). 0 for averages."""
+        if self.kind != "max":
+            return 0
+        x = self._input(x)
+        y = K.pool2d_forward(x, **self.args)
+        hits = K.pool2d_backward(x, y, np.ones_like(y), **self.args)
+        return int(hits.sum()) - int(y.size)
 
     def backward(self, xs, z, dz, params, grads, p):
         if not p.needs_grad(self.input_names[0]):
