@@ -137,7 +137,11 @@ class Trainer:
         return image, label
 
     def _feed(self, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-        return {self.image_slot: images, self.label_slot: labels}
+        # in the shape the data layer declares: a flat one (Paddle's demos have no
+        # height/width) gets flat rows, which the first image layer reads as an image
+        shape = self.net.output_shape(self.image_slot)
+        return {self.image_slot: images.reshape((len(images),) + shape),
+                self.label_slot: labels}
 
     # -- checkpoints ---------------------------------------------------------------------------
     def load_model(self, path: Union[str, Path], missing: str = "fail") -> None:
