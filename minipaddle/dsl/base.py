@@ -344,6 +344,27 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
     return decorate
 
 
+class dsl_call:  # noqa: N801 - used like a function: ``with dsl_call("Layer", name):``
+    """The context of a DSL call not declared with :func:`dsl_function` (Paddle's raw
+    config-parser forms take ``**kwargs``): :func:`fail` names the call, and a ConfigError
+    raised inside gets the user's ``file:line``."""
+
+    def __init__(self, function: str, layer: Optional[str] = None):
+        self.call = _Call(function, layer)
+
+    def __enter__(self) -> _Call:
+        self._token = _CALL.set(self.call)
+        return self.call
+
+    def __exit__(self, kind: Any, err: Any, tb: Any) -> bool:
+        _CALL.reset(self._token)
+        if isinstance(err, ConfigError) and not DATA_SOURCE.get():
+            location = _user_frame()
+            if location:
+                err.located(location)
+        return False
+
+
 def _bind_message(err: TypeError) -> str:
     text = str(err)
     if text.startswith("missing a required argument: "):
@@ -370,6 +391,12 @@ def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str
                   "sample, more than a config can describe (2**63 - 1)")
         raise (fail(size_argument, config.size, reason) if size_argument
                else fail(None, None, reason))
+    if config.device is None:
+        config.device = ctx.param_defaults["device"]        # default_device(...)
+    for param in ctx.fresh_parameters:                      # Paddle: a layer's device
+        if config.device is not None and param.device is None:  # is its parameters' too
+            param.device = config.device
+    ctx.fresh_parameters.clear()
     out = LayerOutput(name=config.name, layer_type=layer_type, parents=list(parents),
                       size=config.size, num_filters=num_filters,
                       height=config.height or None, width=config.width or None,

@@ -15,6 +15,7 @@ from ..config import ConfigError, TrainerConfig, from_document, read_yaml_file
 from .context import ParseContext, fresh_context
 from .graph import model_config_of
 from .optimizers import opt_config_of
+from .raw import config_namespace, syntax_error_message
 from .zoo import read_model_document
 
 PADDLE_HELPERS = "paddle.trainer_config_helpers"
@@ -26,9 +27,10 @@ Source = Union[str, os.PathLike, Callable[[], Any], dict]
 
 
 def trainer_config_of(ctx: ParseContext) -> TrainerConfig:
+    trainer = {"save_dir": "./output/model", "start_pass": 0, **ctx.trainer_settings}
     return TrainerConfig(model_config=model_config_of(ctx), opt_config=opt_config_of(ctx),
                          data_config=ctx.data_config, test_data_config=ctx.test_data_config,
-                         save_dir="./output/model", start_pass=0)
+                         **{k: v for k, v in trainer.items() if v is not None})
 
 
 def parse_config(source: Source, config_args: Any = "") -> TrainerConfig:
@@ -54,7 +56,7 @@ def parse_config(source: Source, config_args: Any = "") -> TrainerConfig:
     if not path.exists():
         raise ConfigError("no such config file", where=str(path))
     suffix = path.suffix.lower()
-    if suffix == ".py":
+    if suffix in (".py", ".conf"):     # Paddle's .conf files are Python configs too
         return _from_python_file(path, config_args)
     if suffix in (".yaml", ".yml"):
         return _from_document(read_yaml_file(path), str(path), config_args)
@@ -64,8 +66,8 @@ def parse_config(source: Source, config_args: Any = "") -> TrainerConfig:
         except (ValueError, UnicodeDecodeError) as err:
             raise ConfigError(f"invalid JSON: {err}", where=str(path)) from None
         return _from_document(doc, str(path), config_args)
-    raise ConfigError(f"unknown config file type {suffix!r}: expected .py, .yaml, .yml or "
-                      ".json", where=str(path))
+    raise ConfigError(f"unknown config file type {suffix!r}: expected .py, .conf, .yaml, "
+                      ".yml or .json", where=str(path))
 
 
 def _from_document(doc: Any, source: str, config_args: Any) -> TrainerConfig:
@@ -87,10 +89,10 @@ def _from_python_file(path: Path, config_args: Any) -> TrainerConfig:
     try:
         code = compile(path.read_bytes(), str(path), "exec")
     except SyntaxError as err:
-        raise ConfigError(f"syntax error: {err.msg}", where=f"{path}:{err.lineno}") from None
+        raise ConfigError(syntax_error_message(err), where=f"{path}:{err.lineno}") from None
     except OSError as err:
         raise ConfigError(f"cannot read config file: {err.strerror}", where=str(path)) from None
-    namespace = {"__file__": str(path), "__name__": "__minipaddle_config__"}
+    namespace = config_namespace(str(path))
     with fresh_context(config_args) as ctx, paddle_helpers_alias(), _on_path(path.parent):
         exec(code, namespace)  # noqa: S102 - a config file is Python by definition
         return trainer_config_of(ctx)

@@ -54,18 +54,19 @@ UNSUPPORTED = (
 )
 
 
-def _unsupported(name: str) -> Callable[..., Any]:
+def not_implemented(name: str, note: str = "a PaddlePaddle v1 function") -> Callable[..., Any]:
+    """A stand-in for ``name`` that raises NotImplementedError naming it."""
     def function(*args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
-            f"{name} is a PaddlePaddle v1 function that minipaddle does not implement "
-            "(see docs/layers.md for what is supported)")
+            f"{name} is {note} that minipaddle does not implement (see docs/layers.md for "
+            "what is supported)")
 
     function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"Not implemented in minipaddle: calling it raises NotImplementedError."
+    function.__doc__ = "Not implemented in minipaddle: calling it raises NotImplementedError."
     return function
 
 
 for _name in UNSUPPORTED:
-    globals()[_name] = _unsupported(_name)
+    globals()[_name] = not_implemented(_name)
 
 __all__ = list(UNSUPPORTED)
