@@ -72,6 +72,14 @@ class LayerOutput(BaseModel):
 
     __hash__ = object.__hash__
 
+    def _arithmetic(self, other: Any) -> Any:
+        raise NotImplementedError(
+            f"arithmetic on layer {self.name!r} (Paddle's layer_math: a + b, a - b, a * b) "
+            "builds mixed, slope_intercept and scaling layers, which minipaddle does not "
+            "implement; for the sum of two equal-sized layers write addto_layer(input=[a, b])")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _arithmetic
+
 
 # ---------------------------------------------------------------------------------------------
 # Argument types
@@ -265,7 +273,8 @@ def _kind(e: dict) -> str:
 
 
 def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: bool = True,
-                 register: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+                 register: bool = True, old_names: Optional[dict[str, str]] = None,
+                 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a DSL function.
 
     * ``named``: the function takes ``name``; when it is None an automatic name
@@ -275,6 +284,8 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
     * ``layer``: the call creates a layer called ``name``; a name already in use is refused
       before anything is created.
     * any ConfigError raised inside gets the user's ``file:line``.
+    * ``old_names``: argument names of older Paddle versions -> today's, refused naming
+      today's.
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -306,6 +317,10 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
                                "keyword (Paddle: 'Must use keyword arguments for "
                                "non-positional args')")
                 unknown = [k for k in kwargs if k not in fields]
+                if unknown and unknown[0] in (old_names or {}):
+                    new = old_names[unknown[0]]
+                    raise fail(unknown[0], kwargs[unknown[0]], f"an older Paddle spelling; "
+                               f"today {fn.__name__} takes {new}={kwargs[unknown[0]]!r}")
                 if unknown:
                     raise fail(None, None, f"unknown argument {unknown[0]!r}"
                                f"{_close(unknown[0], fields)}; known arguments: "

@@ -97,11 +97,21 @@ class AdamaxOptimizer(BaseSGDOptimizer):
 
 
 class AdaGradOptimizer(BaseSGDOptimizer):
-    def __init__(self) -> None:
-        super().__init__()
+    """AdaGrad.  ``momentum`` is the older (2016) signature's: like MomentumOptimizer's, it
+    becomes the momentum of parameters created later, which Paddle's AdaGrad applies as its
+    heavy-ball term."""
+
+    momentum: Optional[NonNeg] = None
+
+    def __init__(self, momentum: Optional[Number] = None) -> None:
+        super().__init__(momentum=momentum)
 
     def to_setting_kwargs(self) -> dict[str, Any]:
         return {"learning_method": "adagrad"}
+
+    def extra_settings(self, ctx: ParseContext) -> None:
+        if self.momentum is not None:
+            ctx.param_defaults["momentum"] = self.momentum
 
 
 class _RhoEpsilon(BaseSGDOptimizer):

@@ -143,8 +143,8 @@ def paddle_helpers_alias() -> Iterator[None]:
     for name in names:
         sys.modules[name] = helpers
     setattr(paddle, "trainer_config_helpers", helpers)
-    for sub in PADDLE_SUBMODULES:
-        setattr(helpers, sub, helpers)
+    for sub in PADDLE_SUBMODULES:     # a helper of that name (layer_math) stays itself
+        setattr(helpers, sub, getattr(helpers, sub, helpers))
     try:
         yield
     finally:
