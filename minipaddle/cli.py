@@ -34,8 +34,7 @@ EMBEDDED_BY_SIZE = {784: "mnist5k", 64: "digits"}
 
 
 def _embedded_data_for(config) -> str:
-    sizes = [layer.size for layer in config.model_config.layers
-             if layer.type == "data" and layer.height and layer.width]
+    sizes = [layer.size for layer in config.model_config.layers if layer.type == "data"]
     return next((EMBEDDED_BY_SIZE[s] for s in sizes if s in EMBEDDED_BY_SIZE), DEFAULT_DATA)
 
 
