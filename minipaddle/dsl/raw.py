@@ -324,9 +324,9 @@ def _names(function: str, names: tuple) -> list[str]:
 def Inputs(*names: str) -> None:  # noqa: N802 - Paddle's name
     """The network's input (data) layers, by name, in data-provider order.  The layers may
     be defined before or after; they are checked when the config ends."""
+    where = user_location()
     with dsl_call("Inputs"):
         ctx = current()
-        where = user_location()
         for name in _names("Inputs", names):
             ctx.input_layer_names.append(name)
             ctx.declared_names.append(("Inputs", name, where))
@@ -334,9 +334,9 @@ def Inputs(*names: str) -> None:  # noqa: N802 - Paddle's name
 
 def Outputs(*names: str) -> None:  # noqa: N802 - Paddle's name
     """The network's output layers, by name (defined before or after this call)."""
+    where = user_location()
     with dsl_call("Outputs"):
         ctx = current()
-        where = user_location()
         for name in _names("Outputs", names):
             ctx.output_layer_names.append(name)
             ctx.declared_names.append(("Outputs", name, where))
