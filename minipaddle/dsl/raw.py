@@ -183,31 +183,21 @@ class Input(ParameterFields):
 # global defaults, settings, inputs and outputs
 
 
-class _Defaults(BaseModel):
-    """The values the default_* functions take."""
-
-    model_config = ConfigDict(strict=True)
-    momentum: Optional[NonNeg] = None
-    decay_rate: Optional[NonNeg] = None
-    initial_mean: Optional[Annotated[Number, Field(allow_inf_nan=False)]] = None
-    initial_std: Optional[NonNeg] = None
-    initial_strategy: Optional[Annotated[int, Field(ge=0, le=1)]] = None
-    initial_smart: Optional[bool] = None
-    num_batches_regularization: Optional[PosInt] = None
-    gradient_clipping_threshold: Optional[NonNeg] = None
-    device: Optional[int] = None
+def _checked(annotation: Any, argument: str, value: Any) -> Any:
+    """``value`` validated (strictly) against a field annotation, or fail() naming it."""
+    try:
+        return TypeAdapter(annotation, config=ConfigDict(strict=True)).validate_python(value)
+    except ValidationError as err:
+        raise fail(argument, value, describe_validation_error(err)) from None
 
 
 def _default_setter(key: str, doc: str):
     name = f"default_{key}"
+    annotation = Optional[int] if key == "device" else ParameterFields.model_fields[key].annotation
 
     def setter(val: Any) -> None:
         with dsl_call(name):
-            try:
-                val = _Defaults(**{key: val}).model_dump()[key]
-            except ValidationError as err:
-                raise fail("val", val, describe_validation_error(err)) from None
-            current().param_defaults[key] = val
+            current().param_defaults[key] = _checked(annotation, "val", val)
 
     setter.__name__ = setter.__qualname__ = name
     setter.__doc__ = doc
@@ -287,11 +277,7 @@ def _setting(message: type[BaseModel], key: str, value: Any) -> Any:
     """``value`` checked against the config field ``key`` and Paddle's choices for it."""
     if value is None:
         return None
-    try:
-        TypeAdapter(message.model_fields[key].annotation,
-                    config=ConfigDict(strict=True)).validate_python(value)
-    except ValidationError as err:
-        raise fail(key, value, describe_validation_error(err)) from None
+    _checked(message.model_fields[key].annotation, key, value)
     if key in _CHOICES and value not in _CHOICES[key]:
         raise fail(key, value, f"expected one of {', '.join(_CHOICES[key])}")
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
