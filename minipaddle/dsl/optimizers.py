@@ -241,7 +241,8 @@ def settings(batch_size: Annotated[int, Field(gt=0, le=2 ** 31 - 1)],
     learning_method = learning_method or MomentumOptimizer()
     regs = regularization if isinstance(regularization, list) else (
         [regularization] if regularization is not None else [])
-    values = dict(DEFAULT_SETTINGS)
+    # Paddle updated one settings dict: what an earlier Settings()/settings() set stays
+    values = dict(ctx.opt_values) if ctx.settings_called else dict(DEFAULT_SETTINGS)
     values.update(
         algorithm="async_sgd" if is_async else "sgd", batch_size=batch_size,
         learning_rate=learning_rate, learning_rate_decay_a=learning_rate_decay_a,

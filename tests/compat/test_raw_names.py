@@ -140,6 +140,17 @@ def test_settings_takes_plain_values_and_keeps_what_it_does_not_set(tmp_path):
     assert config.data_config.usage_ratio == config.test_data_config.usage_ratio == 0.5
 
 
+def test_settings_before_settings_helper_is_kept_as_paddle_kept_its_one_dict(tmp_path):
+    config = parse(tmp_path, """
+        from paddle.trainer_config_helpers import *
+        Settings(l2weight=0.5, learning_rate_args="1:1")
+        settings(batch_size=4, learning_rate=0.5)
+        """)
+    opt = config.opt_config
+    assert (opt.l2weight, opt.learning_rate_args) == (0.5, "")     # settings() sets the args
+    assert (opt.batch_size, opt.learning_rate) == (4, 0.5)
+
+
 def test_settings_sets_no_parameter_defaults_unlike_settings(tmp_path):
     config = parse(tmp_path, """
         Settings(batch_size=4, learning_method="momentum")
