@@ -36,7 +36,8 @@ class Progress:
         self.started = 0.0
         self.last_draw = 0.0
 
-    def start_pass(self, pass_id: int, total: int) -> None:
+    def start_pass(self, pass_id: int, total: Optional[int]) -> None:
+        """``total``: samples in the pass, None when a reader does not say."""
         self.pass_id, self.total, self.batches = pass_id, total, 0
         self.started = self.last_draw = time.perf_counter()
 
@@ -44,18 +45,19 @@ class Progress:
         if not self.enabled:
             return
         self.batches += 1
+        count = f"{seen}/{self.total}" if self.total is not None else f"{seen} samples"
         if self.tty:
             now = time.perf_counter()
-            if now - self.last_draw < 0.1 and seen < self.total:
+            if now - self.last_draw < 0.1 and (self.total is None or seen < self.total):
                 return
             self.last_draw = now
-            done = int(self.width * seen / max(1, self.total))
-            bar = "#" * done + "-" * (self.width - done)
-            self.stream.write(f"\rpass {self.pass_id} [{bar}] {seen}/{self.total} "
-                              f"{format_metrics(metrics)}\033[K")
+            if self.total is not None:
+                done = int(self.width * seen / max(1, self.total))
+                count = f"[{'#' * done}{'-' * (self.width - done)}] {count}"
+            self.stream.write(f"\rpass {self.pass_id} {count} {format_metrics(metrics)}\033[K")
             self.stream.flush()
         elif self.batches % self.log_period == 0:
-            self.stream.write(f"pass {self.pass_id}, batch {self.batches}, {seen}/{self.total}: "
+            self.stream.write(f"pass {self.pass_id}, batch {self.batches}, {count}: "
                               f"{format_metrics(metrics)}\n")
             self.stream.flush()
 
