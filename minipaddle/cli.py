@@ -10,8 +10,11 @@
     minipaddle dump CONFIG [--format yaml|json|protostr] [--whole]
     minipaddle summary CONFIG
     minipaddle graph CONFIG
+    minipaddle run PROGRAM.py [ARGS...]
 
-Every command takes ``--config-args key=value,...``.  Errors print one line and exit 2.
+Every command but ``run`` takes ``--config-args key=value,...``.  Errors print one line and
+exit 2.  ``run`` runs a Paddle v2 program (``import paddle.v2 as paddle``) on minipaddle and
+exits with the program's status (docs/v2.md).
 """
 
 from __future__ import annotations
@@ -215,6 +218,14 @@ def _time_shares(rows, optimizer_ms: float) -> dict[str, float]:
     return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
 
 
+def _run(args: argparse.Namespace) -> None:
+    from .v2.runner import run_program
+
+    status = run_program(args.program, args.args)
+    if status:
+        raise SystemExit(status)
+
+
 # -- wiring -----------------------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``minipaddle: error: ...``), exit status 2."""
@@ -295,6 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="protostr: print the whole TrainerConfig, not just model_config")
     add("summary", "print per-layer shapes, parameters and multiply-adds", _summary)
     add("graph", "print the network as Graphviz DOT", _graph)
+    run = sub.add_parser("run", help="run a Paddle v2 program (import paddle.v2 as paddle) "
+                         "on minipaddle", description="Run PROGRAM.py as python would, with "
+                         "paddle, paddle.v2 and paddle.trainer_config_helpers resolved to "
+                         "minipaddle; exits with the program's status.")
+    run.add_argument("program", metavar="PROGRAM.py")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="passed to the program as sys.argv[1:]")
+    run.set_defaults(run=_run)
     return parser
 
 

@@ -36,6 +36,8 @@ class EndForwardBackward:
 
     pass_id: int
     batch_id: int
+    #: the batch's parameter gradients (sums over the batch), by parameter name
+    gradients: dict = field(default_factory=dict, repr=False)
 
 
 @dataclass

@@ -257,7 +257,7 @@ class Trainer:
         self.updater.start_batch(size)
         out = self._run_batch(feed, training=True)
         grads = self.net.backward(input_grads=False)
-        self.handler(EndForwardBackward(pass_id, batch_id))
+        self.handler(EndForwardBackward(pass_id, batch_id, grads.parameters))
         values = {k: v for k, v in self.net.parameters.items()
                   if k not in self.net.parameters.static}
         self.updater.update(values, grads.parameters)
