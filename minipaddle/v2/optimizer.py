@@ -29,7 +29,7 @@ _UNSET = object()
 class Optimizer:
     """Base of the v2 optimizers: ``opt_config`` is the OptimizationConfig they stand for."""
 
-    def __init__(self, learning_method: Optional[v1.BaseSGDOptimizer] = None, **kwargs: Any):
+    def __init__(self, _method: Optional[v1.BaseSGDOptimizer] = None, **kwargs: Any):
         if "learning_method" in kwargs:
             raise TypeError(f"{type(self).__name__}: learning_method is given by the class; "
                             "choose another optimizer class instead")
@@ -37,7 +37,7 @@ class Optimizer:
         with fresh_context() as ctx:
             ctx.param_defaults = {key: _UNSET for key in ctx.param_defaults}
             try:
-                settings(batch_size=1, learning_method=learning_method, **kwargs)
+                settings(batch_size=1, learning_method=_method, **kwargs)
             except ConfigError as err:
                 raise ConfigError(str(err).replace("settings:", f"{type(self).__name__}:", 1)
                                   ) from None
@@ -53,38 +53,38 @@ class Optimizer:
 
 class Momentum(Optimizer):
     def __init__(self, momentum: Optional[float] = None, sparse: bool = False, **kwargs: Any):
-        super().__init__(v1.MomentumOptimizer(momentum, sparse), **kwargs)
+        super().__init__(_method=v1.MomentumOptimizer(momentum, sparse), **kwargs)
 
 
 class Adam(Optimizer):
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
                  **kwargs: Any):
-        super().__init__(v1.AdamOptimizer(beta1, beta2, epsilon), **kwargs)
+        super().__init__(_method=v1.AdamOptimizer(beta1, beta2, epsilon), **kwargs)
 
 
 class Adamax(Optimizer):
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, **kwargs: Any):
-        super().__init__(v1.AdamaxOptimizer(beta1, beta2), **kwargs)
+        super().__init__(_method=v1.AdamaxOptimizer(beta1, beta2), **kwargs)
 
 
 class AdaGrad(Optimizer):
     def __init__(self, **kwargs: Any):
-        super().__init__(v1.AdaGradOptimizer(), **kwargs)
+        super().__init__(_method=v1.AdaGradOptimizer(), **kwargs)
 
 
 class DecayedAdaGrad(Optimizer):
     def __init__(self, rho: float = 0.95, epsilon: float = 1e-6, **kwargs: Any):
-        super().__init__(v1.DecayedAdaGradOptimizer(rho, epsilon), **kwargs)
+        super().__init__(_method=v1.DecayedAdaGradOptimizer(rho, epsilon), **kwargs)
 
 
 class AdaDelta(Optimizer):
     def __init__(self, rho: float = 0.95, epsilon: float = 1e-6, **kwargs: Any):
-        super().__init__(v1.AdaDeltaOptimizer(rho, epsilon), **kwargs)
+        super().__init__(_method=v1.AdaDeltaOptimizer(rho, epsilon), **kwargs)
 
 
 class RMSProp(Optimizer):
     def __init__(self, rho: float = 0.95, epsilon: float = 1e-6, **kwargs: Any):
-        super().__init__(v1.RMSPropOptimizer(rho, epsilon), **kwargs)
+        super().__init__(_method=v1.RMSPropOptimizer(rho, epsilon), **kwargs)
 
 
 __all__ = ["AdaDelta", "AdaGrad", "Adam", "Adamax", "DecayedAdaGrad", "L2Regularization",

@@ -101,6 +101,10 @@ class _InferenceUnpickler(pickle.Unpickler):
             return copyreg._reconstructor
         if module in ("__builtin__", "builtins") and name == "object":
             return object
+        if module == "_codecs" and name == "encode":     # bytes, pickled by Python 3 at protocol 2
+            import codecs
+
+            return codecs.encode
         raise pickle.UnpicklingError(f"an inference file holds no {module}.{name}")
 
 
