@@ -12,7 +12,12 @@ from ..config.protobin import from_protobin, to_protobin
 from ..dsl import LayerOutput
 from . import config_base
 from .data_type import InputType
+from ._pickle import RestrictedUnpickler
 from .layer import _as_layers, parse_network
+
+#: InputType under its names in files written by minipaddle and by Paddle
+INPUT_TYPES = {("minipaddle.v2.data_type", "InputType"): InputType,
+               ("paddle.trainer.PyDataProvider2", "InputType"): InputType}
 
 
 class Topology:
@@ -86,33 +91,11 @@ def binary_stream(stream: Any, what: str) -> Any:
     return stream
 
 
-class _InferenceUnpickler(pickle.Unpickler):
-    """Only what an inference file holds: InputType (ours or Paddle's) and plain data."""
-
-    ALLOWED = {("minipaddle.v2.data_type", "InputType"),
-               ("paddle.trainer.PyDataProvider2", "InputType")}
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in self.ALLOWED:
-            return InputType
-        if module in ("copy_reg", "copyreg") and name == "_reconstructor":
-            import copyreg
-
-            return copyreg._reconstructor
-        if module in ("__builtin__", "builtins") and name == "object":
-            return object
-        if module == "_codecs" and name == "encode":     # bytes, pickled by Python 3 at protocol 2
-            import codecs
-
-            return codecs.encode
-        raise pickle.UnpicklingError(f"an inference file holds no {module}.{name}")
-
-
 def load_inference(stream: Any) -> tuple[ModelConfig, list[tuple[str, InputType]]]:
     """(ModelConfig, data types) of a file ``serialize_for_inference`` wrote."""
     try:
-        blob = _InferenceUnpickler(binary_stream(stream, "Inference(fileobj)"),
-                                   encoding="latin1").load()
+        blob = RestrictedUnpickler(binary_stream(stream, "Inference(fileobj)"),
+                                   "an inference file", INPUT_TYPES, encoding="latin1").load()
         protobin = blob["protobin"]
         if isinstance(protobin, str):          # written by Python 2: a byte string
             protobin = protobin.encode("latin1")

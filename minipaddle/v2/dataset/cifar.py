@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ...config import ConfigError
+from .._pickle import RestrictedUnpickler
 from . import common
 
 URL_PREFIX = "https://www.cs.toronto.edu/~kriz/"
@@ -23,16 +24,10 @@ CIFAR100_URL = URL_PREFIX + "cifar-100-python.tar.gz"
 CIFAR100_MD5 = "eb9058c3a382ffc7106e4002c42a8d85"
 
 
-class _BatchUnpickler(pickle.Unpickler):
-    """What a CIFAR batch file holds (dicts, lists, strings and numpy arrays), nothing else."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module.split(".")[0] == "numpy" and name in ("_reconstruct", "ndarray", "dtype",
-                                                        "scalar"):
-            return super().find_class(module, name)
-        if module in ("copy_reg", "copyreg") and name == "_reconstructor":
-            return super().find_class("copyreg", name)
-        raise pickle.UnpicklingError(f"a CIFAR batch holds no {module}.{name}")
+def _numpy_array(module: str, name: str) -> bool:
+    """What a pickled numpy array refers to."""
+    return module.split(".")[0] == "numpy" and name in ("_reconstruct", "ndarray", "dtype",
+                                                        "scalar")
 
 
 def _key(batch: dict, name: str) -> Any:
@@ -51,7 +46,8 @@ def reader_creator(filename: str, sub_name: str) -> Callable[[], Iterator]:
                 for member in archive:
                     if sub_name not in member.name or not member.isfile():
                         continue
-                    batch = _BatchUnpickler(archive.extractfile(member), encoding="bytes").load()
+                    batch = RestrictedUnpickler(archive.extractfile(member), "a CIFAR batch",
+                                                accept=_numpy_array, encoding="bytes").load()
                     yield from _batch_samples(filename, member.name, batch)
         except (tarfile.TarError, pickle.UnpicklingError, EOFError) as err:
             raise ConfigError(f"{filename}: not a CIFAR python archive ({err})") from None
