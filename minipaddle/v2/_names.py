@@ -47,3 +47,20 @@ def unsupported_function(full_name: str) -> Callable[..., Any]:
     function.__name__ = function.__qualname__ = full_name.rsplit(".", 1)[-1]
     function.__doc__ = "Not implemented in minipaddle: calling it raises NotImplementedError."
     return function
+
+
+def export_v1(namespace: dict, module: str, names: dict[str, str],
+              wrap: Callable[[Callable[..., Any], str], Callable[..., Any]] = None) -> list[str]:
+    """Put each v2 name of ``names`` (v2 name -> v1 function name) into a module's namespace:
+    the v1 DSL function (through ``wrap`` if given) when minipaddle has it, else a stand-in that
+    raises NotImplementedError naming it.  Returns the names."""
+    from .. import dsl
+
+    supported = set(dsl.__all__) - set(dsl._unsupported.__all__)
+    for name, v1 in names.items():
+        if v1 in supported:
+            function = getattr(dsl, v1)
+            namespace[name] = wrap(function, name) if wrap else function
+        else:
+            namespace[name] = unsupported_function(public_name(module, name))
+    return list(names)

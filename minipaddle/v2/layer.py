@@ -19,7 +19,7 @@ from ..config import ModelConfig
 from ..dsl import ExtraLayerAttribute, LayerOutput
 from ..dsl.graph import build_model_config, resolve
 from . import config_base
-from ._names import missing_attribute, public_name, unsupported_function
+from ._names import export_v1, missing_attribute
 from .data_type import InputType, SequenceType
 
 #: Paddle 0.11's ``paddle.layer`` names (spec section 2.2), v1 ``_layer`` suffix dropped
@@ -62,15 +62,9 @@ def _wrap(v1: Callable[..., Any], name: str) -> Callable[..., Any]:
     return layer
 
 
-_SUPPORTED = set(dsl.__all__) - set(dsl._unsupported.__all__)
-__all__ = ["data", "parse_network", "get_layer", "LayerOutput"]
-for _name in _DROPPED_SUFFIX + list(_RENAMED) + _UNCHANGED:
-    _v1 = v1_name(_name)
-    if _v1 in _SUPPORTED:
-        globals()[_name] = _wrap(getattr(dsl, _v1), _name)
-    else:
-        globals()[_name] = unsupported_function(public_name(__name__, _name))
-    __all__.append(_name)
+__all__ = ["data", "parse_network", "get_layer", "LayerOutput"] + export_v1(
+    globals(), __name__, {n: v1_name(n) for n in _DROPPED_SUFFIX + list(_RENAMED) + _UNCHANGED},
+    _wrap)
 
 
 def data(name: str, type: InputType, height: Optional[int] = None,  # noqa: A002 - Paddle's

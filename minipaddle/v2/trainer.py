@@ -12,7 +12,7 @@ from __future__ import annotations
 import collections.abc
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from ..config import ConfigError, ModelConfig, ParameterConfig, TrainerConfig
+from ..config import ModelConfig, TrainerConfig
 from ..dsl.context import current
 from ..train import events as loop_events
 from ..train.progress import Progress
