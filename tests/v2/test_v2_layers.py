@@ -84,7 +84,7 @@ def test_a_v1_data_layer_has_no_input_type(paddle):
 
 def test_num_channel_that_does_not_divide_the_input_is_a_config_error(paddle):
     img = paddle.layer.data(name="pixel", type=paddle.data_type.dense_vector(784))
-    with pytest.raises(ConfigError, match=r"test_layers\.py:\d+: .*size 784 is not divisible "
+    with pytest.raises(ConfigError, match=r"test_v2_layers\.py:\d+: .*size 784 is not divisible "
                                           "by 3 channels"):
         paddle.networks.simple_img_conv_pool(input=img, filter_size=5, num_filters=4,
                                              num_channel=3, pool_size=2, pool_stride=2)
