@@ -12,6 +12,7 @@ Row groups (``--only``):
     shares      pooling + batch norm + activations + optimizer share of a step  < 25% together
     memory      peak resident memory of a one-pass LeNet training run           < 400 MB
     parse       parse + validate model_zoo/vgg16.yaml                           < 50 ms
+    v2          LeNet pass through paddle.trainer.SGD / through the Trainer loop  <= 1.05
 
 Method. Everything is float32 on the CPU. Each figure is a median over ``--rounds`` rounds after
 one warm-up round. A ratio is always measured side by side in this one run: the rounds of its
@@ -39,6 +40,11 @@ Per row:
   ``NAME/activation`` (when the network records activations and dropout apart from the layer's
   kernel) counts as activation. The optimizer's ``update`` is timed separately; the total is the
   wall time of the steps; each share is the median over rounds.
+* v2: one pass of LeNet (model_zoo/lenet.yaml's network and settings) over 1,024 mnist5k
+  digits in batches of 64, once through ``minipaddle.v2``'s ``trainer.SGD.train`` (a
+  ``paddle.batch`` reader of (pixels, label) samples, converted by the v2 data feeder) and once
+  through the Trainer loop ``minipaddle train`` runs, fed the same batches as arrays; same
+  seed, same threads.
 * memory: ``minipaddle train`` in a fresh child process; its own peak RSS from ``os.wait4``
   (the per-child form of ``getrusage(RUSAGE_CHILDREN).ru_maxrss``, KiB on Linux, which would also
   count the torch worker once it has exited).
@@ -75,7 +81,7 @@ from minipaddle.train.optimizers import ParameterUpdater  # noqa: E402
 PAUSE = 0.2          # seconds after every round of an interleaved comparison
 LENET_BATCH = 64
 VGG_BATCH = 32       # small_vgg.yaml says 128: about 4 s a step on 2 cores, too slow to repeat
-GROUPS = ("lenet", "conv", "grouped", "transposed", "shares", "memory", "parse")
+GROUPS = ("lenet", "conv", "grouped", "transposed", "shares", "memory", "parse", "v2")
 TORCH_GROUPS = {"lenet", "grouped", "transposed"}
 NO_TORCH = "PyTorch not installed (pip install -e '.[bench]'): comparison skipped"
 OPS = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
@@ -525,9 +531,46 @@ def bench_parse(ctx: Context) -> list[Row]:
                 f"{1e3 * seconds:.1f} ms", "<", 50, " ms")]
 
 
+def bench_v2(ctx: Context) -> list[Row]:
+    import minipaddle.v2 as paddle
+    from minipaddle.train.trainer import Trainer
+
+    paddle.init(seed=1, trainer_count=min(2, os.cpu_count() or 1))
+    img = paddle.layer.data(name="pixel", type=paddle.data_type.dense_vector(784))
+    label = paddle.layer.data(name="label", type=paddle.data_type.integer_value(10))
+    conv = img
+    for filters in (20, 50):
+        conv = paddle.networks.simple_img_conv_pool(
+            input=conv, filter_size=5, num_filters=filters, num_channel=conv.num_filters or 1,
+            pool_size=2, pool_stride=2, act=paddle.activation.Relu())
+    hidden = paddle.layer.fc(input=conv, size=500, act=paddle.activation.Relu())
+    predict = paddle.layer.fc(input=hidden, size=10, act=paddle.activation.Softmax())
+    cost = paddle.layer.classification_cost(input=predict, label=label)
+    optimizer = paddle.optimizer.Momentum(momentum=0.9, learning_rate=0.02 / 64,
+                                          regularization=paddle.optimizer.L2Regularization(0.032))
+    sgd = paddle.trainer.SGD(cost=cost, parameters=paddle.parameters.create(cost),
+                             update_equation=optimizer)
+    # the loop alone: the same network and optimizer, on the CPU backend's default threads
+    loop = Trainer(minipaddle.TrainerConfig(model_config=sgd.get_topology_proto(),
+                                            opt_config=optimizer.opt_config), None, seed=1)
+    train, _ = load_dataset("mnist5k")
+    images, labels = train.images[:1024].reshape(1024, 784), train.labels[:1024]
+    samples = [(images[i] * 2 - 1, int(labels[i])) for i in range(len(labels))]
+    feeds = [{"pixel": np.stack([s[0] for s in samples[i:i + LENET_BATCH]]),
+              "label": labels[i:i + LENET_BATCH]} for i in range(0, 1024, LENET_BATCH)]
+    reader = paddle.batch(lambda: iter(samples), LENET_BATCH)
+    medians = interleave({
+        "v2": lambda: elapsed(lambda: sgd.train(reader, 1, event_handler=lambda e: None)),
+        "loop": lambda: elapsed(lambda: loop.train_one_pass(iter(feeds)))}, ctx.rounds)
+    ratio = medians["v2"] / medians["loop"]
+    return [Row("v2", "LeNet pass: paddle.trainer.SGD / the Trainer loop", ratio,
+                f"{ratio:.3f}", "<=", 1.05,
+                detail=f"v2 {ms(medians['v2'])}, loop {ms(medians['loop'])} per pass of 1,024")]
+
+
 BENCHES = {"lenet": bench_lenet, "conv": bench_conv, "grouped": bench_grouped,
            "transposed": bench_transposed, "shares": bench_shares, "memory": bench_memory,
-           "parse": bench_parse}
+           "parse": bench_parse, "v2": bench_v2}
 
 # ---------------------------------------------------------------------------------------------
 

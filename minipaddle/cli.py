@@ -10,9 +10,12 @@
     minipaddle dump CONFIG [--format yaml|json|protostr] [--whole]
     minipaddle summary CONFIG
     minipaddle graph CONFIG
+    minipaddle run PROGRAM.py [ARGS...]
 
-Every command takes ``--config-args key=value,...`` and ``--debug``.  Errors print one line
-and exit 2; ``--debug`` (or ``MINIPADDLE_DEBUG=1``) shows the full traceback instead.
+Every command but ``run`` takes ``--config-args key=value,...``.  Every command takes
+``--debug``.  Errors print one line and exit 2; ``--debug`` (or ``MINIPADDLE_DEBUG=1``) shows
+the full traceback instead.  ``run`` runs a Paddle v2 program (``import paddle.v2 as paddle``)
+on minipaddle and exits with the program's status (docs/v2.md).
 """
 
 from __future__ import annotations
@@ -40,8 +43,7 @@ EMBEDDED_BY_SIZE = {784: "mnist5k", 64: "digits"}
 
 
 def _embedded_data_for(config) -> str:
-    sizes = [layer.size for layer in config.model_config.layers
-             if layer.type == "data" and layer.height and layer.width]
+    sizes = [layer.size for layer in config.model_config.layers if layer.type == "data"]
     return next((EMBEDDED_BY_SIZE[s] for s in sizes if s in EMBEDDED_BY_SIZE), DEFAULT_DATA)
 
 
@@ -246,6 +248,14 @@ def _time_shares(rows, optimizer_ms: float) -> dict[str, float]:
     return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
 
 
+def _run(args: argparse.Namespace) -> None:
+    from .v2.runner import run_program
+
+    status = run_program(args.program, args.args)
+    if status:
+        raise SystemExit(status)
+
+
 # -- wiring -----------------------------------------------------------------------------------
 def _integer(text: str, least: int, what: str) -> int:
     try:
@@ -368,6 +378,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="protostr: print the whole TrainerConfig, not just model_config")
     add("summary", "print per-layer shapes, parameters and multiply-adds", _summary)
     add("graph", "print the network as Graphviz DOT", _graph)
+    run = sub.add_parser("run", help="run a Paddle v2 program (import paddle.v2 as paddle) "
+                         "on minipaddle", description="Run PROGRAM.py as python would, with "
+                         "paddle, paddle.v2 and paddle.trainer_config_helpers resolved to "
+                         "minipaddle; exits with the program's status.")
+    run.add_argument("program", metavar="PROGRAM.py")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="passed to the program as sys.argv[1:]")
+    run.set_defaults(run=_run)
     return parser
 
 
@@ -380,7 +398,8 @@ def _one_line(err: BaseException) -> str:
     message = err.args[0] if isinstance(err, KeyError) and err.args else err
     if isinstance(err, ConfigError):
         return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
-    return " ".join(str(message).split("\n"))
+    where = getattr(err, "where", None)             # a config's NotImplementedError
+    return (f"{where}: " if where else "") + " ".join(str(message).split("\n"))
 
 
 @contextlib.contextmanager

@@ -19,11 +19,23 @@ from .errors import ConfigError
 Double = Union[int, float]
 
 _PROTO_DEFAULT = "proto_default"
+#: json_schema_extra key of a field's number in Paddle's .proto (what the binary format uses)
+PROTO_NUMBER = "proto_number"
 
 
-def opt(proto_default: Any = None, **kw: Any) -> Any:
-    """An optional proto field: unset (``None``) by default, with its protobuf default noted."""
-    return Field(None, json_schema_extra={_PROTO_DEFAULT: proto_default}, **kw)
+def opt(proto_default: Any = None, n: Optional[int] = None, **kw: Any) -> Any:
+    """An optional proto field: unset (``None``) by default, with its protobuf default and
+    its field number ``n`` in Paddle's .proto noted."""
+    extra: dict[str, Any] = {_PROTO_DEFAULT: proto_default}
+    if n is not None:
+        extra[PROTO_NUMBER] = n
+    return Field(None, json_schema_extra=extra, **kw)
+
+
+def num(n: int, *default: Any, **kw: Any) -> Any:
+    """A required (or always-set, with ``default``) proto field numbered ``n`` in Paddle's
+    .proto."""
+    return Field(*default, json_schema_extra={PROTO_NUMBER: n}, **kw)
 
 
 class ProtoModel(BaseModel):
@@ -56,170 +68,170 @@ class ProtoModel(BaseModel):
 
 
 class ImageConfig(ProtoModel):
-    channels: int
-    img_size: int
-    img_size_y: Optional[int] = opt()
-    img_size_z: Optional[int] = opt()
+    channels: int = num(2)
+    img_size: int = num(8)
+    img_size_y: Optional[int] = opt(n=9)
+    img_size_z: Optional[int] = opt(n=10)
 
 
 class ConvConfig(ProtoModel):
-    filter_size: int
-    channels: int
-    stride: int
-    padding: int
-    groups: int
-    filter_channels: Optional[int] = opt()
-    output_x: Optional[int] = opt()
-    img_size: Optional[int] = opt()
-    caffe_mode: bool = True
-    filter_size_y: int
-    padding_y: int
-    stride_y: int
-    output_y: Optional[int] = opt()
-    img_size_y: Optional[int] = opt()
-    dilation: Optional[int] = opt(1)
-    dilation_y: Optional[int] = opt(1)
+    filter_size: int = num(1)
+    channels: int = num(2)
+    stride: int = num(3)
+    padding: int = num(4)
+    groups: int = num(5)
+    filter_channels: Optional[int] = opt(n=6)
+    output_x: Optional[int] = opt(n=7)
+    img_size: Optional[int] = opt(n=8)
+    caffe_mode: bool = num(9, True)
+    filter_size_y: int = num(10)
+    padding_y: int = num(11)
+    stride_y: int = num(12)
+    output_y: Optional[int] = opt(n=13)
+    img_size_y: Optional[int] = opt(n=14)
+    dilation: Optional[int] = opt(1, n=15)
+    dilation_y: Optional[int] = opt(1, n=16)
 
 
 class PoolConfig(ProtoModel):
-    pool_type: str
-    channels: int
-    size_x: int
-    start: Optional[int] = opt()
-    stride: int = 1
-    output_x: int
-    img_size: int
-    padding: Optional[int] = opt(0)
-    size_y: Optional[int] = opt()
-    stride_y: Optional[int] = opt()
-    output_y: Optional[int] = opt()
-    img_size_y: Optional[int] = opt()
-    padding_y: Optional[int] = opt()
-    exclude_mode: Optional[bool] = opt()
+    pool_type: str = num(1)
+    channels: int = num(2)
+    size_x: int = num(3)
+    start: Optional[int] = opt(n=4)
+    stride: int = num(5, 1)
+    output_x: int = num(6)
+    img_size: int = num(7)
+    padding: Optional[int] = opt(0, n=8)
+    size_y: Optional[int] = opt(n=9)
+    stride_y: Optional[int] = opt(n=10)
+    output_y: Optional[int] = opt(n=11)
+    img_size_y: Optional[int] = opt(n=12)
+    padding_y: Optional[int] = opt(n=13)
+    exclude_mode: Optional[bool] = opt(n=19)
 
 
 class NormConfig(ProtoModel):
-    norm_type: str
-    channels: int
-    size: int
-    scale: Double
-    pow: Double
-    output_x: int
-    img_size: int
-    blocked: Optional[bool] = opt()
-    output_y: Optional[int] = opt()
-    img_size_y: Optional[int] = opt()
+    norm_type: str = num(1)
+    channels: int = num(2)
+    size: int = num(3)
+    scale: Double = num(4)
+    pow: Double = num(5)
+    output_x: int = num(6)
+    img_size: int = num(7)
+    blocked: Optional[bool] = opt(n=8)
+    output_y: Optional[int] = opt(n=9)
+    img_size_y: Optional[int] = opt(n=10)
 
 
 class MaxOutConfig(ProtoModel):
-    image_conf: ImageConfig
-    groups: int
+    image_conf: ImageConfig = num(1)
+    groups: int = num(2)
 
 
 class SppConfig(ProtoModel):
-    image_conf: ImageConfig
-    pool_type: str
-    pyramid_height: int
+    image_conf: ImageConfig = num(1)
+    pool_type: str = num(2)
+    pyramid_height: int = num(3)
 
 
 class PadConfig(ProtoModel):
-    image_conf: ImageConfig
-    pad_c: list[int] = Field(default_factory=list)
-    pad_h: list[int] = Field(default_factory=list)
-    pad_w: list[int] = Field(default_factory=list)
+    image_conf: ImageConfig = num(1)
+    pad_c: list[int] = num(2, default_factory=list)
+    pad_h: list[int] = num(3, default_factory=list)
+    pad_w: list[int] = num(4, default_factory=list)
 
 
 class BilinearInterpConfig(ProtoModel):
-    image_conf: ImageConfig
-    out_size_x: int
-    out_size_y: int
+    image_conf: ImageConfig = num(1)
+    out_size_x: int = num(2)
+    out_size_y: int = num(3)
 
 
 class LayerInputConfig(ProtoModel):
-    input_layer_name: str
-    input_parameter_name: Optional[str] = opt()
-    conv_conf: Optional[ConvConfig] = opt()
-    pool_conf: Optional[PoolConfig] = opt()
-    norm_conf: Optional[NormConfig] = opt()
-    image_conf: Optional[ImageConfig] = opt()
-    input_layer_argument: Optional[str] = opt()
-    bilinear_interp_conf: Optional[BilinearInterpConfig] = opt()
-    maxout_conf: Optional[MaxOutConfig] = opt()
-    spp_conf: Optional[SppConfig] = opt()
-    pad_conf: Optional[PadConfig] = opt()
+    input_layer_name: str = num(1)
+    input_parameter_name: Optional[str] = opt(n=2)
+    conv_conf: Optional[ConvConfig] = opt(n=3)
+    pool_conf: Optional[PoolConfig] = opt(n=4)
+    norm_conf: Optional[NormConfig] = opt(n=5)
+    image_conf: Optional[ImageConfig] = opt(n=8)
+    input_layer_argument: Optional[str] = opt(n=9)
+    bilinear_interp_conf: Optional[BilinearInterpConfig] = opt(n=10)
+    maxout_conf: Optional[MaxOutConfig] = opt(n=11)
+    spp_conf: Optional[SppConfig] = opt(n=12)
+    pad_conf: Optional[PadConfig] = opt(n=14)
 
 
 class LayerConfig(ProtoModel):
-    name: str
-    type: str
-    size: Optional[int] = opt()
-    active_type: Optional[str] = opt("")
-    inputs: list[LayerInputConfig] = Field(default_factory=list)
-    bias_parameter_name: Optional[str] = opt()
-    num_filters: Optional[int] = opt()
-    shared_biases: Optional[bool] = opt(False)
-    partial_sum: Optional[int] = opt()
-    drop_rate: Optional[Double] = opt(0.0)
-    device: Optional[int] = opt(-1)
-    coeff: Optional[Double] = opt(1.0)
-    error_clipping_threshold: Optional[Double] = opt(0.0)
-    use_global_stats: Optional[bool] = opt()
-    moving_average_fraction: Optional[Double] = opt(0.9)
-    height: Optional[int] = opt()
-    width: Optional[int] = opt()
-    depth: Optional[int] = opt(1)
-    epsilon: Optional[Double] = opt(1e-5)
+    name: str = num(1)
+    type: str = num(2)
+    size: Optional[int] = opt(n=3)
+    active_type: Optional[str] = opt("", n=4)
+    inputs: list[LayerInputConfig] = num(5, default_factory=list)
+    bias_parameter_name: Optional[str] = opt(n=6)
+    num_filters: Optional[int] = opt(n=7)
+    shared_biases: Optional[bool] = opt(False, n=8)
+    partial_sum: Optional[int] = opt(n=9)
+    drop_rate: Optional[Double] = opt(0.0, n=10)
+    device: Optional[int] = opt(-1, n=12)
+    coeff: Optional[Double] = opt(1.0, n=26)
+    error_clipping_threshold: Optional[Double] = opt(0.0, n=28)
+    use_global_stats: Optional[bool] = opt(n=46)
+    moving_average_fraction: Optional[Double] = opt(0.9, n=47)
+    height: Optional[int] = opt(n=50)
+    width: Optional[int] = opt(n=51)
+    depth: Optional[int] = opt(1, n=58)
+    epsilon: Optional[Double] = opt(1e-5, n=60)
 
 
 class ParameterConfig(ProtoModel):
-    name: str
-    size: int
-    learning_rate: Optional[Double] = opt(1.0)
-    momentum: Optional[Double] = opt(0.0)
-    initial_mean: Optional[Double] = opt(0.0)
-    initial_std: Optional[Double] = opt(0.01)
-    decay_rate: Optional[Double] = opt(0.0)
-    decay_rate_l1: Optional[Double] = opt(0.0)
-    dims: list[int] = Field(default_factory=list)
-    device: Optional[int] = opt(-1)
-    initial_strategy: Optional[int] = opt(0)
-    initial_smart: Optional[bool] = opt(False)
-    num_batches_regularization: Optional[int] = opt(1)
-    is_sparse: Optional[bool] = opt(False)
-    format: Optional[str] = opt("")
-    sparse_remote_update: Optional[bool] = opt(False)
-    gradient_clipping_threshold: Optional[Double] = opt(0.0)
-    is_static: Optional[bool] = opt(False)
-    sparse_update: Optional[bool] = opt(False)
-    is_shared: Optional[bool] = opt(False)
+    name: str = num(1)
+    size: int = num(2)
+    learning_rate: Optional[Double] = opt(1.0, n=3)
+    momentum: Optional[Double] = opt(0.0, n=4)
+    initial_mean: Optional[Double] = opt(0.0, n=5)
+    initial_std: Optional[Double] = opt(0.01, n=6)
+    decay_rate: Optional[Double] = opt(0.0, n=7)
+    decay_rate_l1: Optional[Double] = opt(0.0, n=8)
+    dims: list[int] = num(9, default_factory=list)
+    device: Optional[int] = opt(-1, n=10)
+    initial_strategy: Optional[int] = opt(0, n=11)
+    initial_smart: Optional[bool] = opt(False, n=12)
+    num_batches_regularization: Optional[int] = opt(1, n=13)
+    is_sparse: Optional[bool] = opt(False, n=14)
+    format: Optional[str] = opt("", n=15)
+    sparse_remote_update: Optional[bool] = opt(False, n=16)
+    gradient_clipping_threshold: Optional[Double] = opt(0.0, n=17)
+    is_static: Optional[bool] = opt(False, n=18)
+    sparse_update: Optional[bool] = opt(False, n=22)
+    is_shared: Optional[bool] = opt(False, n=23)
 
 
 class EvaluatorConfig(ProtoModel):
-    name: str
-    type: str
-    input_layers: list[str] = Field(default_factory=list)
-    classification_threshold: Optional[Double] = opt(0.5)
-    positive_label: Optional[int] = opt(-1)
-    top_k: Optional[int] = opt(1)
+    name: str = num(1)
+    type: str = num(2)
+    input_layers: list[str] = num(3, default_factory=list)
+    classification_threshold: Optional[Double] = opt(0.5, n=6)
+    positive_label: Optional[int] = opt(-1, n=7)
+    top_k: Optional[int] = opt(1, n=13)
 
 
 class SubModelConfig(ProtoModel):
-    name: str
-    layer_names: list[str] = Field(default_factory=list)
-    input_layer_names: list[str] = Field(default_factory=list)
-    output_layer_names: list[str] = Field(default_factory=list)
-    evaluator_names: list[str] = Field(default_factory=list)
-    is_recurrent_layer_group: Optional[bool] = opt(False)
+    name: str = num(1)
+    layer_names: list[str] = num(2, default_factory=list)
+    input_layer_names: list[str] = num(3, default_factory=list)
+    output_layer_names: list[str] = num(4, default_factory=list)
+    evaluator_names: list[str] = num(5, default_factory=list)
+    is_recurrent_layer_group: Optional[bool] = opt(False, n=6)
 
 
 class ModelConfig(ProtoModel):
-    type: str = "nn"
-    layers: list[LayerConfig] = Field(default_factory=list)
-    parameters: list[ParameterConfig] = Field(default_factory=list)
-    input_layer_names: list[str] = Field(default_factory=list)
-    output_layer_names: list[str] = Field(default_factory=list)
-    evaluators: list[EvaluatorConfig] = Field(default_factory=list)
-    sub_models: list[SubModelConfig] = Field(default_factory=list)
+    type: str = num(1, "nn")
+    layers: list[LayerConfig] = num(2, default_factory=list)
+    parameters: list[ParameterConfig] = num(3, default_factory=list)
+    input_layer_names: list[str] = num(4, default_factory=list)
+    output_layer_names: list[str] = num(5, default_factory=list)
+    evaluators: list[EvaluatorConfig] = num(6, default_factory=list)
+    sub_models: list[SubModelConfig] = num(8, default_factory=list)
 
     # -- lookups used by every floor above ------------------------------------------------
     def layer(self, name: str) -> LayerConfig:

@@ -64,6 +64,14 @@ class LayerOutput(BaseModel):
 
     __hash__ = object.__hash__
 
+    def _arithmetic(self, other: Any) -> Any:
+        raise NotImplementedError(
+            f"arithmetic on layer {self.name!r} (Paddle's layer_math: a + b, a - b, a * b) "
+            "builds mixed, slope_intercept and scaling layers, which minipaddle does not "
+            "implement; for the sum of two equal-sized layers write addto_layer(input=[a, b])")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _arithmetic
+
 
 # ---------------------------------------------------------------------------------------------
 # Argument types
@@ -226,7 +234,8 @@ def _kind(e: dict) -> str:
 
 
 def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: bool = True,
-                 register: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+                 register: bool = True, old_names: Optional[dict[str, str]] = None,
+                 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a DSL function.
 
     * ``named``: the function takes ``name``; when it is None an automatic name
@@ -236,6 +245,8 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
     * ``layer``: the call creates a layer called ``name``; a name already in use is refused
       before anything is created.
     * any ConfigError raised inside gets the user's ``file:line``.
+    * ``old_names``: argument names of older Paddle versions -> today's, refused naming
+      today's.
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -267,6 +278,10 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
                                "keyword (Paddle: 'Must use keyword arguments for "
                                "non-positional args')")
                 unknown = [k for k in kwargs if k not in fields]
+                if unknown and unknown[0] in (old_names or {}):
+                    new = old_names[unknown[0]]
+                    raise fail(unknown[0], kwargs[unknown[0]], f"an older Paddle spelling; "
+                               f"today {fn.__name__} takes {new}={kwargs[unknown[0]]!r}")
                 if unknown:
                     raise fail(None, None, f"unknown argument {unknown[0]!r}"
                                f"{close_match(unknown[0], fields)}; known arguments: "
@@ -305,6 +320,27 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
     return decorate
 
 
+class dsl_call:  # noqa: N801 - used like a function: ``with dsl_call("Layer", name):``
+    """The context of a DSL call not declared with :func:`dsl_function` (Paddle's raw
+    config-parser forms take ``**kwargs``): :func:`fail` names the call, and a ConfigError
+    raised inside gets the user's ``file:line``."""
+
+    def __init__(self, function: str, layer: Optional[str] = None):
+        self.call = _Call(function, layer)
+
+    def __enter__(self) -> _Call:
+        self._token = _CALL.set(self.call)
+        return self.call
+
+    def __exit__(self, kind: Any, err: Any, tb: Any) -> bool:
+        _CALL.reset(self._token)
+        if isinstance(err, ConfigError) and not DATA_SOURCE.get():
+            location = user_frame()
+            if location:
+                err.located(location)
+        return False
+
+
 def _bind_message(err: TypeError) -> str:
     text = str(err)
     if text.startswith("missing a required argument: "):
@@ -326,6 +362,12 @@ def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str
                   "sample, more than a config can describe (2**63 - 1)")
         raise (fail(size_argument, config.size, reason) if size_argument
                else fail(None, None, reason))
+    if config.device is None:
+        config.device = ctx.param_defaults["device"]        # default_device(...)
+    for param in ctx.fresh_parameters:                      # Paddle: a layer's device
+        if config.device is not None and param.device is None:  # is its parameters' too
+            param.device = config.device
+    ctx.fresh_parameters.clear()
     out = LayerOutput(name=config.name, layer_type=layer_type, parents=list(parents),
                       size=config.size, num_filters=num_filters,
                       height=config.height or None, width=config.width or None,

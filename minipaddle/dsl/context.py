@@ -43,6 +43,14 @@ def parse_config_args(config_args: Any) -> dict[str, str]:
     return result
 
 
+#: config_parser's init_config_environment: the global defaults a parse starts with.
+PARAMETER_DEFAULTS: dict[str, Any] = {
+    "momentum": None, "decay_rate": None, "gradient_clipping_threshold": None,
+    "initial_mean": 0.0, "initial_std": 0.01, "initial_strategy": 0, "initial_smart": False,
+    "num_batches_regularization": None, "device": None,
+}
+
+
 class ParseContext:
     """Layers, parameters, settings and names of one config being built."""
 
@@ -54,13 +62,20 @@ class ParseContext:
         self.parameters: dict[str, ParameterConfig] = {}
         self.evaluators: list[EvaluatorConfig] = []
         self.input_layer_names: list[str] = []
-        self.inputs_declared = False
         self.output_layer_names: list[str] = []
         self.opt_values: dict[str, Any] = {}
         self.settings_called = False
-        # Global per-parameter defaults set by settings(); they reach parameters created later.
-        self.param_defaults: dict[str, Optional[float]] = {
-            "momentum": None, "decay_rate": None, "gradient_clipping_threshold": None}
+        # Paddle's global defaults (config_parser's g_default_*), set by settings() and the
+        # default_* functions; they reach the layers and parameters created after them.
+        self.param_defaults: dict[str, Any] = dict(PARAMETER_DEFAULTS)
+        #: parameters made for the layer being built (make_output gives them its device)
+        self.fresh_parameters: list[ParameterConfig] = []
+        #: TrainerConfig fields set by Settings(save_dir=..., init_model_path=..., start_pass=...)
+        self.trainer_settings: dict[str, Any] = {}
+        #: DataConfig.usage_ratio (Settings(usage_ratio=...), deprecated in Paddle)
+        self.usage_ratio: float = 1.0
+        #: (kind, layer name, file:line) of every Inputs()/Outputs() name, checked at the end
+        self.declared_names: list[tuple[str, str, Optional[str]]] = []
         self.data_config: Optional[DataConfig] = None
         self.test_data_config: Optional[DataConfig] = None
         self.next_seq = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any, Iterable, Optional, Union
 
@@ -47,7 +48,7 @@ def outputs(layers: Union[LayerOutput, list[LayerOutput]], *args: LayerOutput) -
     they depend on become the inputs, in depth-first order."""
     layers = _layer_list("outputs", layers, args)
     ctx = current()
-    if not ctx.inputs_declared and not ctx.output_layer_names:
+    if not ctx.input_layer_names:          # Paddle's HasInputsSet()
         ctx.input_layer_names = [d.name for d in data_layers_in_order(layers)]
     ctx.output_layer_names.extend(layer.name for layer in layers)
 
@@ -61,7 +62,6 @@ def inputs(layers: Union[LayerOutput, list[LayerOutput]], *args: LayerOutput) ->
                               "inputs() takes data layers", layer=layer.name,
                               argument="layers")
         ctx.input_layer_names.append(layer.name)
-    ctx.inputs_declared = True
 
 
 def _split_pair(value: Any) -> tuple[Any, Any]:
@@ -85,7 +85,7 @@ def _data_config(file_list: Any, module: str, obj: str, args: Any, for_test: boo
         load_args = json.dumps(args, sort_keys=True)
     return DataConfig(type="py2", files=files, async_load_data=False, for_test=for_test,
                       load_data_module=module, load_data_object=obj, load_data_args=load_args,
-                      data_ratio=1, is_main_data=True, usage_ratio=1.0)
+                      data_ratio=1, is_main_data=True, usage_ratio=current().usage_ratio)
 
 
 @dsl_function(named=False)
@@ -122,8 +122,24 @@ def build_model_config(layers: list[LayerConfig], parameters: list[ParameterConf
 def model_config_of(ctx: ParseContext) -> ModelConfig:
     """Every layer and parameter the context created, in creation order (as Paddle did,
     unused layers included)."""
+    check_declared_names(ctx)
     return build_model_config(list(ctx.layers.values()), list(ctx.parameters.values()),
                               ctx.input_layer_names, ctx.output_layer_names, ctx.evaluators)
+
+
+def check_declared_names(ctx: ParseContext) -> None:
+    """Paddle's end-of-parse checks of the names given to ``Inputs``/``Outputs`` (which may
+    come before the layers): each is a layer, and each input a data layer."""
+    for kind, name, where in ctx.declared_names:
+        layer = ctx.layers.get(name)
+        if layer is None:
+            close = difflib.get_close_matches(name, list(ctx.layers), n=1)
+            raise ConfigError(f"{kind}: no layer is named {name!r}"
+                              f"{f' (did you mean {close[0]!r}?)' if close else ''}",
+                              layer=name, where=where)
+        if kind == "Inputs" and layer.type != "data":
+            raise ConfigError(f"Inputs: {name!r} is a {layer.type!r} layer; inputs are data "
+                              "layers", layer=name, where=where)
 
 
 def resolve(outputs: Union[LayerOutput, list[LayerOutput]]) -> ModelConfig:

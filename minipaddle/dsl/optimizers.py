@@ -102,11 +102,21 @@ class AdamaxOptimizer(BaseSGDOptimizer):
 
 
 class AdaGradOptimizer(BaseSGDOptimizer):
-    def __init__(self) -> None:
-        super().__init__()
+    """AdaGrad.  ``momentum`` is the older (2016) signature's: like MomentumOptimizer's, it
+    becomes the momentum of parameters created later, which Paddle's AdaGrad applies as its
+    heavy-ball term."""
+
+    momentum: Optional[NonNeg] = None
+
+    def __init__(self, momentum: Optional[Number] = None) -> None:
+        super().__init__(momentum=momentum)
 
     def to_setting_kwargs(self) -> dict[str, Any]:
         return {"learning_method": "adagrad"}
+
+    def extra_settings(self, ctx: ParseContext) -> None:
+        if self.momentum is not None:
+            ctx.param_defaults["momentum"] = self.momentum
 
 
 class _RhoEpsilon(BaseSGDOptimizer):
@@ -236,7 +246,8 @@ def settings(batch_size: Annotated[int, Field(gt=0, le=2 ** 31 - 1)],
     learning_method = learning_method or MomentumOptimizer()
     regs = regularization if isinstance(regularization, list) else (
         [regularization] if regularization is not None else [])
-    values = dict(DEFAULT_SETTINGS)
+    # Paddle updated one settings dict: what an earlier Settings()/settings() set stays
+    values = dict(ctx.opt_values) if ctx.settings_called else dict(DEFAULT_SETTINGS)
     values.update(
         algorithm="async_sgd" if is_async else "sgd", batch_size=batch_size,
         learning_rate=learning_rate, learning_rate_decay_a=learning_rate_decay_a,

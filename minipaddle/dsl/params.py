@@ -43,11 +43,13 @@ def bias_attr_of(bias_attr: Union[bool, ParameterAttribute, None],
 
 def create_parameter(attr: ParameterAttribute, default_name: str, size: int,
                      dims: Optional[list[int]] = None, *, argument: str = "param_attr",
-                     is_shared: Optional[bool] = None,
+                     is_shared: Optional[bool] = None, smart: Optional[bool] = None,
                      size_argument: Optional[str] = "size") -> ParameterConfig:
     """Make (or, for a shared name, look up) the ParameterConfig an attribute describes.
 
-    The attribute is never mutated (Paddle mutated it; see docs/paddle_compat.md).
+    The attribute is never mutated (Paddle mutated it; see docs/paddle_compat.md).  ``smart``
+    overrides the attribute's initial_smart (img_conv_layer writes False after its own
+    smart rule, as Paddle's helper did).
     """
     ctx = current()
     dims = list(dims or [])
@@ -66,51 +68,86 @@ def create_parameter(attr: ParameterAttribute, default_name: str, size: int,
                        f"{dims}, while it was created with size {existing.size} dims "
                        f"{list(existing.dims)}")
         return existing
+    fields = attribute_fields(attr)
+    if smart is not None:
+        fields["initial_smart"] = smart
+    return define_parameter(name, size, dims, argument=argument,
+                            is_shared=True if is_shared else None, **fields)
 
-    values: dict[str, Any] = {"name": name, "size": size}
+
+def attribute_fields(attr: ParameterAttribute) -> dict[str, Any]:
+    """The keyword fields Paddle's ParameterAttribute handed to the config parser's
+    Parameter() (spec 1.4): initialisation only as far as the attribute decides it (the
+    rest falls to the global defaults), update settings unless the parameter is static."""
     if attr.is_smart:
-        fan_in = dims[0] if dims else size
-        mean, std, strategy, smart = 0.0, 1.0 / math.sqrt(fan_in), 0, True
+        fields: dict[str, Any] = {"initial_smart": True}
     elif attr.initial_std is not None or attr.initial_mean is not None:
-        mean = attr.initial_mean if attr.initial_mean is not None else 0.0
-        std = attr.initial_std if attr.initial_std is not None else 0.01
-        strategy, smart = 0, False
+        fields = {"initial_std": attr.initial_std, "initial_mean": attr.initial_mean,
+                  "initial_strategy": 0}
     else:
         mean = (attr.initial_max + attr.initial_min) / 2.0
-        std = mean - attr.initial_min
-        strategy, smart = 1, False
-
-    defaults = ctx.param_defaults
-    if not attr.is_static:
-        values["learning_rate"] = attr.learning_rate
-        values["momentum"] = attr.momentum
-        values["decay_rate"] = attr.l2_rate
-        values["decay_rate_l1"] = attr.l1_rate
-    for key in ("momentum", "decay_rate"):
-        if values.get(key) is None and defaults[key] is not None:
-            values[key] = defaults[key]
-    values["initial_mean"] = mean
-    values["initial_std"] = std
-    values["dims"] = dims
-    values["initial_strategy"] = strategy
-    values["initial_smart"] = smart
-    clip = attr.gradient_clipping_threshold
-    if clip is None:
-        clip = defaults["gradient_clipping_threshold"]
-    values["gradient_clipping_threshold"] = clip
+        fields = {"initial_mean": mean, "initial_std": mean - attr.initial_min,
+                  "initial_strategy": 1}
     if attr.is_static:
-        values["is_static"] = True
+        fields["is_static"] = True
+    else:
+        fields.update(learning_rate=attr.learning_rate, momentum=attr.momentum,
+                      decay_rate=attr.l2_rate, decay_rate_l1=attr.l1_rate)
+    fields["gradient_clipping_threshold"] = attr.gradient_clipping_threshold
     if attr.sparse_update:
-        values["sparse_update"] = True
-        values["sparse_remote_update"] = True
-    if is_shared:
-        values["is_shared"] = True
-    if values.get("momentum") and values.get("decay_rate_l1"):
-        raise fail(argument, attr.name or name,
-                   f"parameter {name!r} has both momentum {values['momentum']} and l1_rate "
-                   f"{values['decay_rate_l1']}; Paddle refuses L1 with momentum")
+        fields.update(sparse_update=True, sparse_remote_update=True)
+    return fields
+
+
+def define_parameter(name: str, size: int, dims: list[int], *, argument: str = "param_attr",
+                     device: Optional[int] = None, of_layer: bool = True,
+                     learning_rate: Optional[float] = None, momentum: Optional[float] = None,
+                     decay_rate: Optional[float] = None, decay_rate_l1: Optional[float] = None,
+                     initial_mean: Optional[float] = None, initial_std: Optional[float] = None,
+                     initial_strategy: Optional[int] = None,
+                     initial_smart: Optional[bool] = None,
+                     num_batches_regularization: Optional[int] = None,
+                     sparse_remote_update: Optional[bool] = None,
+                     sparse_update: Optional[bool] = None,
+                     gradient_clipping_threshold: Optional[float] = None,
+                     is_static: Optional[bool] = None,
+                     is_shared: Optional[bool] = None) -> ParameterConfig:
+    """Paddle's config-parser ``Parameter()``: a new parameter whose unset fields take the
+    global defaults (``default_momentum``, ``default_initial_std``, ...; ``settings()`` sets
+    some of them).  Smart initialisation means mean 0 and std ``1/sqrt(dims[0])`` (or
+    ``1/sqrt(size)`` without dims).  ``of_layer``: the layer being built gives the parameter
+    its device (make_output), as Paddle's layers did."""
+    ctx = current()
+    defaults = ctx.param_defaults
+
+    def default(value: Any, key: str) -> Any:
+        return defaults[key] if value is None else value
+
+    momentum = default(momentum, "momentum")
+    if momentum and decay_rate_l1:
+        raise fail(argument, name, f"parameter {name!r} has both momentum {momentum} and "
+                   f"l1_rate {decay_rate_l1}; Paddle refuses L1 with momentum")
+    smart = default(initial_smart, "initial_smart")
+    mean, std = default(initial_mean, "initial_mean"), default(initial_std, "initial_std")
+    if smart:
+        mean, std = 0.0, 1.0 / math.sqrt(dims[0] if dims else size)
+    values = {"name": name, "size": size, "device": device, "dims": dims,
+              # Paddle wrote these two through float(); the other doubles as given
+              "learning_rate": None if learning_rate is None else float(learning_rate),
+              "momentum": None if momentum is None else float(momentum),
+              "decay_rate": default(decay_rate, "decay_rate"), "decay_rate_l1": decay_rate_l1,
+              "initial_mean": mean, "initial_std": std,
+              "num_batches_regularization": default(num_batches_regularization,
+                                                    "num_batches_regularization"),
+              "sparse_remote_update": sparse_remote_update, "sparse_update": sparse_update,
+              "gradient_clipping_threshold": default(gradient_clipping_threshold,
+                                                     "gradient_clipping_threshold"),
+              "initial_strategy": default(initial_strategy, "initial_strategy"),
+              "initial_smart": smart, "is_static": is_static, "is_shared": is_shared}
     param = ParameterConfig(**{k: v for k, v in values.items() if v is not None})
     ctx.parameters[name] = param
+    if of_layer:
+        ctx.fresh_parameters.append(param)
     return param
 
 

@@ -16,6 +16,7 @@ from .calls import library_file
 from .context import ParseContext, fresh_context
 from .graph import model_config_of
 from .optimizers import opt_config_of
+from .raw import config_namespace, syntax_error_message
 from .zoo import read_model_document
 
 PADDLE_HELPERS = "paddle.trainer_config_helpers"
@@ -27,9 +28,10 @@ Source = Union[str, os.PathLike, Callable[[], Any], dict]
 
 
 def trainer_config_of(ctx: ParseContext) -> TrainerConfig:
+    trainer = {"save_dir": "./output/model", "start_pass": 0, **ctx.trainer_settings}
     return TrainerConfig(model_config=model_config_of(ctx), opt_config=opt_config_of(ctx),
                          data_config=ctx.data_config, test_data_config=ctx.test_data_config,
-                         save_dir="./output/model", start_pass=0)
+                         **{k: v for k, v in trainer.items() if v is not None})
 
 
 def parse_config(source: Source, config_args: Any = "") -> TrainerConfig:
@@ -55,7 +57,7 @@ def parse_config(source: Source, config_args: Any = "") -> TrainerConfig:
     if not path.exists():
         raise ConfigError("no such config file", where=str(path))
     suffix = path.suffix.lower()
-    if suffix == ".py":
+    if suffix in (".py", ".conf"):     # Paddle's .conf files are Python configs too
         return _from_python_file(path, config_args)
     if suffix in (".yaml", ".yml"):
         return _from_document(read_yaml_file(path), str(path), config_args)
@@ -65,8 +67,8 @@ def parse_config(source: Source, config_args: Any = "") -> TrainerConfig:
         except (ValueError, UnicodeDecodeError) as err:
             raise ConfigError(f"invalid JSON: {err}", where=str(path)) from None
         return _from_document(doc, str(path), config_args)
-    raise ConfigError(f"unknown config file type {suffix!r}: expected .py, .yaml, .yml or "
-                      ".json", where=str(path))
+    raise ConfigError(f"unknown config file type {suffix!r}: expected .py, .conf, .yaml, "
+                      ".yml or .json", where=str(path))
 
 
 def _from_document(doc: Any, source: str, config_args: Any) -> TrainerConfig:
@@ -88,10 +90,10 @@ def _from_python_file(path: Path, config_args: Any) -> TrainerConfig:
     try:
         code = compile(path.read_bytes(), str(path), "exec")
     except SyntaxError as err:
-        raise ConfigError(f"syntax error: {err.msg}", where=f"{path}:{err.lineno}") from None
+        raise ConfigError(syntax_error_message(err), where=f"{path}:{err.lineno}") from None
     except OSError as err:
         raise ConfigError(f"cannot read config file: {err.strerror}", where=str(path)) from None
-    namespace = {"__file__": str(path), "__name__": "__minipaddle_config__"}
+    namespace = config_namespace(str(path))
     with fresh_context(config_args) as ctx, paddle_helpers_alias(), _on_path(path.parent):
         _run_config(code, namespace, path)
         return trainer_config_of(ctx)
@@ -100,15 +102,19 @@ def _from_python_file(path: Path, config_args: Any) -> TrainerConfig:
 def _run_config(code: types.CodeType, namespace: dict, path: Path) -> None:
     """Execute a Python config. Whatever it raises becomes one ConfigError naming the user's
     file and line (the innermost frame of the user's own code) and the exception; the original
-    stays chained as ``__cause__`` (``minipaddle --debug`` shows its traceback)."""
+    stays chained as ``__cause__`` (``minipaddle --debug`` shows its traceback). A
+    NotImplementedError stays one, with that location as its ``where``."""
     try:
         exec(code, namespace)  # noqa: S102 - a config file is Python by definition
     except ConfigError as err:
         raise err.located(_user_line(err.__traceback__) or str(path))
+    except NotImplementedError as err:
+        # our refusal of a Paddle name we lack keeps its type and message; the location
+        # travels beside it (the command line prints it in front)
+        err.where = _user_line(err.__traceback__) or str(path)  # type: ignore[attr-defined]
+        raise
     except Exception as err:  # noqa: BLE001 - the user's code may raise anything
-        # our own refusals (NotImplementedError for Paddle names we lack) read as they are
-        text = str(err) if isinstance(err, NotImplementedError) and str(err) else \
-            f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        text = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
         raise ConfigError(text, where=_user_line(err.__traceback__) or str(path)) from err
 
 
@@ -168,8 +174,8 @@ def paddle_helpers_alias() -> Iterator[None]:
     for name in names:
         sys.modules[name] = helpers
     setattr(paddle, "trainer_config_helpers", helpers)
-    for sub in PADDLE_SUBMODULES:
-        setattr(helpers, sub, helpers)
+    for sub in PADDLE_SUBMODULES:     # a helper of that name (layer_math) stays itself
+        setattr(helpers, sub, getattr(helpers, sub, helpers))
     try:
         yield
     finally:

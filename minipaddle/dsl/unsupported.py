@@ -1,12 +1,17 @@
 """Known Paddle v1 names minipaddle does not implement.
 
 They exist so that a config using one fails with ``NotImplementedError`` naming the function,
-never with a ``NameError``.
+never with a ``NameError``.  Old names that real 2016-2017 files use get an error naming what
+to write instead.
 """
 
 from __future__ import annotations
 
+import types
 from typing import Any, Callable
+
+from ..config import ConfigError
+from .calls import user_location
 
 UNSUPPORTED = (
     # mixed layer, projections and operators
@@ -54,18 +59,50 @@ UNSUPPORTED = (
 )
 
 
-def _unsupported(name: str) -> Callable[..., Any]:
+def not_implemented(name: str, note: str = "a PaddlePaddle v1 function") -> Callable[..., Any]:
+    """A stand-in for ``name`` that raises NotImplementedError naming it."""
     def function(*args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
-            f"{name} is a PaddlePaddle v1 function that minipaddle does not implement "
-            "(see docs/layers.md for what is supported)")
+            f"{name} is {note} that minipaddle does not implement (see docs/layers.md for "
+            "what is supported)")
 
     function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"Not implemented in minipaddle: calling it raises NotImplementedError."
+    function.__doc__ = "Not implemented in minipaddle: calling it raises NotImplementedError."
     return function
 
 
 for _name in UNSUPPORTED:
-    globals()[_name] = _unsupported(_name)
+    globals()[_name] = not_implemented(_name)
 
-__all__ = list(UNSUPPORTED)
+
+def setup_data_provider(*args: Any, **kwargs: Any) -> None:
+    """Refused: a name proposed for define_py_data_sources2 in 2017 that Paddle never
+    released."""
+    raise ConfigError("setup_data_provider(train_list, test_list, module, function, args) "
+                      "was proposed as a new name of define_py_data_sources2 but never "
+                      "released by Paddle; write define_py_data_sources2(train_list, "
+                      "test_list, module, obj=function, args=args)",
+                      where=user_location())
+
+
+def _layer_math_op(name: str, activation: str) -> Callable[..., Any]:
+    def op(*args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f"layer_math.{name} builds a mixed_layer (identity_projection, {activation}), "
+            f"which minipaddle does not implement; for the same values write "
+            f"addto_layer(input=x, act={activation}())")
+
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+#: Paddle's ``layer_math``: unary functions of a layer (and, in Paddle, ``+ - *`` on layers,
+#: which LayerOutput refuses likewise); each built a mixed_layer, not implemented here.
+layer_math = types.SimpleNamespace(**{
+    op: _layer_math_op(op, act) for op, act in (
+        ("exp", "ExpActivation"), ("log", "LogActivation"), ("abs", "AbsActivation"),
+        ("sigmoid", "SigmoidActivation"), ("tanh", "TanhActivation"),
+        ("square", "SquareActivation"), ("relu", "ReluActivation"),
+        ("sqrt", "SqrtActivation"), ("reciprocal", "ReciprocalActivation"))})
+
+__all__ = list(UNSUPPORTED) + ["layer_math", "setup_data_provider"]

@@ -77,6 +77,11 @@ class Backend:
         """How to split a batch of ``n`` samples for :meth:`parallel` (default: don't)."""
         return [slice(0, n)]
 
+    @property
+    def workers(self) -> int:
+        """How many items :meth:`parallel` runs at once."""
+        return 1
+
     def parallel(self, fn: Callable[[Any], Any], items: list) -> list[Any]:
         """``[fn(item) for item in items]`` (a backend may run them concurrently)."""
         return [fn(item) for item in items]
@@ -179,6 +184,10 @@ class CPUBackend(Backend):
         for i in range(count):
             bounds.append(bounds[-1] + size + (1 if i < extra else 0))
         return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+
+    @property
+    def workers(self) -> int:
+        return self.threads
 
     def parallel(self, fn: Callable[[Any], Any], items: list) -> list[Any]:
         """``[fn(item) for item in items]``, on the worker threads when there are several."""

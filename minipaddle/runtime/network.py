@@ -210,20 +210,31 @@ class Network:
                               f"bytes available (largest: {largest.name!r} with "
                               f"{int(largest.size) * item:,} bytes)")
         for layer in self.model.layers:
-            need = int(layer.size or 0) * item
+            need, what = self._layer_bytes(layer.name, 1, item)
             if need > limit:
-                raise ConfigError(f"layer {layer.name!r}: one sample's output needs {need:,} "
-                                  f"bytes, more than the {limit:,} bytes available",
+                raise ConfigError(f"layer {layer.name!r}: one sample needs {need:,} bytes "
+                                  f"({what}), more than the {limit:,} bytes available",
                                   layer=layer.name)
+
+    def _layer_bytes(self, name: str, batch: int, item: int) -> tuple[int, str]:
+        """Bytes a layer needs for ``batch`` samples (its output and its working memory),
+        and what they are."""
+        output = batch * int(self.configs[name].size or 0) * item
+        runtime = self.layers.get(name)
+        work = runtime.working_bytes(batch, item, self.backend) if runtime else 0
+        if not work:
+            return output, "its output"
+        return (output + work, f"{output:,} for its output and {work:,} for its "
+                f"{runtime.working_memory}")
 
     def _check_batch_memory(self, needed: list[str], batch: int) -> None:
         limit = memory_budget(self.backend.memory_bytes())
         item = self.dtype.itemsize
         for name in needed:
-            need = batch * int(self.configs[name].size or 0) * item
+            need, what = self._layer_bytes(name, batch, item)
             if need > limit:
-                raise ValueError(f"layer {name!r}: a batch of {batch} needs {need:,} bytes for "
-                                 f"its output, more than the {limit:,} bytes available; use a "
+                raise ValueError(f"layer {name!r}: a batch of {batch} needs {need:,} bytes "
+                                 f"({what}), more than the {limit:,} bytes available; use a "
                                  "smaller batch")
 
     def _init_parameters(self) -> tuple[dict[str, Any], set[str]]:

@@ -52,8 +52,9 @@ from ..runtime.backend import to_host
 
 __all__ = [
     "CONFIG_FILE", "LOCK_FILE", "META_FILE", "RESERVED_PREFIX", "STATE_FILE", "SaveDirLock",
-    "latest_checkpoint", "load_checkpoint_extras", "load_parameters", "pass_dir_name",
-    "read_paddle_parameter", "save_checkpoint", "write_paddle_parameter",
+    "decode_paddle_parameter", "encode_paddle_parameter", "latest_checkpoint",
+    "load_checkpoint_extras", "load_parameters", "pass_dir_name", "read_paddle_parameter",
+    "save_checkpoint", "write_paddle_parameter",
 ]
 
 #: Files of ours inside a pass directory start with this prefix; anything else is a parameter.
@@ -93,36 +94,55 @@ def pass_dir_name(pass_id: int) -> str:
 # Paddle v1 parameter files
 # --------------------------------------------------------------------------------------------
 
+def encode_paddle_parameter(array, where="parameter") -> bytes:
+    """``array`` in Paddle v1's ``Parameter::save`` format: the 16-byte header, then the
+    values as float32 in C order (also the raw members of a v2 parameter tar)."""
+    arr = to_host(array)            # a device (CuPy) array is copied to the host
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: cannot store an array of dtype {arr.dtype} "
+                         "(Paddle parameters are real numbers)")
+    values = np.ascontiguousarray(arr, dtype="<f4").reshape(-1)
+    return _HEADER.pack(0, 4, values.size) + values.tobytes()
+
+
+def decode_paddle_parameter(data: bytes, where="parameter",
+                            expected_count: int | None = None) -> np.ndarray:
+    """The 1-D float32 values of bytes in ``Parameter::save`` format; a ConfigError naming
+    ``where`` for a bad header, a size that disagrees with it or with ``expected_count``."""
+    count, dtype = _parse_header(where, data, len(data))
+    if expected_count is not None and count != expected_count:
+        raise ConfigError(f"{where}: holds {count} values, expected {expected_count}")
+    return np.frombuffer(data, dtype=dtype, count=count, offset=HEADER_SIZE).astype(np.float32)
+
+
 def write_paddle_parameter(path, array) -> None:
     """Write ``array`` to ``path`` in Paddle v1's ``Parameter::save`` format (float32, C order).
 
     The file is flushed and fsynced before returning; atomicity is the caller's business (the
     checkpoint writes a whole directory and renames it).
     """
-    arr = to_host(array)            # a device (CuPy) array is copied to the host
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"parameter file {path}: cannot store an array of dtype {arr.dtype} "
-                         "(Paddle parameters are real numbers)")
-    values = np.ascontiguousarray(arr, dtype="<f4").reshape(-1)
-    _write_bytes_file(Path(path), _HEADER.pack(0, 4, values.size), memoryview(values).cast("B"))
+    data = encode_paddle_parameter(array, f"parameter file {path}")
+    # the header, then the values: a crash test can kill between the two (file-partial)
+    _write_bytes_file(Path(path), data[:HEADER_SIZE], data[HEADER_SIZE:])
 
 
-def _parse_header(path, head: bytes, file_size: int) -> tuple[int, np.dtype]:
-    """Check a parameter file's header against its size; return (element_count, value dtype)."""
+def _parse_header(what: str, head: bytes, file_size: int) -> tuple[int, np.dtype]:
+    """Check a parameter's header against its size; return (element_count, value dtype).
+    ``what`` names the data in messages ("parameter file PATH", a tar member, ...)."""
     if file_size < HEADER_SIZE or len(head) < HEADER_SIZE:
-        raise ConfigError(f"parameter file {path}: {file_size} bytes, shorter than Paddle's "
+        raise ConfigError(f"{what}: {file_size} bytes, shorter than Paddle's "
                           f"{HEADER_SIZE}-byte parameter header "
                           "(truncated or not a parameter file)")
     fmt, value_size, count = _HEADER.unpack(head[:HEADER_SIZE])
     if fmt != 0:
-        raise ConfigError(f"parameter file {path}: header format is {fmt}, expected 0 "
+        raise ConfigError(f"{what}: header format is {fmt}, expected 0 "
                           "(Paddle's PARAM_FORMAT_ORIGINAL); not a Paddle v1 parameter file")
     if value_size not in _VALUE_DTYPES:
-        raise ConfigError(f"parameter file {path}: header value_size is {value_size}, expected 4 "
+        raise ConfigError(f"{what}: header value_size is {value_size}, expected 4 "
                           "(float32) or 8 (float64)")
     payload = file_size - HEADER_SIZE
     if count * value_size != payload:
-        raise ConfigError(f"parameter file {path}: header says {count} values of {value_size} "
+        raise ConfigError(f"{what}: header says {count} values of {value_size} "
                           f"bytes ({count * value_size} bytes) but the file holds {payload} bytes "
                           "after the header (truncated or corrupt)")
     return count, _VALUE_DTYPES[value_size]
@@ -136,7 +156,7 @@ def _read_header(path) -> int:
             head = f.read(HEADER_SIZE)
     except OSError as exc:
         raise ConfigError(f"parameter file {path}: cannot read: {exc.strerror or exc}") from None
-    return _parse_header(path, head, size)[0]
+    return _parse_header(f"parameter file {path}", head, size)[0]
 
 
 def read_paddle_parameter(path, expected_count: int | None = None) -> np.ndarray:
@@ -152,11 +172,7 @@ def read_paddle_parameter(path, expected_count: int | None = None) -> np.ndarray
             data = f.read()
     except OSError as exc:
         raise ConfigError(f"parameter file {path}: cannot read: {exc.strerror or exc}") from None
-    count, dtype = _parse_header(path, data, len(data))
-    if expected_count is not None and count != expected_count:
-        raise ConfigError(f"parameter file {path}: holds {count} values, expected "
-                          f"{expected_count}")
-    return np.frombuffer(data, dtype=dtype, count=count, offset=HEADER_SIZE).astype(np.float32)
+    return decode_paddle_parameter(data, f"parameter file {path}", expected_count)
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -15,6 +15,8 @@ class Evaluator:
     name: str
     #: layers whose outputs the evaluator reads
     inputs: list[str]
+    #: the EvaluatorConfig it computes (None for the cost average, which Paddle had none of)
+    config: Optional[EvaluatorConfig] = None
 
     def reset(self) -> None:
         raise NotImplementedError

@@ -20,12 +20,24 @@ class EndPass:
     #: the same on the test set, when there is one
     test_metrics: Optional[dict[str, float]] = None
     seconds: float = 0.0
+    #: samples trained on in this pass
+    samples: int = 0
 
 
 @dataclass
 class BeginIteration:
     pass_id: int
     batch_id: int
+
+
+@dataclass
+class EndForwardBackward:
+    """After the batch's forward and backward, before the parameter update."""
+
+    pass_id: int
+    batch_id: int
+    #: the batch's parameter gradients (sums over the batch), by parameter name
+    gradients: dict = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -36,3 +48,5 @@ class EndIteration:
     cost: float
     #: running averages over the pass so far
     metrics: dict[str, float] = field(default_factory=dict)
+    #: the same over this batch alone
+    batch_metrics: dict[str, float] = field(default_factory=dict)

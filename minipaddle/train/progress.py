@@ -37,7 +37,8 @@ class Progress:
         self.started = 0.0
         self.last_draw = 0.0
 
-    def start_pass(self, pass_id: int, total: int) -> None:
+    def start_pass(self, pass_id: int, total: Optional[int]) -> None:
+        """``total``: samples in the pass, None when a reader does not say."""
         self.pass_id, self.total, self.batches = pass_id, total, 0
         self.started = self.last_draw = time.perf_counter()
 
@@ -45,15 +46,16 @@ class Progress:
         if not self.enabled:
             return
         self.batches += 1
+        count = f"{seen}/{self.total}" if self.total is not None else f"{seen} samples"
         if self.tty:
             now = time.perf_counter()
-            if now - self.last_draw < 0.1 and seen < self.total:
+            if now - self.last_draw < 0.1 and (self.total is None or seen < self.total):
                 return
             self.last_draw = now
-            self.stream.write(f"\r{self._bar_line(seen, metrics)}\033[K")
+            self.stream.write(f"\r{self._bar_line(seen, count, metrics)}\033[K")
             self.stream.flush()
         elif self.batches % self.log_period == 0:
-            self.stream.write(f"pass {self.pass_id}, batch {self.batches}, {seen}/{self.total}: "
+            self.stream.write(f"pass {self.pass_id}, batch {self.batches}, {count}: "
                               f"{format_metrics(metrics)}\n")
             self.stream.flush()
 
@@ -67,14 +69,14 @@ class Progress:
         except (AttributeError, OSError, ValueError):
             return 80
 
-    def _bar_line(self, seen: int, metrics: dict[str, float]) -> str:
-        """One bar line that fits the terminal: the bar shrinks first (down to 5 cells, then
-        it is left out), then the line is cut; the last column stays free, since writing it
-        wraps on many terminals."""
+    def _bar_line(self, seen: int, count: str, metrics: dict[str, float]) -> str:
+        """One bar line that fits the terminal: the bar (when the pass's size is known)
+        shrinks first, down to 5 cells, then it is left out and the line cut; the last column
+        stays free, since writing it wraps on many terminals."""
         room = self._columns() - 1
-        head, tail = f"pass {self.pass_id} ", f" {seen}/{self.total} {format_metrics(metrics)}"
+        head, tail = f"pass {self.pass_id} ", f" {count} {format_metrics(metrics)}"
         width = min(self.width, room - len(head) - len(tail) - 2)
-        if width >= 5:
+        if self.total is not None and width >= 5:
             done = int(width * seen / max(1, self.total))
             return head + "[" + "#" * done + "-" * (width - done) + "]" + tail
         return (head.rstrip() + tail)[:room]

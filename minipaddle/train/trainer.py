@@ -5,8 +5,12 @@
     result = trainer.train(num_passes=10)
 
 A data set feeds the network by slot: its images go to the one dense data layer and its labels
-to the label slot.  Gradients are sums over the batch (Paddle's convention); the updater applies
-the config's learning method, schedule, regularization, clipping and model averaging.
+to the label slot.  Any other source of batches drives the same loop as a *reader*: a callable
+returning an iterable of feed dicts (data layer name -> array, one dict per batch), as
+``minipaddle.v2``'s ``trainer.SGD`` does with ``Trainer(config, None)`` and
+``train(num_passes, reader=...)``.  Gradients are sums over the batch (Paddle's convention);
+the updater applies the config's learning method, schedule, regularization, clipping and model
+averaging.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
 import numpy as np
 
@@ -28,11 +32,15 @@ from . import checkpoint as ckpt
 from .datasets import Dataset, batches, load_dataset
 from .divergence import DivergenceGuard, quiet_floating_point
 from .evaluators import Evaluator, build_evaluators
-from .events import BeginIteration, BeginPass, EndIteration, EndPass
+from .events import BeginIteration, BeginPass, EndForwardBackward, EndIteration, EndPass
 from .optimizers import ParameterUpdater
 from .progress import Progress
 
 EventHandler = Callable[[Any], None]
+#: one batch: data layer name -> array (N, ...) of N samples
+Feed = dict[str, Any]
+#: a reader of batches: each call starts a pass and returns that pass's feeds
+FeedReader = Callable[[], Iterable[Feed]]
 DEFAULT_BATCH_SIZE = 64
 
 
@@ -84,10 +92,11 @@ class TrainResult:
 class Trainer:
     """Train and test one network on one data set.
 
-    ``data`` is a data-set name (``mnist5k``, ``digits``, ``idx:DIR``) or a (train, test) pair
-    of :class:`Dataset`.  ``device`` is ``compile``'s: on the GPU the parameters, gradients and
+    ``data`` is a data-set name (``mnist5k``, ``digits``, ``idx:DIR``), a (train, test) pair
+    of :class:`Dataset`, or None when the caller feeds every pass through a reader
+    (``train(num_passes, reader)``, ``evaluate(feeds)``).  ``device`` is ``compile``'s: on the GPU the parameters, gradients and
     optimizer state stay on the device, and checkpoints are written from host copies.
-    ``event_handler`` receives BeginPass/EndPass/BeginIteration/
+    ``event_handler`` receives BeginPass/EndPass/BeginIteration/EndForwardBackward/
     EndIteration events.
     """
 
@@ -115,27 +124,25 @@ class Trainer:
         self._lock = ckpt.SaveDirLock(self.save_dir) if self.save_dir is not None else None
         self.handler = event_handler or (lambda event: None)
         self.log = log or Progress(enabled=False)
-        if data is None:
-            if config.data_config is not None:
-                raise ConfigError("this config reads its data through a PyDataProvider2 module "
-                                  f"({config.data_config.load_data_module!r}); minipaddle cannot "
-                                  "run Python data providers: choose a data set (--data "
-                                  "mnist5k, digits or idx:DIR)")
-            raise ConfigError("no data: choose a data set (mnist5k, digits or idx:DIR)")
+        self.train_data: Optional[Dataset] = None
+        self.test_data: Optional[Dataset] = None
+        if data is None and config.data_config is not None:
+            raise ConfigError("this config reads its data through a PyDataProvider2 module "
+                              f"({config.data_config.load_data_module!r}); minipaddle cannot "
+                              "run Python data providers: choose a data set (--data "
+                              "mnist5k, digits or idx:DIR)")
         if isinstance(data, str):
             self.train_data, self.test_data = load_dataset(data)
-        else:
+        elif data is not None:
             self.train_data, self.test_data = data
         for part, dataset in (("training", self.train_data), ("test", self.test_data)):
             if dataset is not None and len(dataset) == 0:
                 raise ConfigError(f"the {part} set {dataset.name} is empty: there is nothing "
                                   f"to {'train on' if part == 'training' else 'test on'}")
         self.net: Network = compile(config.model_config, device=device, seed=seed)
-        self.image_slot, self.label_slot = self._slots()
-        self.updater = ParameterUpdater(
-            opt, [p for p in config.model_config.parameters],
-            {k: tuple(v.shape) for k, v in self.net.parameters.items()}, dtype=self.net.dtype,
-            xp=self.net.xp)
+        self.image_slot, self.label_slot = (self._slots() if self.train_data is not None
+                                            else (None, None))
+        self.updater = self.new_updater()
         self.costs = [name for name in config.model_config.output_layer_names
                       if self.net.layers.get(name) is not None and self.net.layers[name].is_cost]
         if not self.costs:
@@ -143,7 +150,10 @@ class Trainer:
                               "classification_cost (or another cost) to outputs()")
         self.evaluators: list[Evaluator] = build_evaluators(config.model_config.evaluators,
                                                             self.costs)
-        self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs})
+        #: the same metrics over the last batch only (EndIteration.batch_metrics)
+        self.batch_evaluators = build_evaluators(config.model_config.evaluators, self.costs)
+        self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs}
+                            | set(self.costs))
         self.guard = DivergenceGuard()
         self.shuffle_rng = np.random.default_rng([seed, 1])
         self.pass_id = 0
@@ -174,7 +184,37 @@ class Trainer:
         return image, label
 
     def _feed(self, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-        return {self.image_slot: images, self.label_slot: labels}
+        # in the shape the data layer declares: a flat one (Paddle's demos have no
+        # height/width) gets flat rows, which the first image layer reads as an image
+        shape = self.net.output_shape(self.image_slot)
+        return {self.image_slot: images.reshape((len(images),) + shape),
+                self.label_slot: labels}
+
+    def _dataset_feeds(self, data: Optional[Dataset], shuffle: bool) -> Iterable[Feed]:
+        if data is None:
+            raise ConfigError("no data: choose a data set (mnist5k, digits or idx:DIR) or "
+                              "pass a reader of feeds")
+        for images, labels in batches(data, self.batch_size, shuffle=shuffle,
+                                      rng=self.shuffle_rng if shuffle else None):
+            yield self._feed(images, labels)
+
+    def new_updater(self) -> ParameterUpdater:
+        """A fresh optimizer (no moments, sample counter 0, no ModelAverage sums)."""
+        return ParameterUpdater(
+            self.config.opt_config, list(self.config.model_config.parameters),
+            {k: tuple(v.shape) for k, v in self.net.parameters.items()}, dtype=self.net.dtype,
+            xp=self.net.xp)
+
+    def parameter_values(self, averaged: bool = True) -> dict[str, np.ndarray]:
+        """Host copies of every parameter; with ``averaged``, the ModelAverage weights of the
+        trainable ones when model averaging is on (what Paddle saved)."""
+        live = self.net.parameters
+        values = {k: np.array(to_host(v)) for k, v in live.items()}
+        if averaged:
+            average = self.updater.averaged_values(
+                {k: v for k, v in live.items() if k not in live.static})
+            values.update({k: np.array(to_host(v)) for k, v in (average or {}).items()})
+        return values
 
     def close(self) -> None:
         """Release the save directory's lock (a finished run; also done when the process
@@ -192,13 +232,9 @@ class Trainer:
     def save(self) -> Optional[Path]:
         if self.save_dir is None:
             return None
-        live = self.net.parameters
-        raw = {k: to_host(v) for k, v in live.items()}
-        averaged = self.updater.averaged_values(
-            {k: v for k, v in live.items() if k not in live.static})
-        averaged = {k: to_host(v) for k, v in averaged.items()} if averaged else None
+        raw = self.parameter_values(averaged=False)
         # Paddle saved the averaged weights; the raw ones travel with the optimizer state
-        saved = {**raw, **(averaged or {})}
+        saved = self.parameter_values(averaged=True)
         state = {f"optimizer/{k}": v for k, v in self.updater.state_dict().items()}
         state.update({f"raw/{k}": v for k, v in raw.items()})
         meta = {"pass_id": self.pass_id, "batch_count": self.batch_count, "seed": self.seed,
@@ -248,10 +284,8 @@ class Trainer:
         return self.pass_id
 
     # -- passes --------------------------------------------------------------------------------
-    def _run_batch(self, images, labels, training: bool) -> dict[str, np.ndarray]:
-        feed = self._feed(images, labels)
-        fetch = sorted(set(self.fetch) | set(self.costs))
-        out = self.net.forward(feed, training=training, fetch=fetch)
+    def _run_batch(self, feed: Feed, training: bool) -> dict[str, np.ndarray]:
+        out = self.net.forward(feed, training=training, fetch=self.fetch)
         if not all(np.all(np.isfinite(out[c])) for c in self.costs):
             found = self.net.first_non_finite(feed)
             where = (f"first non-finite layer: {found[0]!r} ({found[1]})" if found
@@ -262,65 +296,75 @@ class Trainer:
                 "checkpoint is kept: lower the learning rate or check the data")
         return out
 
-    def _observe(self, out, labels) -> None:
-        label_map = {self.label_slot: labels}
-        for ev in self.evaluators:
-            ev.add(out, label_map)
+    @staticmethod
+    def _metrics(evaluators: list[Evaluator]) -> dict[str, float]:
+        return {ev.name: ev.value() for ev in evaluators}
 
-    def _metrics(self) -> dict[str, float]:
-        return {ev.name: ev.value() for ev in self.evaluators}
+    def train_batch(self, pass_id: int, batch_id: int, feed: Feed) -> int:
+        """One step on one batch: forward, backward, update, metrics, events.  Returns the
+        number of samples."""
+        self.batch_in_pass = batch_id
+        self.handler(BeginIteration(pass_id, batch_id))
+        size = len(next(iter(feed.values()))) if feed else 0
+        self.updater.start_batch(size)
+        out = self._run_batch(feed, training=True)
+        grads = self.net.backward(input_grads=False)
+        self.handler(EndForwardBackward(pass_id, batch_id, grads.parameters))
+        values = {k: v for k, v in self.net.parameters.items()
+                  if k not in self.net.parameters.static}
+        self.updater.update(values, grads.parameters)
+        self.updater.finish_batch()
+        self.batch_count += 1
+        for ev, batch_ev in zip(self.evaluators, self.batch_evaluators):
+            ev.add(out, feed)
+            batch_ev.reset()
+            batch_ev.add(out, feed)
+        cost = float(sum(np.mean(out[c]) for c in self.costs))
+        self.guard.check(self.net, cost, pass_id, batch_id)
+        self.handler(EndIteration(pass_id, batch_id, cost, self._metrics(self.evaluators),
+                                  self._metrics(self.batch_evaluators)))
+        return size
 
-    def train_one_pass(self) -> EndPass:
+    def train_one_pass(self, feeds: Optional[Iterable[Feed]] = None) -> EndPass:
+        """One pass over the training set, or over ``feeds`` (one feed dict per batch)."""
         pass_id = self.pass_id
         self.handler(BeginPass(pass_id))
         for ev in self.evaluators:
             ev.reset()
         self.updater.start_pass()
         start = time.perf_counter()
-        total = len(self.train_data)
+        total = None
+        if feeds is None:
+            feeds = self._dataset_feeds(self.train_data, shuffle=True)
+            total = len(self.train_data)
         seen = 0
         self.log.start_pass(pass_id, total)
-        for batch_id, (images, labels) in enumerate(
-                batches(self.train_data, self.batch_size, shuffle=True, rng=self.shuffle_rng)):
-            self.batch_in_pass = batch_id
-            self.handler(BeginIteration(pass_id, batch_id))
-            self.updater.start_batch(len(labels))
-            out = self._run_batch(images, labels, training=True)
-            grads = self.net.backward(input_grads=False)
-            values = {k: v for k, v in self.net.parameters.items()
-                      if k not in self.net.parameters.static}
-            self.updater.update(values, grads.parameters)
-            self.updater.finish_batch()
-            self.batch_count += 1
-            self._observe(out, labels)
-            seen += len(labels)
-            cost = float(sum(np.mean(out[c]) for c in self.costs))
-            self.guard.check(self.net, cost, pass_id, batch_id)
-            metrics = self._metrics()
-            self.log.batch(seen, metrics)
-            self.handler(EndIteration(pass_id, batch_id, cost, metrics))
+        for batch_id, feed in enumerate(feeds):
+            seen += self.train_batch(pass_id, batch_id, feed)
+            self.log.batch(seen, self._metrics(self.evaluators))
         self.updater.finish_pass()
         seconds = time.perf_counter() - start
-        metrics = self._metrics()
+        metrics = self._metrics(self.evaluators)
         test_metrics = self.test() if self.test_data is not None else None
         self.pass_id += 1
-        event = EndPass(pass_id, metrics, test_metrics, seconds)
+        event = EndPass(pass_id, metrics, test_metrics, seconds, seen)
         self.save()
         self.log.end_pass(event)
         self.handler(event)
         return event
 
-    def train(self, num_passes: int) -> TrainResult:
-        """Train until ``num_passes`` passes are done in all (a resumed run continues)."""
+    def train(self, num_passes: int, reader: Optional[FeedReader] = None) -> TrainResult:
+        """Train until ``num_passes`` passes are done in all (a resumed run continues); each
+        pass reads the training set, or ``reader()`` when a reader is given."""
         result = TrainResult()
         wall = time.perf_counter()
         train_seconds, images = 0.0, 0
         while self.pass_id < num_passes:
             with quiet_floating_point():        # what NumPy warns of, the checks report
-                event = self.train_one_pass()
+                event = self.train_one_pass(reader() if reader is not None else None)
             result.passes.append(event)
             train_seconds += event.seconds
-            images += len(self.train_data)
+            images += event.samples
         result.wall_seconds = time.perf_counter() - wall
         result.images_per_second = images / train_seconds if train_seconds else 0.0
         result.test_metrics = result.passes[-1].test_metrics if result.passes else None
@@ -332,20 +376,24 @@ class Trainer:
         data = data or self.test_data
         if data is None:
             raise ConfigError("no test data")
-        for ev in self.evaluators:
-            ev.reset()
+        return self.evaluate(self._dataset_feeds(data, shuffle=False), averaged=True)
+
+    def evaluate(self, feeds: Iterable[Feed], averaged: bool = True) -> dict[str, float]:
+        """Metrics of a test-mode pass over ``feeds``, with fresh evaluators (a pass in
+        progress keeps its own); ``averaged``: with the ModelAverage weights, if any."""
+        evaluators = build_evaluators(self.config.model_config.evaluators, self.costs)
         trainable = {k: v for k, v in self.net.parameters.items()
                      if k not in self.net.parameters.static}
-        averaged = self.updater.averaged_values(trainable)
-        backup = {k: trainable[k].copy() for k in averaged} if averaged else {}
+        average = self.updater.averaged_values(trainable) if averaged else None
+        backup = {k: trainable[k].copy() for k in average} if average else {}
         try:
-            for name, value in (averaged or {}).items():
+            for name, value in (average or {}).items():
                 self.net.parameters[name] = value
-            for images, labels in batches(data, self.batch_size, shuffle=False):
-                out = self.net.forward(self._feed(images, labels), training=False,
-                                       fetch=sorted(set(self.fetch) | set(self.costs)))
-                self._observe(out, labels)
+            for feed in feeds:
+                out = self.net.forward(feed, training=False, fetch=self.fetch)
+                for ev in evaluators:
+                    ev.add(out, feed)
         finally:
             for name, value in backup.items():
                 self.net.parameters[name] = value
-        return self._metrics()
+        return self._metrics(evaluators)

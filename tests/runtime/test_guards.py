@@ -64,8 +64,9 @@ def test_absurd_activation_fails_at_compile(monkeypatch):
 
     config = mp.parse_config(tall)
     monkeypatch.setenv("MINIPADDLE_MAX_BYTES", str(1 << 28))
-    with pytest.raises(ConfigError, match=r"layer 'up': one sample's output needs "
-                                          r"[\d,]+ bytes"):
+    with pytest.raises(ConfigError, match=r"layer 'up': one sample needs [\d,]+ bytes "
+                                          r"\([\d,]+ for its output and [\d,]+ for its "
+                                          r"im2col working buffer\)"):
         mp.compile(config)
 
 

@@ -13,7 +13,9 @@ import minipaddle as mp
 import minipaddle.cli
 from minipaddle import *  # noqa: F403
 from minipaddle.train import checkpoint
-from minipaddle.train.events import BeginIteration, BeginPass, EndIteration, EndPass
+from minipaddle.train.events import (
+    BeginIteration, BeginPass, EndForwardBackward, EndIteration, EndPass,
+)
 from minipaddle.train.trainer import Trainer
 
 ZOO = Path(__file__).resolve().parents[2] / "model_zoo"
@@ -76,11 +78,17 @@ def test_events_arrive_in_order():
     trainer.train(num_passes=1)
     kinds = [type(e) for e in seen]
     assert kinds[0] is BeginPass and kinds[-1] is EndPass
-    assert kinds[1:-1] == [BeginIteration, EndIteration] * (len(kinds[1:-1]) // 2)
+    assert kinds[1:-1] == [BeginIteration, EndForwardBackward, EndIteration] * (
+        len(kinds[1:-1]) // 3)
     batches = (len(trainer.train_data) + 31) // 32
     assert kinds.count(EndIteration) == batches
     end = seen[-1]
     assert set(end.metrics) == {"cost", "classification_error"}
+    assert end.samples == len(trainer.train_data)
+    # per batch: the running pass metrics and the batch's own; the last batch alone differs
+    last = seen[-2]
+    assert set(last.batch_metrics) == set(last.metrics) and last.metrics == end.metrics
+    assert last.batch_metrics["cost"] == pytest.approx(last.cost)
     assert 0 <= end.test_metrics["classification_error"] <= 1
 
 

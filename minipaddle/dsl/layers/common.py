@@ -22,11 +22,14 @@ def infer_channels(input: LayerOutput, num_channels: Optional[int],
     return input.num_filters
 
 
-def image_size(input: LayerOutput, channels: int) -> tuple[int, int]:
+def image_size(input: LayerOutput, channels: int, *, width: Optional[int] = None,
+               width_argument: str = "img_width") -> tuple[int, int]:
     """(width, height) of ``input`` seen as ``channels`` feature maps (Paddle's get_img_size).
 
-    Paddle guessed W = int(sqrt(pixels)) for a non-square pixel count without height/width and
-    silently accepted e.g. 12 pixels as 3x4; we refuse (docs/paddle_compat.md).
+    ``width`` is a width given by the calling layer (img_pool_layer's ``img_width``); the
+    height is then the pixel count over it.  Paddle guessed W = int(sqrt(pixels)) for a
+    non-square pixel count without height/width and silently accepted e.g. 12 pixels as 3x4;
+    we refuse (docs/paddle_compat.md).
     """
     size = input.size or 0
     if channels <= 0 or size % channels:
@@ -34,27 +37,41 @@ def image_size(input: LayerOutput, channels: int) -> tuple[int, int]:
                    f"size {size} is not divisible by {channels} channels; check num_channels "
                    "or the input layer's size")
     pixels = size // channels
-    width, height = input.width, input.height
-    if width and height:
-        if width * height != pixels:
+    known_w, known_h = input.width, input.height
+    if width is not None:
+        if known_w and known_w != width:
+            raise fail(width_argument, width, f"contradicts the width {known_w} of input "
+                       f"layer {input.name!r}")
+        known_w = width
+    if known_w and known_h:
+        if known_w * known_h != pixels:
             raise fail("input", input,
-                       f"height {height} x width {width} = {width * height} pixels, but size "
-                       f"{size} / {channels} channels = {pixels} pixels")
-        return width, height
-    side = math.isqrt(pixels)
-    if width or height:
-        known = width or height
+                       f"height {known_h} x width {known_w} = {known_w * known_h} pixels, but "
+                       f"size {size} / {channels} channels = {pixels} pixels")
+        return known_w, known_h
+    if known_w or known_h:
+        known = known_w or known_h
         if pixels % known:
-            raise fail("input", input, f"{pixels} pixels per channel is not a multiple of the "
-                       f"known side {known}")
+            raise fail(width_argument if width is not None else "input",
+                       width if width is not None else input,
+                       f"{pixels} pixels per channel is not a multiple of the known side "
+                       f"{known}")
         other = pixels // known
-        return (width, other) if width else (other, height)
+        return (known_w, other) if known_w else (other, known_h)
+    side = math.isqrt(pixels)
     if side * side != pixels:
-        raise fail("input", input,
-                   f"cannot infer the image size: {pixels} pixels per channel ({size} / "
-                   f"{channels} channels) is not a square and the layer has no height/width; "
-                   "give the data layer height and width")
+        raise fail("input", input, _non_square(input, size, channels, pixels))
     return side, side
+
+
+def _non_square(input: LayerOutput, size: int, channels: int, pixels: int) -> str:
+    """Why a non-square image is refused, and what to add (docs/paddle_compat.md)."""
+    reason = (f"cannot infer the image size: {pixels} pixels per channel ({size} / {channels} "
+              f"channels) is not a square and layer {input.name!r} has no height/width")
+    if input.layer_type == "data":
+        return (f"{reason}; add height= and width= to data_layer {input.name!r} (height x "
+                f"width = {pixels})")
+    return (f"{reason}; give the data layer height= and width=, or check num_channels")
 
 
 def image_conf(channels: int, width: int, height: int) -> ImageConfig:

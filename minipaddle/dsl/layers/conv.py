@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from ...config import ConvConfig, LayerInputConfig, cnn_image_size, cnn_output_size
 from ..activations import ReluActivation
@@ -22,7 +22,7 @@ CONV_TYPES = ("exconv", "cudnn_conv")
 CONVT_TYPES = ("exconvt", "cudnn_convt")
 
 
-def _config_type(layer_type: Optional[str], trans: bool) -> str:
+def conv_config_type(layer_type: Optional[str], trans: bool) -> str:
     """The LayerConfig type Paddle's config parser writes (spec 3, img_conv_layer).
 
     An explicit GPU type is kept without use_gpu (Paddle refused it; docs/paddle_compat.md).
@@ -78,13 +78,60 @@ def img_conv_layer(input: LayerOutput, filter_size: PosIntOrPair, num_filters: P
                        f" (or trans={not trans})")
 
     channels = infer_channels(input, num_channels)
+    geo = conv_geometry(input, channels, num_filters, groups, (fx, fy), (sx, sy), (px, py),
+                        (dx, dy), trans)
+    weight_param = param_attr or ParameterAttribute()
+    attr = smart_conv_attr(weight_param, fx, channels)
+    # a size past 2**63 comes from filters, channels or geometry together: no single key
+    weight = create_parameter(attr, weight_name(name, 0), geo.weight_size, size_argument=None,
+                              smart=False if weight_param.is_smart else None)
+    params = [weight]
+    values = {"name": name, "type": conv_config_type(layer_type, trans), "size": geo.size,
+              "active_type": act.name,
+              "inputs": [LayerInputConfig(input_layer_name=input.name,
+                                          input_parameter_name=weight.name,
+                                          conv_conf=geo.conf)],
+              "num_filters": num_filters, "shared_biases": shared_biases,
+              "height": geo.height, "width": geo.width}
+    battr = bias_attr_of(bias_attr)
+    if battr is not None:
+        bias_size = num_filters if shared_biases else geo.size
+        bias = create_parameter(battr, bias_name(name), bias_size, [bias_size, 1],
+                                argument="bias_attr", size_argument=None)
+        params.append(bias)
+        values["bias_parameter_name"] = bias.name
+    apply_layer_attr(values, layer_attr, DROPOUT)
+    py_type = layer_type or ("convt" if trans else "conv")
+    return make_output(new_layer_config(**values), [input], py_type, activation=act,
+                       num_filters=num_filters, parameters=params, size_argument=None)
+
+
+class ConvGeometry(NamedTuple):
+    """What a convolution's geometry determines: its conv_conf, layer size, output width and
+    height, and the weight's size."""
+
+    conf: ConvConfig
+    size: int
+    width: int
+    height: int
+    weight_size: int
+
+
+def conv_geometry(input: LayerOutput, channels: int, num_filters: int, groups: int,
+                  filter_size: tuple[int, int], stride: tuple[int, int],
+                  padding: tuple[int, int], dilation: tuple[Optional[int], Optional[int]],
+                  trans: bool) -> ConvGeometry:
+    """Sizes of a (transposed) convolution of ``input`` (spec 2.3, 3), each an (x, y) pair;
+    shared by img_conv_layer and the raw ``Conv`` form.  A dilation of (None, None) is left
+    out of the conv_conf (the raw form without ``dilation``), and counts as 1."""
+    (fx, fy), (sx, sy), (px, py) = filter_size, stride, padding
+    dx, dy = (d or 1 for d in dilation)
     width, height = image_size(input, channels)
     for arg, total in (("num_channels", channels), ("num_filters", num_filters)):
         if total % groups:
             raise fail("groups", groups,
                        f"must divide {arg} = {total} (each group takes an equal share of "
                        "input channels and filters)")
-
     if trans:
         # The input is the convolution's "output"; the layer produces the "image".
         out_x, out_y = width, height
@@ -92,13 +139,12 @@ def img_conv_layer(input: LayerOutput, filter_size: PosIntOrPair, num_filters: P
         img_y = cnn_image_size(out_y, fy, py, sy, dy)
         for axis, value in (("x", img_x), ("y", img_y)):
             if value < 1:
-                raise fail("padding", padding,
+                raise fail("padding", px if axis == "x" else py,
                            f"the transposed convolution's output {axis} size would be {value}; "
                            "padding is too large for this filter and stride")
         filter_channels = num_filters // groups
-        size = img_x * img_y * num_filters
-        out_w, out_h = img_x, img_y
-        weight_size = channels * filter_channels * fx * fy
+        geometry = (img_x * img_y * num_filters, img_x, img_y,
+                    channels * filter_channels * fx * fy)
     else:
         img_x, img_y = width, height
         out_x = cnn_output_size(img_x, fx, px, sx, True, dx)
@@ -112,34 +158,11 @@ def img_conv_layer(input: LayerOutput, filter_size: PosIntOrPair, num_filters: P
                            f"than the padded input {img} + 2*{p} = {img + 2 * p}; output size "
                            f"would be {out}")
         filter_channels = channels // groups
-        size = out_x * out_y * num_filters
-        out_w, out_h = out_x, out_y
-        weight_size = num_filters * filter_channels * fx * fy
-
-    conv_conf = ConvConfig(
+        geometry = (out_x * out_y * num_filters, out_x, out_y,
+                    num_filters * filter_channels * fx * fy)
+    conf = ConvConfig(
         filter_size=fx, channels=channels, stride=sx, padding=px, groups=groups,
         filter_channels=filter_channels, output_x=out_x, img_size=img_x, caffe_mode=True,
         filter_size_y=fy, padding_y=py, stride_y=sy, output_y=out_y, img_size_y=img_y,
-        dilation=dx, dilation_y=dy)
-    attr = smart_conv_attr(param_attr or ParameterAttribute(), fx, channels)
-    # a size past 2**63 comes from filters, channels or geometry together: no single key
-    weight = create_parameter(attr, weight_name(name, 0), weight_size, size_argument=None)
-    params = [weight]
-    values = {"name": name, "type": _config_type(layer_type, trans), "size": size,
-              "active_type": act.name,
-              "inputs": [LayerInputConfig(input_layer_name=input.name,
-                                          input_parameter_name=weight.name,
-                                          conv_conf=conv_conf)],
-              "num_filters": num_filters, "shared_biases": shared_biases,
-              "height": out_h, "width": out_w}
-    battr = bias_attr_of(bias_attr)
-    if battr is not None:
-        bias_size = num_filters if shared_biases else size
-        bias = create_parameter(battr, bias_name(name), bias_size, [bias_size, 1],
-                                argument="bias_attr", size_argument=None)
-        params.append(bias)
-        values["bias_parameter_name"] = bias.name
-    apply_layer_attr(values, layer_attr, DROPOUT)
-    py_type = layer_type or ("convt" if trans else "conv")
-    return make_output(new_layer_config(**values), [input], py_type, activation=act,
-                       num_filters=num_filters, parameters=params, size_argument=None)
+        dilation=dilation[0], dilation_y=dilation[1])
+    return ConvGeometry(conf, *geometry)

@@ -25,7 +25,7 @@ def _require_linear(input: LayerOutput, what: str) -> None:
                    f"layer {input.name!r} has activation {act!r}")
 
 
-@dsl_function(prefix="maxout_layer")
+@dsl_function(prefix="maxout_layer", old_names={"channels": "num_channels"})
 def maxout_layer(input: LayerOutput, groups: PosInt, num_channels: Optional[PosInt] = None,
                  name: Optional[str] = None, layer_attr: LayerAttrArg = None) -> LayerOutput:
     """Max over each run of ``groups`` consecutive channels.  Like Paddle, the output carries

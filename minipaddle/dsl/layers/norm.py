@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 from pydantic import Field
 
 from ...config.models import Double as Number
-from ...config import LayerInputConfig, NormConfig
+from ...config import ImageConfig, LayerInputConfig, NormConfig
 from ..activations import ReluActivation
 from ..attrs import BiasAttrArg, LayerAttrArg, ParamAttrArg, ParameterAttribute
 from ..base import Activation, LayerOutput, PosInt, dsl_function, fail, make_output
@@ -46,9 +46,7 @@ def batch_norm_layer(input: LayerOutput, act: Optional[Activation] = None,
         raise fail("mean_var_names", mean_var_names, "expected two names [mean, variance]")
 
     channels = num_channels or input.num_filters or input.size
-    width, height = image_size(input, channels)
-    is_image = bool(input.height or input.width)
-    size = channels * width * height if is_image else input.size
+    conf, size, shape = batch_norm_geometry(input, channels)
 
     scale_attr = param_attr or ParameterAttribute(initial_mean=1.0, initial_std=0.0)
     scale = create_parameter(scale_attr, weight_name(name, 0), channels)
@@ -63,15 +61,13 @@ def batch_norm_layer(input: LayerOutput, act: Optional[Activation] = None,
                                       is_shared=shared))
     params = [scale, *stats]
     inputs = [LayerInputConfig(input_layer_name=input.name, input_parameter_name=scale.name,
-                               image_conf=image_conf(channels, width, height))]
+                               image_conf=conf)]
     inputs += [LayerInputConfig(input_layer_name=input.name, input_parameter_name=p.name)
                for p in stats]
     values = {"name": name, "type": batch_norm_type, "size": size, "active_type": act.name,
               "inputs": inputs, "use_global_stats": use_global_stats,
               "moving_average_fraction": moving_average_fraction,
-              "epsilon": epsilon}
-    if is_image:
-        values.update(height=height, width=width, depth=1)
+              "epsilon": epsilon, **shape}
     battr = bias_attr_of(bias_attr)
     if battr is not None:
         bias = create_parameter(battr, bias_name(name), channels, [1, channels],
@@ -81,6 +77,27 @@ def batch_norm_layer(input: LayerOutput, act: Optional[Activation] = None,
     apply_layer_attr(values, layer_attr, DROPOUT + ERROR_CLIPPING)
     return make_output(new_layer_config(**values), [input], "batch_norm", activation=act,
                        num_filters=channels, parameters=params)
+
+
+def batch_norm_geometry(input: LayerOutput, channels: int) -> tuple[ImageConfig, int, dict]:
+    """A batch norm's image_conf, size and height/width/depth fields (spec 3, batch_norm):
+    an input with height or width is normalised as C x H x W, anything else as its size."""
+    width, height = image_size(input, channels)
+    if input.height or input.width:
+        return (image_conf(channels, width, height), channels * width * height,
+                {"height": height, "width": width, "depth": 1})
+    return image_conf(channels, width, height), input.size or 0, {}
+
+
+def cmrnorm_geometry(input: LayerOutput, channels: int, size: int, scale: float,
+                     power: float, blocked: Optional[bool] = False) -> tuple[NormConfig, int]:
+    """A cross-map norm's norm_conf and layer size (Paddle's parse_norm): the output has the
+    input's shape, and the config stores ``scale / size``."""
+    width, height = image_size(input, channels)
+    conf = NormConfig(norm_type="cmrnorm-projection", channels=channels, size=size,
+                      scale=scale / size, pow=power, output_x=width, img_size=width,
+                      blocked=blocked, output_y=height, img_size_y=height)
+    return conf, channels * width * height
 
 
 @dsl_function(prefix="crmnorm")
@@ -94,13 +111,9 @@ def img_cmrnorm_layer(input: LayerOutput, size: PosInt,
     The config stores ``scale / size`` as Paddle did (true division, never Python 2's floor).
     """
     channels = infer_channels(input, num_channels)
-    width, height = image_size(input, channels)
-    norm_conf = NormConfig(norm_type="cmrnorm-projection", channels=channels, size=size,
-                           scale=scale / size, pow=power, output_x=width, img_size=width,
-                           blocked=False, output_y=height, img_size_y=height)
-    values = {"name": name, "type": "norm", "size": channels * width * height,
-              "active_type": "",
+    norm_conf, out_size = cmrnorm_geometry(input, channels, size, scale, power)
+    values = {"name": name, "type": "norm", "size": out_size, "active_type": "",
               "inputs": [LayerInputConfig(input_layer_name=input.name, norm_conf=norm_conf)],
-              "height": height, "width": width}
+              "height": norm_conf.output_y, "width": norm_conf.output_x}
     apply_layer_attr(values, layer_attr, ())
     return make_output(new_layer_config(**values), [input], "norm", num_filters=channels)

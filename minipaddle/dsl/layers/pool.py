@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NamedTuple, Optional
 
 from pydantic import BeforeValidator
 
@@ -74,27 +74,48 @@ def img_pool_layer(input: LayerOutput, pool_size: PosInt, name: Optional[str] = 
                    stride: PosInt = 1, padding: NonNegInt = 0, layer_attr: LayerAttrArg = None,
                    pool_size_y: Optional[PosInt] = None, stride_y: Optional[PosInt] = None,
                    padding_y: Optional[NonNegInt] = None, ceil_mode: bool = True,
-                   exclude_mode: Optional[bool] = None) -> LayerOutput:
-    """Image pooling. As in Paddle, ``stride`` defaults to 1 and ``ceil_mode`` to True."""
+                   exclude_mode: Optional[bool] = None,
+                   img_width: Optional[PosInt] = None) -> LayerOutput:
+    """Image pooling. As in Paddle, ``stride`` defaults to 1 and ``ceil_mode`` to True.
+    ``img_width`` is the 2016 helpers' way to give a non-square input its width (the height
+    is the pixel count over it); height/width on the data layer say the same today."""
     pool_type = pool_type or MaxPooling()
     kind = pool_type_string(pool_type, IMAGE_POOL_TYPES)
     channels = infer_channels(input, num_channels)
-    img_x, img_y = image_size(input, channels)
-    ky = pool_size_y if pool_size_y is not None else pool_size
-    sy = stride_y if stride_y is not None else stride
-    py = padding_y if padding_y is not None else padding
-    caffe = not ceil_mode
-    out_x = cnn_output_size(img_x, pool_size, padding, stride, caffe)
-    out_y = cnn_output_size(img_y, ky, py, sy, caffe)
-    check_pool_window("x", img_x, pool_size, padding, stride, out_x)
-    check_pool_window("y", img_y, ky, py, sy, out_y)
-    pool_conf = PoolConfig(
-        pool_type=kind, channels=channels, size_x=pool_size, stride=stride, output_x=out_x,
-        img_size=img_x, padding=padding, size_y=ky, stride_y=sy, output_y=out_y,
-        img_size_y=img_y, padding_y=py, exclude_mode=exclude_mode)
-    values = {"name": name, "type": "pool", "size": channels * out_x * out_y,
-              "active_type": "",
-              "inputs": [LayerInputConfig(input_layer_name=input.name, pool_conf=pool_conf)],
-              "height": out_y, "width": out_x}
+    geo = pool_geometry(input, kind, channels, (pool_size, pool_size_y), (stride, stride_y),
+                        (padding, padding_y), ceil_mode, exclude_mode, img_width)
+    values = {"name": name, "type": "pool", "size": geo.size, "active_type": "",
+              "inputs": [LayerInputConfig(input_layer_name=input.name, pool_conf=geo.conf)],
+              "height": geo.height, "width": geo.width}
     apply_layer_attr(values, layer_attr, ())
     return make_output(new_layer_config(**values), [input], "pool", num_filters=channels)
+
+
+class PoolGeometry(NamedTuple):
+    """A pooling's pool_conf, layer size and output width and height."""
+
+    conf: PoolConfig
+    size: int
+    width: int
+    height: int
+
+
+def pool_geometry(input: LayerOutput, kind: str, channels: int,
+                  size: tuple[int, Optional[int]], stride: tuple[int, Optional[int]],
+                  padding: tuple[int, Optional[int]], ceil_mode: bool,
+                  exclude_mode: Optional[bool], img_width: Optional[int] = None) -> PoolGeometry:
+    """Sizes of a pooling of ``input`` (spec 3, img_pool_layer; Paddle's parse_pool), each an
+    (x, y) pair whose y defaults to x; shared by img_pool_layer and the raw ``Pool`` form."""
+    (kx, ky), (sx, sy), (px, py) = size, stride, padding
+    ky, sy, py = (kx if ky is None else ky), (sx if sy is None else sy), (px if py is None else py)
+    img_x, img_y = image_size(input, channels, width=img_width, width_argument="img_width")
+    caffe = not ceil_mode
+    out_x = cnn_output_size(img_x, kx, px, sx, caffe)
+    out_y = cnn_output_size(img_y, ky, py, sy, caffe)
+    check_pool_window("x", img_x, kx, px, sx, out_x)
+    check_pool_window("y", img_y, ky, py, sy, out_y)
+    conf = PoolConfig(
+        pool_type=kind, channels=channels, size_x=kx, stride=sx, output_x=out_x,
+        img_size=img_x, padding=px, size_y=ky, stride_y=sy, output_y=out_y,
+        img_size_y=img_y, padding_y=py, exclude_mode=exclude_mode)
+    return PoolGeometry(conf, channels * out_x * out_y, out_x, out_y)

@@ -72,6 +72,16 @@ class RuntimeLayer:
     def bias_name(self) -> Optional[str]:
         return self.config.bias_parameter_name
 
+    # -- memory ----------------------------------------------------------------------------------
+    #: what :meth:`working_bytes` counts, for the memory guard's message
+    working_memory = "working memory"
+
+    def working_bytes(self, batch: int, itemsize: int, backend: Any) -> int:
+        """Bytes of scratch memory a pass over ``batch`` samples needs besides the layer's
+        inputs, output and gradients (a convolution's im2col columns, a normalisation's
+        temporaries); the network's memory guard counts them."""
+        return 0
+
     # -- the contract --------------------------------------------------------------------------
     def forward(self, xs: list, params: dict, p: Pass) -> Any:
         """Pre-activation output in the layer's natural shape."""

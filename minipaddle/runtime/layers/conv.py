@@ -51,14 +51,28 @@ class _ConvBase(RuntimeLayer):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
                     groups=self.groups)
 
-    def _column_bytes(self, x) -> int:
+    def _column_values(self) -> int:
         """im2col workspace per sample: (channels x filter) rows by pixels columns."""
-        kh, kw = self.conf.filter_size_y, self.conf.filter_size
+        c = self.conf
+        kh, kw = c.filter_size_y, c.filter_size
         if self.transposed:   # columns of the input image against F/groups filters
-            rows, pixels = self.config.num_filters * kh * kw, x.shape[2] * x.shape[3]
+            rows = self.config.num_filters * kh * kw
+            pixels = (c.get("output_y") or c.output_x) * c.output_x
         else:
-            rows, pixels = self.conf.channels * kh * kw, self.out_shape[1] * self.out_shape[2]
-        return rows * pixels * x.dtype.itemsize
+            rows, pixels = c.channels * kh * kw, self.out_shape[1] * self.out_shape[2]
+        return rows * pixels
+
+    def _column_bytes(self, x) -> int:
+        return self._column_values() * x.dtype.itemsize
+
+    working_memory = "im2col working buffer"
+
+    def working_bytes(self, batch: int, itemsize: int, backend) -> int:
+        """The column buffers of the chunks of the batch that run at once."""
+        per_sample = self._column_values() * itemsize
+        chunks = sorted((s.stop - s.start for s in backend.batch_slices(batch, per_sample)),
+                        reverse=True)
+        return per_sample * sum(chunks[:backend.workers])
 
     def _input(self, x):
         c = self.conf

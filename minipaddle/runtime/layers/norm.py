@@ -23,6 +23,12 @@ class BatchNormLayer(RuntimeLayer):
         self.epsilon = config.get("epsilon")
         self.fraction = config.get("moving_average_fraction")
 
+    working_memory = "temporaries"
+
+    def working_bytes(self, batch: int, itemsize: int, backend) -> int:
+        """The kernels' temporaries: two arrays of the output's size (x - mean, x * x, ...)."""
+        return 2 * batch * int(self.config.size or 0) * itemsize
+
     def _as_nchw(self, x):
         return x.reshape(x.shape[0], self.channels, -1, 1) if x.ndim != 4 else x
 
@@ -91,6 +97,13 @@ class CrossMapNormLayer(RuntimeLayer):
                               "supported (only cmrnorm-projection)", layer=config.name)
         self.args = dict(size=conf.size, scale=conf.scale, power=conf.pow)
         self.geometry = (conf.channels, conf.get("img_size_y") or conf.img_size, conf.img_size)
+
+    working_memory = "temporaries"
+
+    def working_bytes(self, batch: int, itemsize: int, backend) -> int:
+        """The denominators kept for the backward and two temporaries (squares, the window
+        sums), each of the output's size."""
+        return 3 * batch * int(self.config.size or 0) * itemsize
 
     def forward(self, xs, params, p):
         y, denom = K.cmrnorm_forward(as_image(xs[0], *self.geometry), xp=p.xp, **self.args)
