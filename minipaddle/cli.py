@@ -13,7 +13,8 @@
     minipaddle run PROGRAM.py [ARGS...]
 
 Every command but ``run`` takes ``--config-args key=value,...``.  Errors print one line and
-exit 2.  ``run`` runs a Paddle v2 program (``import paddle.v2 as paddle``) on minipaddle and
+exit 2.  Under ``mpiexec -n N``, ``train`` and ``test`` run data parallel on N ranks
+(docs/distributed.md); rank 0 alone prints.  ``run`` runs a Paddle v2 program (``import paddle.v2 as paddle``) on minipaddle and
 exits with the program's status (docs/v2.md).
 """
 
@@ -80,7 +81,14 @@ def _trainer(args: argparse.Namespace, config, save_dir=None, log=None):
     if data is None and config.data_config is None:
         data = _embedded_data_for(config)
     return Trainer(config, data, batch_size=args.batch_size, seed=args.seed,
-                   device=_device(args), save_dir=save_dir, log=log)
+                   device=_device(args), save_dir=save_dir, log=log, comm=args.comm,
+                   sync_batch_norm=getattr(args, "sync_batch_norm", False))
+
+
+def _say(args: argparse.Namespace, *line: str) -> None:
+    """Print on rank 0 only (every line when not data parallel)."""
+    if args.comm is None or args.comm.rank == 0:
+        print(*line)
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -96,7 +104,9 @@ def _train(args: argparse.Namespace) -> None:
     if args.init_model_path:
         trainer.load_model(args.init_model_path)
     if args.resume:
-        print(f"resuming at pass {trainer.resume()}", file=sys.stderr)
+        resumed = trainer.resume()
+        if args.comm.rank == 0:
+            print(f"resuming at pass {resumed}", file=sys.stderr)
     elif args.start_pass:
         if args.save_dir is None:
             raise ConfigError("--start-pass needs --save-dir (it loads pass-N-1 from there)")
@@ -108,8 +118,9 @@ def _train(args: argparse.Namespace) -> None:
         plot_history(result.passes, args.plot)
     accuracy = result.test_accuracy
     shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
-    print(f"test accuracy {shown} | {result.images_per_second:.0f} images/s | "
-          f"wall {result.wall_seconds:.1f} s")
+    ranks = f" on {args.comm.size} ranks" if args.comm.distributed else ""
+    _say(args, f"test accuracy {shown} | {result.images_per_second:.0f} images/s{ranks} | "
+         f"wall {result.wall_seconds:.1f} s")
 
 
 def _test(args: argparse.Namespace) -> None:
@@ -118,10 +129,11 @@ def _test(args: argparse.Namespace) -> None:
     config = _config(args)
     trainer = _trainer(args, config)
     trainer.load_model(args.model)
+    trainer.check_agreement()
     metrics = trainer.test()
-    print(f"test {format_metrics(metrics)}")
+    _say(args, f"test {format_metrics(metrics)}")
     if "classification_error" in metrics:
-        print(f"test accuracy {100 * (1 - metrics['classification_error']):.2f}%")
+        _say(args, f"test accuracy {100 * (1 - metrics['classification_error']):.2f}%")
 
 
 def _infer(args: argparse.Namespace) -> None:
@@ -278,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--plot", default=None, metavar="FILE.png",
                        help="write training curves (needs the 'plot' extra: matplotlib)")
     train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument("--sync-batch-norm", action="store_true",
+                       help="data parallel: batch norm statistics over the whole global batch "
+                            "(default: over each rank's shard, as Paddle's multi-trainer did)")
 
     test = add("test", "test a trained model", _test, seed=True, batch=True)
     data_arg(test)
@@ -320,17 +335,25 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.comm = None
     try:
+        if args.command in ("train", "test"):
+            from .train.comm import default_comm
+
+            args.comm = default_comm()     # MPI under mpiexec, else one process
         args.run(args)
     except (ConfigError, NotImplementedError, OSError, ValueError, KeyError,
             FloatingPointError, MemoryError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         text = " ".join(str(message).split("\n")) if not isinstance(err, ConfigError) else \
             "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
+        if args.comm is not None and args.comm.distributed:
+            args.comm.fail(text, 2)          # tells the other ranks; one line in all
         print(f"minipaddle: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("minipaddle: interrupted", file=sys.stderr)
+        if args.comm is None or args.comm.rank == 0:
+            print("minipaddle: interrupted", file=sys.stderr)
         return 130
     return 0
 
