@@ -205,7 +205,12 @@ class MPIComm(Communicator):
         return dead
 
     def _stop_after_death(self) -> NoReturn:
+        # mpiexec may tell before the dead process is gone from /proc: look for up to 2 s
+        deadline = time.monotonic() + 2.0
         dead = self._dead_ranks()
+        while not dead and time.monotonic() < deadline:
+            time.sleep(0.01)
+            dead = self._dead_ranks()
         if dead:
             host = self.where[0]
             names = ", ".join(f"rank {r} (pid {self.places[r][1]} on {host})" for r in dead)

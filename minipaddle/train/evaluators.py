@@ -100,6 +100,22 @@ class ClassificationError(Evaluator):
 EVALUATORS = {"classification_error": ClassificationError}
 
 
+def counts_of(evaluators: list[Evaluator]) -> list[float]:
+    """Every evaluator's counts, one flat list (what data parallelism sums over the ranks)."""
+    return [c for ev in evaluators for c in ev.counts()]
+
+
+def add_counts(evaluators: list[Evaluator], counts: Any, reset: bool = False) -> None:
+    """Add a flat list of counts (``counts_of``'s layout) to the evaluators; with ``reset``,
+    the evaluators hold exactly those counts."""
+    counts = list(counts)
+    for ev in evaluators:
+        if reset:
+            ev.reset()
+        ev.add_counts(counts[:len(ev.fields)])
+        counts = counts[len(ev.fields):]
+
+
 def build_evaluators(configs: list[EvaluatorConfig], cost_layers: list[str]) -> list[Evaluator]:
     evaluators: list[Evaluator] = [CostAverage(cost_layers)] if cost_layers else []
     for config in configs:

@@ -10,14 +10,17 @@ same parameters.  With the one-process communicator every method is a pass-throu
 from __future__ import annotations
 
 import hashlib
+import os
 import zlib
 from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
 
-from ..config import ConfigError
+from threadpoolctl import threadpool_limits
+
+from ..config import ConfigError, to_yaml
 from ..runtime import Network
-from ..runtime.backend import to_host
+from ..runtime.backend import CPUBackend, to_host
 from .comm import Communicator, shard_bounds
 
 Feed = dict[str, Any]
@@ -179,3 +182,33 @@ def checksum(*arrays: Any) -> str:
         digest.update(str(value.dtype).encode() + str(value.shape).encode())
         digest.update(value.tobytes())
     return digest.hexdigest()[:12]
+
+
+def rank_device(comm: Communicator, device: Any) -> Any:
+    """The device of one rank: on the CPU, the ranks on one machine share its cores, BLAS too
+    (its own threads would spin against the other ranks': LeNet ran 5x slower on 2 ranks of
+    2 cores).  The BLAS limit holds for the rest of the process."""
+    if not comm.distributed or device != "cpu":
+        return device
+    threads = max(1, min(2, (os.cpu_count() or 1) // comm.local_size))
+    threadpool_limits(limits=threads, user_api="blas")
+    return CPUBackend(threads=threads)
+
+
+def agreement_items(trainer: Any, data: bool) -> dict[str, str]:
+    """What every rank of ``trainer``'s run must have the same of: the config, the batch size
+    and seed, the starting point (pass, counters, parameters and optimizer state) and, with
+    ``data``, the data sets."""
+    state = trainer.updater.state_dict()
+    items = {
+        "config": checksum(np.frombuffer(to_yaml(trainer.config).encode(), np.uint8)),
+        "batch size and seed": f"batch size {trainer.batch_size}, seed {trainer.seed}",
+        "starting point (checkpoint or initial parameters)":
+            f"pass {trainer.pass_id}, batch {trainer.batch_count}, parameters "
+            + checksum(*trainer.net.parameters.values(), *[state[k] for k in sorted(state)]),
+    }
+    if data:
+        sets = [d for d in (trainer.train_data, trainer.test_data) if d is not None]
+        items["data set"] = ", ".join(
+            f"{d.name} of {len(d)} samples ({checksum(d.images, d.labels)})" for d in sets)
+    return items

@@ -21,7 +21,6 @@ too, and rank 0 alone logs and writes checkpoints (``docs/distributed.md``).
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 import warnings
@@ -30,19 +29,18 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Union
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..config import ConfigError, TrainerConfig, to_yaml
 from ..runtime import Network, compile
-from ..runtime.backend import CPUBackend, to_host
+from ..runtime.backend import to_host
 from . import checkpoint as ckpt
 from . import killpoints
 from .comm import Communicator, LocalComm
 from .datasets import Dataset, batches, load_dataset
-from .evaluators import Evaluator, build_evaluators
+from .evaluators import Evaluator, add_counts, build_evaluators, counts_of
 from .events import BeginIteration, BeginPass, EndForwardBackward, EndIteration, EndPass
 from .optimizers import ParameterUpdater
-from .parallel import DataParallel, checksum
+from .parallel import DataParallel, agreement_items, rank_device
 from .progress import Progress
 
 EventHandler = Callable[[Any], None]
@@ -119,12 +117,7 @@ class Trainer:
             self.train_data, self.test_data = load_dataset(data)
         elif data is not None:
             self.train_data, self.test_data = data
-        if self.comm.distributed and device == "cpu":
-            # the ranks on one machine share its cores: BLAS too (its own threads would
-            # spin against the other ranks': LeNet 5x slower on 2 ranks of 2 cores)
-            threads = max(1, min(2, (os.cpu_count() or 1) // self.comm.local_size))
-            device = CPUBackend(threads=threads)
-            self._blas_limit = threadpool_limits(limits=threads, user_api="blas")
+        device = rank_device(self.comm, device)
         self.net: Network = compile(config.model_config, device=device, dtype=dtype, seed=seed)
         self.image_slot, self.label_slot = (self._slots() if self.train_data is not None
                                             else (None, None))
@@ -291,14 +284,10 @@ class Trainer:
             grads = self.net.backward(input_grads=False).parameters
             for batch_ev in self.batch_evaluators:
                 batch_ev.add(out, feed)
-        counts = [c for ev in self.batch_evaluators for c in ev.counts()]
-        grads, totals = self.parallel.reduce(grads, [size] + counts)
-        size, counts = int(totals[0]), list(totals[1:])
-        for ev, batch_ev in zip(self.evaluators, self.batch_evaluators):
-            batch_ev.reset()
-            batch_ev.add_counts(counts[:len(ev.fields)])
-            ev.add_counts(counts[:len(ev.fields)])
-            counts = counts[len(ev.fields):]
+        grads, totals = self.parallel.reduce(grads, [size] + counts_of(self.batch_evaluators))
+        size = int(totals[0])
+        for evaluators in (self.batch_evaluators, self.evaluators):
+            add_counts(evaluators, totals[1:], reset=evaluators is self.batch_evaluators)
         self.handler(EndForwardBackward(pass_id, batch_id, grads))
         values = {k: v for k, v in self.net.parameters.items()
                   if k not in self.net.parameters.static}
@@ -396,28 +385,12 @@ class Trainer:
         finally:
             for name, value in backup.items():
                 self.net.parameters[name] = value
-        counts = self.parallel.sum_counts([c for ev in evaluators for c in ev.counts()])
-        for ev in evaluators:
-            ev.reset()
-            ev.add_counts(list(counts[:len(ev.fields)]))
-            counts = counts[len(ev.fields):]
+        add_counts(evaluators, self.parallel.sum_counts(counts_of(evaluators)), reset=True)
         return self._metrics(evaluators)
 
     def check_agreement(self, data: bool = True) -> None:
-        """Data parallel: refuse to start unless every rank has the same config, data set,
-        batch size, seed and starting point (parameters, optimizer state, counters)."""
-        if not self.comm.distributed:
-            return
-        state = self.updater.state_dict()
-        items = {
-            "config": checksum(np.frombuffer(to_yaml(self.config).encode(), np.uint8)),
-            "batch size and seed": f"batch size {self.batch_size}, seed {self.seed}",
-            "starting point (checkpoint or initial parameters)":
-                f"pass {self.pass_id}, batch {self.batch_count}, parameters "
-                + checksum(*self.net.parameters.values(), *[state[k] for k in sorted(state)]),
-        }
-        if data:
-            sets = [d for d in (self.train_data, self.test_data) if d is not None]
-            items["data set"] = ", ".join(
-                f"{d.name} of {len(d)} samples ({checksum(d.images, d.labels)})" for d in sets)
-        self.parallel.check_agreement(items)
+        """Data parallel: refuse to start unless every rank has the same config, data set
+        (``data``), batch size, seed and starting point (parameters, optimizer state,
+        counters)."""
+        if self.comm.distributed:
+            self.parallel.check_agreement(agreement_items(self, data))
