@@ -101,6 +101,11 @@ def _train(args: argparse.Namespace) -> None:
     config = _config(args)
     log = Progress(stream=sys.stderr, enabled=not args.quiet)
     trainer = _trainer(args, config, save_dir=args.save_dir, log=log)
+    if args.comm.distributed and args.comm.rank == 0 and not args.quiet:
+        # which process is which rank: mpiexec's own messages name processes by pid
+        print(f"data parallel on {args.comm.size} ranks: " + ", ".join(
+            f"rank {r} = pid {pid} on {host}" for r, (host, pid) in enumerate(args.comm.places)),
+            file=sys.stderr)
     if args.init_model_path:
         trainer.load_model(args.init_model_path)
     if args.resume:

@@ -68,6 +68,8 @@ class Communicator:
     size = 1
     #: ranks on this machine (they share its cores)
     local_size = 1
+    #: (host name, process id) of every rank (filled in by a communicator of several)
+    places: list = []
 
     @property
     def distributed(self) -> bool:
@@ -121,6 +123,7 @@ class MPIComm(Communicator):
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self._ops = {"sum": MPI.SUM, "min": MPI.MIN, "max": MPI.MAX}
         self._died = False
+        self._in_fail = False
         self.where = (socket.gethostname(), os.getpid())
         self.places = self.comm.allgather(self.where)
         self.local_size = sum(host == self.where[0] for host, _ in self.places)
@@ -187,7 +190,10 @@ class MPIComm(Communicator):
         sys.excepthook = excepthook
 
     def _on_death_notice(self, signum: int, frame: Any) -> None:
+        # at once, in the handler: MPICH's mpiexec may end this process soon after
         self._died = True
+        if not self._in_fail:
+            self._check_others()
 
     def _dead_ranks(self) -> list[int]:
         """Ranks on this machine whose process is gone."""
@@ -205,8 +211,8 @@ class MPIComm(Communicator):
         return dead
 
     def _stop_after_death(self) -> NoReturn:
-        # mpiexec may tell before the dead process is gone from /proc: look for up to 2 s
-        deadline = time.monotonic() + 2.0
+        # mpiexec may tell before the dead process is gone from /proc: look for up to 1 s
+        deadline = time.monotonic() + 1.0
         dead = self._dead_ranks()
         while not dead and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -241,6 +247,7 @@ class MPIComm(Communicator):
         their acknowledgements; rank 0 prints the line (its own error, or "rank R failed:
         ..."), this rank prints its own only when rank 0 did not answer.  Exits ``status``."""
         MPI = self.MPI
+        self._in_fail = True
         text = " ".join(str(message).split())
         if self.rank == 0 and not printed:
             print(f"minipaddle: error: {text}", file=sys.stderr, flush=True)
