@@ -35,6 +35,7 @@ def run(args: list[str], env: dict | None = None, cwd: Path | None = None
     rank) and fail."""
     full_env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
     full_env.pop("MINIPADDLE_TEST_KILL_AT", None)
+    full_env.pop("MINIPADDLE_TEST_FAIL_AT", None)
     full_env.update(env or {})
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=full_env, cwd=cwd, start_new_session=True)

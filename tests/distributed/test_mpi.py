@@ -212,6 +212,17 @@ def test_a_failing_rank_is_named_once(tmp_path):
                                  f"{tmp_path / 'none'} does not exist"], proc.stderr
 
 
+def test_a_rank_failing_mid_pass_stops_every_rank(tmp_path):
+    """Rank 1 raises at its 60th step (pass 1): rank 0, waiting in that step's reduction,
+    stops with one line naming rank 1 and its error; pass 0's checkpoint stays complete."""
+    proc = mpmd(({}, digits_line(tmp_path)),
+                ({"MINIPADDLE_TEST_FAIL_AT": "batch:60"}, digits_line(tmp_path)))
+    assert proc.returncode != 0
+    assert error_lines(proc) == ["minipaddle: error: rank 1 failed: a test fault at training "
+                                 "step 60 (MINIPADDLE_TEST_FAIL_AT=batch:60)"], proc.stderr
+    assert ckpt.latest_checkpoint(tmp_path).name == "pass-00000"
+
+
 def test_disagreeing_ranks_refuse_to_start(tmp_path):
     other = tmp_path / "digits_fast.yaml"
     other.write_text(Path(DIGITS).read_text().replace("learning_rate: 0.0015625",

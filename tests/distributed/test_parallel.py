@@ -81,13 +81,13 @@ class ThreadComm(Communicator):
 
 @pytest.fixture(autouse=True)
 def _restore_blas_threads():
+    """A distributed Trainer limits BLAS's threads for the rest of its process."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    before = {p["filepath"]: p["num_threads"] for p in threadpool_info()}
+    before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
     yield
-    for path, threads in before.items():
-        threadpool_limits(threads)  # a distributed Trainer limited BLAS for the process
-        break
+    if before:
+        threadpool_limits(limits=max(before), user_api="blas")
 
 
 # -- the split ------------------------------------------------------------------------------------
