@@ -97,13 +97,21 @@ class LocalComm(Communicator):
     """The one-process stand-in (every reduction is the identity)."""
 
 
+_WORLD: Optional["MPIComm"] = None
+
+
 def default_comm() -> Communicator:
-    """MPI when started by mpiexec, the one-process stand-in otherwise."""
+    """MPI when started by mpiexec (one MPIComm per process), the one-process stand-in
+    otherwise."""
+    global _WORLD
     size = launched_size()
     if size <= 1:
         return LocalComm()
+    if _WORLD is not None:
+        return _WORLD
     try:
-        return MPIComm()
+        _WORLD = MPIComm()
+        return _WORLD
     except ImportError as err:
         raise ConfigError(f"started by mpiexec for {size} processes, but mpi4py cannot be "
                           f"imported ({err}): install minipaddle's 'mpi' extra (pip install "
@@ -196,19 +204,9 @@ class MPIComm(Communicator):
             self._check_others()
 
     def _dead_ranks(self) -> list[int]:
-        """Ranks on this machine whose process is gone."""
-        dead = []
-        for rank, (host, pid) in enumerate(self.places):
-            if host != self.where[0] or rank == self.rank:
-                continue
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    gone = f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-            except OSError:
-                gone = True
-            if gone:
-                dead.append(rank)
-        return dead
+        """Ranks on this machine whose process is gone (or a zombie)."""
+        return [rank for rank, (host, pid) in enumerate(self.places)
+                if host == self.where[0] and rank != self.rank and _gone(pid)]
 
     def _stop_after_death(self) -> NoReturn:
         # mpiexec may tell before the dead process is gone from /proc: look for up to 1 s
@@ -277,3 +275,21 @@ class MPIComm(Communicator):
         del requests
         mine = self.rank != 0 and not rank0_printed and not printed
         self._exit(f"rank {self.rank}: {text}" if mine else None, status)
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return os.path.isdir("/proc/self")       # no /proc entry: gone, where /proc exists
+    except OSError:
+        pass
+    try:                                          # no /proc (macOS): ask the kernel
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
