@@ -14,8 +14,8 @@
 
 Every command but ``run`` takes ``--config-args key=value,...``.  Errors print one line and
 exit 2.  Under ``mpiexec -n N``, ``train`` and ``test`` run data parallel on N ranks
-(docs/distributed.md); rank 0 alone prints.  ``run`` runs a Paddle v2 program (``import paddle.v2 as paddle``) on minipaddle and
-exits with the program's status (docs/v2.md).
+(docs/distributed.md); rank 0 alone prints.  ``run`` runs a Paddle v2 program (``import
+paddle.v2 as paddle``) on minipaddle and exits with the program's status (docs/v2.md).
 """
 
 from __future__ import annotations
