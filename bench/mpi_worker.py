@@ -7,9 +7,10 @@ of ``mpiexec -n N``, with the seconds spent in the communicator's allreduce.
 Steps are Trainer.train_batch on full global batches of 64 of mnist5k (each rank its shard),
 after 3 warm-up steps.  A step reduces the batch's scalars (a few values) and then the gradient
 buffer: ``wait`` is the seconds in the first, which is almost all waiting for the slower rank
-(the ranks leave it together), ``allreduce`` the seconds in the second, the transfer itself.  With several ranks it then times
-allreduces of a buffer of LeNet's gradient size and of 16 MiB (bus bandwidth: a ring allreduce
-moves 2(N-1)/N of the buffer through every rank's link).  Rank 0 writes the JSON.
+(the ranks leave it together), ``allreduce`` the seconds in the second, the transfer itself.
+With several ranks it then times allreduces of a buffer of LeNet's gradient size and of 16 MiB
+(bus bandwidth: a ring allreduce moves 2(N-1)/N of the buffer through every rank's link).
+Rank 0 writes the JSON.
 """
 
 from __future__ import annotations

@@ -48,7 +48,8 @@ def run(args: list[str], env: dict | None = None, cwd: Path | None = None
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
-def mpiexec(n: int, *args: str, launcher: tuple[str, ...] = (), **kw) -> subprocess.CompletedProcess:
+def mpiexec(n: int, *args: str, launcher: tuple[str, ...] = (), **kw
+            ) -> subprocess.CompletedProcess:
     return run([MPIEXEC, *launcher, "-n", str(n), *args], **kw)
 
 

@@ -151,7 +151,7 @@ def test_synchronised_batch_norm_equals_one_process(tmp_path):
     assert ckpt.latest_checkpoint(tmp_path / "shard").name == "pass-00002"
 
 
-# -- faults -----------------------------------------------------------------------------------------
+# -- faults ---------------------------------------------------------------------------------
 def digits_line(save_dir: Path, *extra: str, passes: int = 3) -> list[str]:
     return [MINIPADDLE, "train", DIGITS, "--num-passes", str(passes), "--seed", "1",
             "--save-dir", str(save_dir), "--quiet", *extra]
