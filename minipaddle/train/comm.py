@@ -45,6 +45,8 @@ ABORT_TAG, ACK_TAG = 9001, 9002
 ACK_WAIT = 60.0
 #: exit status of a rank stopped because another failed
 STOPPED_STATUS = 1
+#: seconds a collective's wait polls without pause before it starts to sleep between polls
+SPIN_SECONDS = 0.02
 
 
 def launched_size() -> int:
@@ -162,13 +164,21 @@ class MPIComm(Communicator):
         return [pickle.loads(out[offsets[r]:offsets[r + 1]].tobytes()) for r in range(self.size)]
 
     def _wait(self, request: Any) -> None:
-        """Wait for ``request``, watching for another rank's abort message or death."""
+        """Wait for ``request``, watching for another rank's abort message or death.  MPI
+        progresses a collective only inside calls such as Test, so the first ``SPIN_SECONDS``
+        poll without pause (as a blocking MPI wait spins), yielding the core between polls
+        after the first hundred; a longer wait (a slower rank) sleeps between polls."""
+        start = time.perf_counter()
         spins = 0
         while not request.Test():
-            self._check_others()
-            spins += 1
-            if spins > 200:
-                time.sleep(0.0002)      # a long wait: leave the core to others
+            self._check_others()   # (its Iprobe also drives progress: measured as fast as a
+            spins += 1             # blocking Allreduce)
+            if spins < 100:
+                continue
+            if time.perf_counter() - start < SPIN_SECONDS:
+                os.sched_yield()   # a shared machine: let the rank we wait for run
+            else:
+                time.sleep(0.0002)
 
     def _check_others(self) -> None:
         status = self.MPI.Status()
