@@ -43,7 +43,8 @@ class DataParallel:
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self._buffer: Optional[np.ndarray] = None
         #: statistics a layer updates itself (batch norm's moving mean and variance)
-        self.moving = [k for layer in net.layers.values() for k in sorted(layer.static_params)]
+        self.moving = list(dict.fromkeys(k for layer in net.layers.values()
+                                         for k in sorted(layer.static_params)))
         if self.sync_batch_norm:
             net.batch_stat_sum = self.sum_over_ranks
 
