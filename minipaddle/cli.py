@@ -117,7 +117,7 @@ def _train(args: argparse.Namespace) -> None:
             raise ConfigError("--start-pass needs --save-dir (it loads pass-N-1 from there)")
         trainer.resume(Path(args.save_dir) / f"pass-{args.start_pass - 1:05d}")
     result = trainer.train(args.num_passes)
-    if args.plot:
+    if args.plot and args.comm.rank == 0:       # one writer
         from .train.plot import plot_history
 
         plot_history(result.passes, args.plot)
