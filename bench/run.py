@@ -13,6 +13,9 @@ Row groups (``--only``):
     memory      peak resident memory of a one-pass LeNet training run           < 400 MB
     parse       parse + validate model_zoo/vgg16.yaml                           < 50 ms
     v2          LeNet pass through paddle.trainer.SGD / through the Trainer loop  <= 1.05
+    mpi         LeNet img/s 2 ranks x 1 thread / 1 rank x 2 threads                 info
+                share of a 2-rank LeNet step in the allreduce                     < 10%
+                allreduce bus bandwidth (bench/distributed.py)                      info
 
 Method. Everything is float32 on the CPU. Each figure is a median over ``--rounds`` rounds after
 one warm-up round. A ratio is always measured side by side in this one run: the rounds of its
@@ -81,7 +84,7 @@ from minipaddle.train.optimizers import ParameterUpdater  # noqa: E402
 PAUSE = 0.2          # seconds after every round of an interleaved comparison
 LENET_BATCH = 64
 VGG_BATCH = 32       # small_vgg.yaml says 128: about 4 s a step on 2 cores, too slow to repeat
-GROUPS = ("lenet", "conv", "grouped", "transposed", "shares", "memory", "parse", "v2")
+GROUPS = ("lenet", "conv", "grouped", "transposed", "shares", "memory", "parse", "v2", "mpi")
 TORCH_GROUPS = {"lenet", "grouped", "transposed"}
 NO_TORCH = "PyTorch not installed (pip install -e '.[bench]'): comparison skipped"
 OPS = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
@@ -568,9 +571,15 @@ def bench_v2(ctx: Context) -> list[Row]:
                 detail=f"v2 {ms(medians['v2'])}, loop {ms(medians['loop'])} per pass of 1,024")]
 
 
+def bench_mpi(ctx: Context) -> list[Row]:
+    from distributed import bench_mpi as rows
+
+    return rows(ctx, Row, interleave, ms)
+
+
 BENCHES = {"lenet": bench_lenet, "conv": bench_conv, "grouped": bench_grouped,
            "transposed": bench_transposed, "shares": bench_shares, "memory": bench_memory,
-           "parse": bench_parse, "v2": bench_v2}
+           "parse": bench_parse, "v2": bench_v2, "mpi": bench_mpi}
 
 # ---------------------------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@
 
 Every command but ``run`` takes ``--config-args key=value,...``.  Every command takes
 ``--debug``.  Errors print one line and exit 2; ``--debug`` (or ``MINIPADDLE_DEBUG=1``) shows
-the full traceback instead.  ``run`` runs a Paddle v2 program (``import paddle.v2 as paddle``)
-on minipaddle and exits with the program's status (docs/v2.md).
+the full traceback instead.  Under ``mpiexec -n N``, ``train`` and ``test`` run data parallel on
+N ranks (docs/distributed.md); rank 0 alone prints.  ``run`` runs a Paddle v2 program
+(``import paddle.v2 as paddle``) on minipaddle and exits with the program's status (docs/v2.md).
 """
 
 from __future__ import annotations
@@ -86,7 +87,14 @@ def _trainer(args: argparse.Namespace, config, save_dir=None, log=None):
     if data is None and config.data_config is None:
         data = _embedded_data_for(config)
     return Trainer(config, data, batch_size=args.batch_size, seed=args.seed,
-                   device=_device(args), save_dir=save_dir, log=log)
+                   device=_device(args), save_dir=save_dir, log=log, comm=args.comm,
+                   sync_batch_norm=getattr(args, "sync_batch_norm", False))
+
+
+def _say(args: argparse.Namespace, *line: str) -> None:
+    """Print on rank 0 only (every line when not data parallel)."""
+    if args.comm is None or args.comm.rank == 0:
+        print(*line)
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -108,26 +116,35 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _run_training(args: argparse.Namespace, trainer) -> None:
+    if args.comm.distributed and args.comm.rank == 0 and not args.quiet:
+        # which process is which rank: mpiexec's own messages name processes by pid
+        print(f"data parallel on {args.comm.size} ranks: " + ", ".join(
+            f"rank {r} = pid {pid} on {host}" for r, (host, pid) in enumerate(args.comm.places)),
+            file=sys.stderr)
     if args.init_model_path:
         trainer.load_model(args.init_model_path)
     if args.resume:
-        print(f"resuming at pass {trainer.resume()}", file=sys.stderr)
+        resumed = trainer.resume()
+        if args.comm.rank == 0:
+            print(f"resuming at pass {resumed}", file=sys.stderr)
     elif args.start_pass:
         trainer.resume(Path(args.save_dir) / f"pass-{args.start_pass - 1:05d}")
     if trainer.pass_id >= args.num_passes:
-        print(f"minipaddle: nothing left to run: passes 0-{trainer.pass_id - 1} are done and "
-              f"--num-passes {args.num_passes} counts all passes, resumed ones included (ask "
-              f"for more, e.g. --num-passes {trainer.pass_id + 1})", file=sys.stderr)
+        if args.comm.rank == 0:
+            print(f"minipaddle: nothing left to run: passes 0-{trainer.pass_id - 1} are done "
+                  f"and --num-passes {args.num_passes} counts all passes, resumed ones included "
+                  f"(ask for more, e.g. --num-passes {trainer.pass_id + 1})", file=sys.stderr)
         return
     result = trainer.train(args.num_passes)
-    if args.plot:
+    if args.plot and args.comm.rank == 0:       # one writer
         from .train.plot import plot_history
 
         plot_history(result.passes, args.plot)
     accuracy = result.test_accuracy
     shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
-    print(f"test accuracy {shown} | {result.images_per_second:.0f} images/s | "
-          f"wall {result.wall_seconds:.1f} s")
+    ranks = f" on {args.comm.size} ranks" if args.comm.distributed else ""
+    _say(args, f"test accuracy {shown} | {result.images_per_second:.0f} images/s{ranks} | "
+         f"wall {result.wall_seconds:.1f} s")
 
 
 def _test(args: argparse.Namespace) -> None:
@@ -136,10 +153,11 @@ def _test(args: argparse.Namespace) -> None:
     config = _config(args)
     trainer = _trainer(args, config)
     trainer.load_model(args.model)
+    trainer.check_agreement()
     metrics = trainer.test()
-    print(f"test {format_metrics(metrics)}")
+    _say(args, f"test {format_metrics(metrics)}")
     if "classification_error" in metrics:
-        print(f"test accuracy {100 * (1 - metrics['classification_error']):.2f}%")
+        _say(args, f"test accuracy {100 * (1 - metrics['classification_error']):.2f}%")
 
 
 def _infer(args: argparse.Namespace) -> None:
@@ -347,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write training curves (needs the 'plot' extra: matplotlib); the "
                             "path and the extra are checked before training starts")
     train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument("--sync-batch-norm", action="store_true",
+                       help="data parallel: batch norm statistics over the whole global batch "
+                            "(default: over each rank's shard, as Paddle's multi-trainer did)")
 
     test = add("test", "test a trained model", _test, seed=True, batch=True)
     data_arg(test)
@@ -418,16 +439,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    args.comm = None
     try:
+        if args.command in ("train", "test"):
+            from .train.comm import default_comm
+
+            args.comm = default_comm()     # MPI under mpiexec, else one process
         with _warnings_as_lines(debug):
             status = args.run(args)          # a command may return its exit status
     except USER_ERRORS as err:
         if debug:
             raise
-        print(f"minipaddle: error: {_one_line(err)}", file=sys.stderr)
+        text = _one_line(err)
+        if args.comm is not None and args.comm.distributed:
+            args.comm.fail(text, 2)          # tells the other ranks; one line in all
+        print(f"minipaddle: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("minipaddle: interrupted", file=sys.stderr)
+        if args.comm is None or args.comm.rank == 0:
+            print("minipaddle: interrupted", file=sys.stderr)
         return 130
     return status or 0
 

@@ -18,17 +18,32 @@ def _bn_axes(x):
     return axes, bshape
 
 
-def batch_norm_forward(x, gamma, beta, *, epsilon, xp=np):
+def batch_norm_forward(x, gamma, beta, *, epsilon, xp=np, sum_shards=None):
     """Training-mode batch norm with batch statistics.
 
     Returns ``(y, mean, var, inv_std)``, the last three of shape ``(C,)``: ``mean = E[x]``,
     ``var = E[x^2] - mean^2`` clipped at 0 (biased, before epsilon: what the runtime feeds to
     the moving variance), ``inv_std = 1/sqrt(var + epsilon)``,
     ``y = gamma * (x - mean) * inv_std + beta``.
+
+    ``sum_shards``: when the batch is split into shards computed apart (synchronised batch
+    norm), a function returning a 1-D array summed over all shards; the expectations are then
+    taken over every shard's values (``sum x``, ``sum x^2`` and the count, in float64).
     """
     axes, bshape = _bn_axes(x)
-    mean = xp.mean(x, axis=axes)
-    var = xp.maximum(xp.mean(x * x, axis=axes) - mean * mean, 0)
+    if sum_shards is None:
+        mean = xp.mean(x, axis=axes)
+        var = xp.maximum(xp.mean(x * x, axis=axes) - mean * mean, 0)
+    else:
+        c = x.shape[1]
+        local = xp.concatenate([xp.sum(x, axis=axes, dtype=np.float64),
+                                xp.sum(x * x, axis=axes, dtype=np.float64),
+                                xp.asarray([x.size // c], dtype=np.float64)])
+        total = xp.asarray(sum_shards(local))
+        m = total[2 * c]
+        mean64 = total[:c] / m
+        mean = mean64.astype(x.dtype)
+        var = xp.maximum(total[c:2 * c] / m - mean64 * mean64, 0).astype(x.dtype)
     inv_std = 1 / xp.sqrt(var + epsilon)
     scale = (gamma.reshape(-1) * inv_std).reshape(bshape)
     y = (x - mean.reshape(bshape)) * scale + beta.reshape(bshape)
@@ -43,13 +58,17 @@ def batch_norm_inference(x, gamma, beta, mean, var, *, epsilon, xp=np):
     return (x - mean.reshape(bshape)) * scale + beta.reshape(bshape)
 
 
-def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np):
+def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np, sum_shards=None):
     """Gradient of :func:`batch_norm_forward` (statistics depend on x).
 
     With ``m`` values per channel and ``xhat = (x - mean) * inv_std``:
     ``dbeta = sum(dy)``, ``dgamma = sum(dy * xhat)``,
     ``dx = gamma * inv_std / m * (m * dy - dbeta - xhat * dgamma)``.
     Returns ``(dx, dgamma, dbeta)``, the last two of shape ``(C,)``.
+
+    ``sum_shards`` as in :func:`batch_norm_forward`: ``dx`` then uses ``m``, ``dbeta`` and
+    ``dgamma`` summed over every shard, while the returned ``dgamma`` and ``dbeta`` are this
+    shard's (parameter gradients are summed over the shards later, with the others).
     """
     axes, bshape = _bn_axes(x)
     m = x.size // x.shape[1]
@@ -57,8 +76,17 @@ def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np):
     xhat = (x - mean.reshape(bshape)) * inv_std.reshape(bshape)
     dbeta = xp.sum(dy, axis=axes)
     dgamma = xp.sum(dy * xhat, axis=axes)
-    k = (gamma.reshape(-1) * inv_std / m).reshape(bshape)
-    dx = k * (m * dy - dbeta.reshape(bshape) - xhat * dgamma.reshape(bshape))
+    all_dbeta, all_dgamma = dbeta, dgamma
+    if sum_shards is not None:
+        c = x.shape[1]
+        total = xp.asarray(sum_shards(xp.concatenate([
+            dbeta.astype(np.float64), dgamma.astype(np.float64),
+            xp.asarray([m], dtype=np.float64)])))
+        all_dbeta, all_dgamma = total[:c].astype(x.dtype), total[c:2 * c].astype(x.dtype)
+        m = total[2 * c]
+    k = (gamma.reshape(-1) * inv_std / m).reshape(bshape).astype(x.dtype, copy=False)
+    dx = k * (x.dtype.type(m) * dy - all_dbeta.reshape(bshape)
+              - xhat * all_dgamma.reshape(bshape))
     return dx, dgamma, dbeta
 
 

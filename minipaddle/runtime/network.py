@@ -145,6 +145,9 @@ class Network:
         self._last: Optional[dict] = None
         self._check_masks: dict[str, Any] = {}
         self._relu_to_pool = self._relu_max_pool_pairs()
+        #: None, or a function summing a 1-D array over the shards of a batch that other
+        #: workers compute (data parallelism's synchronised batch norm; set by the trainer)
+        self.batch_stat_sum: Optional[Any] = None
         if self.mapped:
             listing = "; ".join(f"{k}: {', '.join(v)}" for k, v in self.mapped.items())
             warnings.warn(backend.substitution_warning(listing), RuntimeWarning, stacklevel=4)
@@ -355,6 +358,7 @@ class Network:
         host = (as_numpy if as_numpy is not None
                 else not any(self.backend.is_device_array(v) for v in feed.values()))
         p = Pass(mode, self.backend)
+        p.stat_sum = self.batch_stat_sum
         values: dict[str, Any] = {}
         batch: Optional[int] = None
         for name in needed:

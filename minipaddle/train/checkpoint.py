@@ -21,9 +21,8 @@ crash at any moment leaves the previous complete checkpoints (plus perhaps a ``.
 new complete one, never a half-written directory under a final name.
 
 Test hook: with ``MINIPADDLE_TEST_KILL_AT=PHASE:K`` in the environment the process SIGKILLs
-itself the K-th time (counted from 1 within the process) a save reaches ``PHASE``, one of
-:data:`KILL_PHASES`, so crash tests kill every phase of a save on purpose, on a machine of any
-speed (``docs/training.md``).
+itself the K-th time a save reaches ``PHASE`` (:mod:`.killpoints`, ``SAVE_PHASES``), so crash
+tests kill every phase of a save on purpose, on a machine of any speed (``docs/training.md``).
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import struct
 import zipfile
 from pathlib import Path
@@ -49,6 +47,7 @@ import numpy as np
 
 from ..config import ConfigError
 from ..runtime.backend import to_host
+from .killpoints import reached
 
 __all__ = [
     "CONFIG_FILE", "LOCK_FILE", "META_FILE", "RESERVED_PREFIX", "STATE_FILE", "SaveDirLock",
@@ -74,15 +73,6 @@ _MISSING_STRATEGIES = ("fail", "rand", "zero")
 _RAND_STD = 0.01
 _META_KEYS = ("parameters", "files")
 
-#: Environment variable of the crash-test hook: ``PHASE:K`` (see :func:`_reached`).
-KILL_ENV = "MINIPADDLE_TEST_KILL_AT"
-#: The phases of one save, in order. ``file-partial``: a parameter file holds its header but no
-#: values, or the meta half its bytes; ``file-written``: a file is complete but not fsynced;
-#: ``file-synced``: fsynced; ``old-moved``: a re-saved pass's previous directory was renamed
-#: aside; ``renamed``: the new directory has its final name, the parent is not fsynced yet.
-KILL_PHASES = ("start", "tmp-created", "file-partial", "file-written", "file-synced",
-               "tmp-synced", "old-moved", "before-rename", "renamed", "parent-synced", "done")
-_kill_counts: dict[str, int] = {}
 
 
 def pass_dir_name(pass_id: int) -> str:
@@ -214,22 +204,6 @@ def _fsync_dir(path) -> None:
         os.close(fd)
 
 
-def _reached(phase: str) -> None:
-    """The crash-test hook: SIGKILL this process when ``MINIPADDLE_TEST_KILL_AT`` is
-    ``PHASE:K`` and this is the K-th time (in this process) a save reaches ``phase``."""
-    spec = os.environ.get(KILL_ENV)
-    if not spec:
-        return
-    want, _, count = spec.partition(":")
-    if want not in KILL_PHASES or not count.isdigit() or int(count) < 1:
-        raise ValueError(f"{KILL_ENV}={spec!r}: expected PHASE:K with K a positive integer and "
-                         f"PHASE one of {', '.join(KILL_PHASES)}")
-    if want == phase:
-        _kill_counts[phase] = _kill_counts.get(phase, 0) + 1
-        if _kill_counts[phase] == int(count):
-            os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
-
-
 def _write_bytes_file(path: Path, head, rest=None) -> int:
     """Write ``head`` (bytes, or a function filling the open file) then ``rest`` (bytes) to
     ``path``, flush and fsync; return the file's size."""
@@ -240,12 +214,12 @@ def _write_bytes_file(path: Path, head, rest=None) -> int:
             f.write(head)
         if rest is not None:
             f.flush()
-            _reached("file-partial")
+            reached("file-partial")
             f.write(rest)
         f.flush()
-        _reached("file-written")
+        reached("file-written")
         os.fsync(f.fileno())
-        _reached("file-synced")
+        reached("file-synced")
         return os.fstat(f.fileno()).st_size
 
 
@@ -300,7 +274,7 @@ def save_checkpoint(save_dir, pass_id: int, parameters: Mapping[str, np.ndarray]
         raise TypeError(f"config_yaml must be a str, got {type(config_yaml).__name__}")
 
     save_dir = Path(save_dir)
-    _reached("start")
+    reached("start")
     if not save_dir.is_dir():
         save_dir.mkdir(parents=True, exist_ok=True)
         _fsync_dir(save_dir.parent)
@@ -308,7 +282,7 @@ def save_checkpoint(save_dir, pass_id: int, parameters: Mapping[str, np.ndarray]
     tmp = save_dir / (name + ".tmp")
     _remove_tree(tmp)
     tmp.mkdir()
-    _reached("tmp-created")
+    reached("tmp-created")
 
     files: dict[str, int] = {}
     for pname, value in params.items():
@@ -321,20 +295,20 @@ def save_checkpoint(save_dir, pass_id: int, parameters: Mapping[str, np.ndarray]
     text = json.dumps(full_meta, indent=2, sort_keys=True).encode("utf-8") + b"\n"
     _write_bytes_file(tmp / META_FILE, text[:len(text) // 2], text[len(text) // 2:])
     _fsync_dir(tmp)
-    _reached("tmp-synced")
+    reached("tmp-synced")
 
     if final.exists() or final.is_symlink():
         os.replace(final, save_dir / f"{name}.old-{secrets.token_hex(6)}")
-        _reached("old-moved")
-    _reached("before-rename")
+        reached("old-moved")
+    reached("before-rename")
     os.replace(tmp, final)
-    _reached("renamed")
+    reached("renamed")
     _fsync_dir(save_dir)
-    _reached("parent-synced")
+    reached("parent-synced")
     # the superseded version, and any left by a crash between the two renames above
     for stale in save_dir.glob(name + ".old-*"):
         _remove_tree(stale)
-    _reached("done")
+    reached("done")
     return final
 
 

@@ -35,7 +35,7 @@ import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -360,25 +360,29 @@ def read_input_array(path: str | os.PathLike) -> np.ndarray:
 
 
 def batches(dataset: Dataset, batch_size: int, *, shuffle: bool,
-            rng: np.random.Generator | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            rng: np.random.Generator | None = None,
+            shard: Callable[[int], tuple[int, int]] | None = None,
+            ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """One pass over ``dataset`` in batches of ``batch_size`` (the last one may be shorter).
 
     Yields ``(images (B, C, H, W) float32, labels (B,) int64)``.  With ``shuffle`` the order is
     one permutation drawn from ``rng`` per call (``rng`` is then required); without, the batches
-    are views of the data set's arrays in their stored order.
+    are views of the data set's arrays in their stored order.  ``shard(n)`` -> ``(lo, hi)``
+    keeps samples [lo, hi) of each batch of ``n`` (a data-parallel rank's part), and only
+    those are read.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size <= 0:
         raise ConfigError(f"batch size must be a positive integer, got {batch_size!r}")
     n = len(dataset)
-    if shuffle:
-        if rng is None:
-            raise ValueError("batches(shuffle=True) needs rng, a numpy.random.Generator")
-        order = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
+    if shuffle and rng is None:
+        raise ValueError("batches(shuffle=True) needs rng, a numpy.random.Generator")
+    order = rng.permutation(n) if shuffle else None
+    for start in range(0, n, batch_size):
+        stop = min(n, start + batch_size)
+        lo, hi = shard(stop - start) if shard is not None else (0, stop - start)
+        if order is not None:
+            idx = order[start + lo:start + hi]
             yield dataset.images[idx], dataset.labels[idx]
-    else:
-        for start in range(0, n, batch_size):
-            yield (dataset.images[start:start + batch_size],
-                   dataset.labels[start:start + batch_size])
+        else:
+            yield dataset.images[start + lo:start + hi], dataset.labels[start + lo:start + hi]

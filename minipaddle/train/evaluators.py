@@ -27,12 +27,24 @@ class Evaluator:
     def value(self) -> float:
         raise NotImplementedError
 
+    #: the accumulators behind value(): sums over samples, so that the counts of several
+    #: batches (or of several ranks' shards of one batch) add up
+    fields: tuple[str, ...] = ()
+
+    def counts(self) -> list[float]:
+        return [float(getattr(self, f)) for f in self.fields]
+
+    def add_counts(self, counts: list[float]) -> None:
+        for f, value in zip(self.fields, counts, strict=True):
+            setattr(self, f, getattr(self, f) + float(value))
+
 
 class CostAverage(Evaluator):
     """Average per-sample cost over the pass (Paddle's AvgCost), summed over cost layers."""
 
     def __init__(self, cost_layers: list[str]):
         self.name = "cost"
+        self.fields = ("total", "count")
         self.inputs = list(cost_layers)
         self.reset()
 
@@ -56,6 +68,7 @@ class ClassificationError(Evaluator):
         if len(config.input_layers) < 2:
             raise ConfigError(f"evaluator {config.name!r} needs an output and a label layer")
         self.name = "classification_error"
+        self.fields = ("errors", "count")
         self.config = config
         self.output, self.label = config.input_layers[:2]
         self.weight = config.input_layers[2] if len(config.input_layers) > 2 else None
@@ -85,6 +98,22 @@ class ClassificationError(Evaluator):
 
 #: EvaluatorConfig.type -> evaluator class
 EVALUATORS = {"classification_error": ClassificationError}
+
+
+def counts_of(evaluators: list[Evaluator]) -> list[float]:
+    """Every evaluator's counts, one flat list (what data parallelism sums over the ranks)."""
+    return [c for ev in evaluators for c in ev.counts()]
+
+
+def add_counts(evaluators: list[Evaluator], counts: Any, reset: bool = False) -> None:
+    """Add a flat list of counts (``counts_of``'s layout) to the evaluators; with ``reset``,
+    the evaluators hold exactly those counts."""
+    counts = list(counts)
+    for ev in evaluators:
+        if reset:
+            ev.reset()
+        ev.add_counts(counts[:len(ev.fields)])
+        counts = counts[len(ev.fields):]
 
 
 def build_evaluators(configs: list[EvaluatorConfig], cost_layers: list[str]) -> list[Evaluator]:

@@ -11,6 +11,11 @@ returning an iterable of feed dicts (data layer name -> array, one dict per batc
 ``train(num_passes, reader=...)``.  Gradients are sums over the batch (Paddle's convention);
 the updater applies the config's learning method, schedule, regularization, clipping and model
 averaging.
+
+Data parallel: with ``comm=`` a communicator of several ranks (``comm.default_comm()`` under
+``mpiexec``), every rank runs this loop on its contiguous shard of each global batch, the
+gradients are summed over the ranks before the update (:mod:`.parallel`), metrics are summed
+too, and rank 0 alone logs and writes checkpoints (``docs/distributed.md``).
 """
 
 from __future__ import annotations
@@ -29,11 +34,14 @@ from ..config import ConfigError, TrainerConfig, to_yaml
 from ..runtime import Network, compile
 from ..runtime.backend import to_host
 from . import checkpoint as ckpt
+from . import killpoints
+from .comm import Communicator, LocalComm
 from .datasets import Dataset, batches, load_dataset
 from .divergence import DivergenceGuard, quiet_floating_point
-from .evaluators import Evaluator, build_evaluators
+from .evaluators import Evaluator, add_counts, build_evaluators, counts_of
 from .events import BeginIteration, BeginPass, EndForwardBackward, EndIteration, EndPass
 from .optimizers import ParameterUpdater
+from .parallel import DataParallel, agreement_items, rank_device
 from .progress import Progress
 
 EventHandler = Callable[[Any], None]
@@ -97,15 +105,20 @@ class Trainer:
     (``train(num_passes, reader)``, ``evaluate(feeds)``).  ``device`` is ``compile``'s: on the GPU the parameters, gradients and
     optimizer state stay on the device, and checkpoints are written from host copies.
     ``event_handler`` receives BeginPass/EndPass/BeginIteration/EndForwardBackward/
-    EndIteration events.
+    EndIteration events.  ``comm``: a communicator (one process when None); on several ranks
+    the loop is data parallel, and ``sync_batch_norm`` takes batch norm's statistics over the
+    whole global batch instead of each rank's shard.  ``dtype``: the network's float type.
     """
 
     def __init__(self, config: TrainerConfig,
                  data: Union[str, tuple[Dataset, Optional[Dataset]], None],
                  *, batch_size: Optional[int] = None, seed: int = 0, device: str = "cpu",
                  save_dir: Optional[Union[str, Path]] = None,
-                 event_handler: Optional[EventHandler] = None, log: Optional[Progress] = None):
+                 event_handler: Optional[EventHandler] = None, log: Optional[Progress] = None,
+                 comm: Optional[Communicator] = None, sync_batch_norm: bool = False,
+                 dtype: str = "float32"):
         self.config = config
+        self.comm = comm or LocalComm()
         opt = config.opt_config
         if opt.batch_size is None:
             warnings.warn("the config never calls settings(): training with Paddle's defaults "
@@ -120,10 +133,13 @@ class Trainer:
             raise ConfigError(f"batch size must be positive, got {self.batch_size}")
         self.seed = seed
         self.save_dir = Path(save_dir) if save_dir is not None else None
-        # held until close() (or the process ends): a second run on the directory fails at once
-        self._lock = ckpt.SaveDirLock(self.save_dir) if self.save_dir is not None else None
+        # held until close() (or the process ends) by the rank that writes: a second run on the
+        # directory fails at once
+        self._lock = (ckpt.SaveDirLock(self.save_dir)
+                      if self.save_dir is not None and self.comm.rank == 0 else None)
         self.handler = event_handler or (lambda event: None)
-        self.log = log or Progress(enabled=False)
+        # rank 0 alone reports
+        self.log = log if log is not None and self.comm.rank == 0 else Progress(enabled=False)
         self.train_data: Optional[Dataset] = None
         self.test_data: Optional[Dataset] = None
         if data is None and config.data_config is not None:
@@ -139,7 +155,8 @@ class Trainer:
             if dataset is not None and len(dataset) == 0:
                 raise ConfigError(f"the {part} set {dataset.name} is empty: there is nothing "
                                   f"to {'train on' if part == 'training' else 'test on'}")
-        self.net: Network = compile(config.model_config, device=device, seed=seed)
+        device = rank_device(self.comm, device)
+        self.net: Network = compile(config.model_config, device=device, dtype=dtype, seed=seed)
         self.image_slot, self.label_slot = (self._slots() if self.train_data is not None
                                             else (None, None))
         self.updater = self.new_updater()
@@ -154,6 +171,9 @@ class Trainer:
         self.batch_evaluators = build_evaluators(config.model_config.evaluators, self.costs)
         self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs}
                             | set(self.costs))
+        self.parallel = DataParallel(self.comm, self.net,
+                                     1 + sum(len(ev.fields) for ev in self.evaluators),
+                                     sync_batch_norm)
         self.guard = DivergenceGuard()
         self.shuffle_rng = np.random.default_rng([seed, 1])
         self.pass_id = 0
@@ -195,7 +215,8 @@ class Trainer:
             raise ConfigError("no data: choose a data set (mnist5k, digits or idx:DIR) or "
                               "pass a reader of feeds")
         for images, labels in batches(data, self.batch_size, shuffle=shuffle,
-                                      rng=self.shuffle_rng if shuffle else None):
+                                      rng=self.shuffle_rng if shuffle else None,
+                                      shard=self.parallel.bounds):
             yield self._feed(images, labels)
 
     def new_updater(self) -> ParameterUpdater:
@@ -230,7 +251,8 @@ class Trainer:
             self.net.parameters[name] = value
 
     def save(self) -> Optional[Path]:
-        if self.save_dir is None:
+        """The checkpoint of the pass just finished (rank 0 alone writes it)."""
+        if self.save_dir is None or self.comm.rank != 0:
             return None
         raw = self.parameter_values(averaged=False)
         # Paddle saved the averaged weights; the raw ones travel with the optimizer state
@@ -301,26 +323,34 @@ class Trainer:
         return {ev.name: ev.value() for ev in evaluators}
 
     def train_batch(self, pass_id: int, batch_id: int, feed: Feed) -> int:
-        """One step on one batch: forward, backward, update, metrics, events.  Returns the
-        number of samples."""
+        """One step on one batch (this rank's shard of it when data parallel): forward,
+        backward, gradients summed over the ranks, update, metrics, events.  Returns the
+        number of samples of the (global) batch."""
         self.batch_in_pass = batch_id
+        killpoints.reached("batch")
         self.handler(BeginIteration(pass_id, batch_id))
         size = len(next(iter(feed.values()))) if feed else 0
-        self.updater.start_batch(size)
-        out = self._run_batch(feed, training=True)
-        grads = self.net.backward(input_grads=False)
-        self.handler(EndForwardBackward(pass_id, batch_id, grads.parameters))
+        grads: dict[str, Any] = {}
+        for batch_ev in self.batch_evaluators:
+            batch_ev.reset()
+        if size or not self.comm.distributed:       # a rank's shard may be empty
+            out = self._run_batch(feed, training=True)
+            grads = self.net.backward(input_grads=False).parameters
+            for batch_ev in self.batch_evaluators:
+                batch_ev.add(out, feed)
+        grads, totals = self.parallel.reduce(grads, [size] + counts_of(self.batch_evaluators))
+        size = int(totals[0])
+        for evaluators in (self.batch_evaluators, self.evaluators):
+            add_counts(evaluators, totals[1:], reset=evaluators is self.batch_evaluators)
+        self.handler(EndForwardBackward(pass_id, batch_id, grads))
         values = {k: v for k, v in self.net.parameters.items()
                   if k not in self.net.parameters.static}
-        self.updater.update(values, grads.parameters)
+        self.updater.start_batch(size)
+        self.updater.update(values, grads)
         self.updater.finish_batch()
         self.batch_count += 1
-        for ev, batch_ev in zip(self.evaluators, self.batch_evaluators):
-            ev.add(out, feed)
-            batch_ev.reset()
-            batch_ev.add(out, feed)
-        cost = float(sum(np.mean(out[c]) for c in self.costs))
-        self.guard.check(self.net, cost, pass_id, batch_id)
+        cost = self.batch_evaluators[0].value()      # the summed cost per sample
+        self.guard.check(self.net, cost, pass_id, batch_id)   # the same on every rank
         self.handler(EndIteration(pass_id, batch_id, cost, self._metrics(self.evaluators),
                                   self._metrics(self.batch_evaluators)))
         return size
@@ -337,12 +367,20 @@ class Trainer:
         if feeds is None:
             feeds = self._dataset_feeds(self.train_data, shuffle=True)
             total = len(self.train_data)
+        else:
+            feeds = self.parallel.shard_feeds(feeds)
+        if self.comm.distributed:
+            # each rank its own dropout masks, derived from the pass (a resumed run redraws them)
+            self.net.rng = np.random.default_rng([self.seed, 2, pass_id, self.comm.rank])
         seen = 0
         self.log.start_pass(pass_id, total)
         for batch_id, feed in enumerate(feeds):
             seen += self.train_batch(pass_id, batch_id, feed)
             self.log.batch(seen, self._metrics(self.evaluators))
+        self.parallel.end_of_pass()
         self.updater.finish_pass()
+        self.parallel.average_moving_statistics()
+        self.parallel.check_consistency()
         seconds = time.perf_counter() - start
         metrics = self._metrics(self.evaluators)
         test_metrics = self.test() if self.test_data is not None else None
@@ -357,6 +395,7 @@ class Trainer:
         """Train until ``num_passes`` passes are done in all (a resumed run continues); each
         pass reads the training set, or ``reader()`` when a reader is given."""
         result = TrainResult()
+        self.check_agreement(data=reader is None)
         wall = time.perf_counter()
         train_seconds, images = 0.0, 0
         while self.pass_id < num_passes:
@@ -376,11 +415,15 @@ class Trainer:
         data = data or self.test_data
         if data is None:
             raise ConfigError("no test data")
-        return self.evaluate(self._dataset_feeds(data, shuffle=False), averaged=True)
+        return self._evaluate_shards(self._dataset_feeds(data, shuffle=False), averaged=True)
 
     def evaluate(self, feeds: Iterable[Feed], averaged: bool = True) -> dict[str, float]:
         """Metrics of a test-mode pass over ``feeds``, with fresh evaluators (a pass in
-        progress keeps its own); ``averaged``: with the ModelAverage weights, if any."""
+        progress keeps its own); ``averaged``: with the ModelAverage weights, if any.  Data
+        parallel, each rank evaluates its shard of every batch and the counts are summed."""
+        return self._evaluate_shards(self.parallel.shard_feeds(feeds), averaged)
+
+    def _evaluate_shards(self, feeds: Iterable[Feed], averaged: bool) -> dict[str, float]:
         evaluators = build_evaluators(self.config.model_config.evaluators, self.costs)
         trainable = {k: v for k, v in self.net.parameters.items()
                      if k not in self.net.parameters.static}
@@ -390,10 +433,20 @@ class Trainer:
             for name, value in (average or {}).items():
                 self.net.parameters[name] = value
             for feed in feeds:
+                if feed and not len(next(iter(feed.values()))):
+                    continue                          # an empty shard
                 out = self.net.forward(feed, training=False, fetch=self.fetch)
                 for ev in evaluators:
                     ev.add(out, feed)
         finally:
             for name, value in backup.items():
                 self.net.parameters[name] = value
+        add_counts(evaluators, self.parallel.sum_counts(counts_of(evaluators)), reset=True)
         return self._metrics(evaluators)
+
+    def check_agreement(self, data: bool = True) -> None:
+        """Data parallel: refuse to start unless every rank has the same config, data set
+        (``data``), batch size, seed and starting point (parameters, optimizer state,
+        counters)."""
+        if self.comm.distributed:
+            self.parallel.check_agreement(agreement_items(self, data))

@@ -3,8 +3,9 @@ variables and the keyword arguments (which win).
 
 Honoured: ``use_gpu`` (the GPU backend and its layer types when a GPU backend is available;
 otherwise one warning and the CPU), ``trainer_count`` (the CPU backend's threads, at most the
-machine's cores) and ``seed`` (random initialisation and dropout; 0 draws a time-based seed;
-default 1, as Paddle).  Any other Paddle flag is accepted and ignored with one warning listing
+machine's cores), ``seed`` (random initialisation and dropout; 0 draws a time-based seed;
+default 1, as Paddle) and ``sync_batch_norm`` (under mpiexec: batch norm statistics over the
+global batch; docs/distributed.md).  Any other Paddle flag is accepted and ignored with one warning listing
 them.  ``init`` also starts a new network definition (name counters and layers afresh), as
 importing ``paddle.v2`` did in Paddle.
 """
@@ -31,6 +32,7 @@ class Flags:
     use_gpu = False
     threads = None
     seed = 1
+    sync_batch_norm = False
     _backends: dict[int, Backend] = {}
 
     @classmethod
@@ -83,6 +85,7 @@ def init(**kwargs: Any) -> None:
     if count < 1:
         raise ConfigError(f"paddle.init: trainer_count={count}: expected at least 1")
     seed = _flag_int("seed", flags.pop("seed", 1))
+    Flags.sync_batch_norm = _flag_bool("sync_batch_norm", flags.pop("sync_batch_norm", False))
     if flags:
         warnings.warn(f"paddle.init: flags ignored by minipaddle: {', '.join(sorted(flags))}",
                       UserWarning, stacklevel=2)

@@ -5,6 +5,8 @@ the parameter configs (Paddle's ``update_from_default``), compiles the network (
 initialisation, then the values the Parameters object already holds) and hands every batch of
 ``train``'s reader to :class:`minipaddle.train.trainer.Trainer`, the loop ``minipaddle train``
 runs.  Its events come back as ``paddle.event`` objects with v2's names and values.
+Under ``mpiexec`` the loop is data parallel as ``minipaddle train``'s is: each rank reads every
+batch of the reader and trains on its shard (docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 from ..config import ModelConfig, TrainerConfig
 from ..dsl.context import current
 from ..train import events as loop_events
+from ..train.comm import default_comm
 from ..train.progress import Progress
 from ..train.trainer import Trainer
 from . import event as v2_event
@@ -60,7 +63,8 @@ class SGD:
         parameters.update_param_conf(model)
         self.__parameters__ = parameters
         config = TrainerConfig(model_config=model, opt_config=update_equation.opt_config)
-        self._loop = Trainer(config, None, seed=Flags.seed, device=Flags.device())
+        self._loop = Trainer(config, None, seed=Flags.seed, device=Flags.device(),
+                             comm=default_comm(), sync_batch_norm=Flags.sync_batch_norm)
         self._gradients: dict = {}
         parameters.attach(self._loop.net, lambda: self._gradients)
         self._names = {ev.name: ev.config.name for ev in self._loop.evaluators
@@ -114,7 +118,7 @@ class SGD:
         loop.updater = loop.new_updater()
         loop.pass_id = 0
         loop.handler = self._translate(event_handler or (lambda e: None))
-        loop.log = Progress(enabled=event_handler is None)
+        loop.log = Progress(enabled=event_handler is None and loop.comm.rank == 0)
         loop.train(num_passes, reader=feeds)
 
     def test(self, reader: Callable[[], Iterable], feeding: Any = None) -> v2_event.TestResult:

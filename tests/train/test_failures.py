@@ -23,7 +23,7 @@ import pytest
 import minipaddle as mp
 from minipaddle import *  # noqa: F403
 from minipaddle.cli import main
-from minipaddle.train import checkpoint
+from minipaddle.train import checkpoint, killpoints
 from minipaddle.train.divergence import DivergenceGuard
 from minipaddle.train.trainer import Trainer
 
@@ -123,10 +123,11 @@ def train_args(save: Path, passes: int = PASSES, *extra: str) -> list[str]:
 
 def run_cli(args: list[str], kill_at: str | None = None) -> subprocess.CompletedProcess:
     """``minipaddle ARGS`` in a fresh interpreter, SIGKILLed at ``kill_at`` when given."""
-    env = {k: v for k, v in os.environ.items() if k != checkpoint.KILL_ENV}
+    env = {k: v for k, v in os.environ.items()
+           if k not in (killpoints.KILL_ENV, killpoints.FAIL_ENV)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if kill_at:
-        env[checkpoint.KILL_ENV] = kill_at
+        env[killpoints.KILL_ENV] = kill_at
     code = "import sys; from minipaddle.cli import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
                           text=True)
@@ -235,9 +236,19 @@ def test_sigkill_while_a_pass_is_saved_again_then_resume_matches(tmp_path, strai
 
 
 def test_an_unknown_kill_phase_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv(checkpoint.KILL_ENV, "renamd:1")
+    monkeypatch.setenv(killpoints.KILL_ENV, "renamd:1")
     with pytest.raises(ValueError, match="MINIPADDLE_TEST_KILL_AT='renamd:1'.*renamed"):
         checkpoint.save_checkpoint(tmp_path, 0, {"w": np.ones(2)})
+
+
+def test_the_loop_phase_passes_through_a_save_and_a_save_phase_fails_on_request(tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.setenv(killpoints.KILL_ENV, "batch:1")        # the training loop's phase
+    checkpoint.save_checkpoint(tmp_path, 0, {"w": np.ones(2)})
+    monkeypatch.delenv(killpoints.KILL_ENV)
+    monkeypatch.setenv(killpoints.FAIL_ENV, "renamed:1")
+    with pytest.raises(OSError, match="a test fault at renamed 1"):
+        checkpoint.save_checkpoint(tmp_path, 1, {"w": np.ones(2)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,7 +265,8 @@ def test_sigkill_at_random_moments_then_resume_matches_an_uninterrupted_run(tmp_
     assert run_cli(train_args(reference, passes)).returncode == 0
     killed = tmp_path / "killed"
     rng = random.Random(7)
-    env = {k: v for k, v in os.environ.items() if k != checkpoint.KILL_ENV}
+    env = {k: v for k, v in os.environ.items()
+           if k not in (killpoints.KILL_ENV, killpoints.FAIL_ENV)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     code = "import sys; from minipaddle.cli import main; sys.exit(main(sys.argv[1:]))"
     outcomes = []

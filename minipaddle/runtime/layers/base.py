@@ -28,6 +28,9 @@ class Pass:
         self.xp = backend.xp
         #: set by the backward pass: the layers whose output gradient is needed
         self.wanted: frozenset = frozenset()
+        #: the network's ``batch_stat_sum``: None, or a function summing a 1-D array over the
+        #: shards of a batch computed apart (batch norm then takes its statistics over all)
+        self.stat_sum: Optional[Any] = None
 
     def needs_grad(self, layer: str) -> bool:
         """Whether the backward pass needs the gradient of ``layer``'s output (a layer may

@@ -50,7 +50,7 @@ class BatchNormLayer(RuntimeLayer):
         gamma, beta = params[self.scale], self._beta(params, p)
         if self._use_batch_stats(p):
             y, mean, var, inv_std = K.batch_norm_forward(x, gamma, beta, epsilon=self.epsilon,
-                                                         xp=p.xp)
+                                                         xp=p.xp, sum_shards=p.stat_sum)
             if p.mode == Pass.TRAIN:
                 f = self.fraction
                 moving_mean, moving_var = params[self.mean], params[self.var]
@@ -73,7 +73,7 @@ class BatchNormLayer(RuntimeLayer):
         c = self.cache
         if c["batch"]:
             dx, dgamma, dbeta = K.batch_norm_backward(x, dy, gamma, c["mean"], c["inv_std"],
-                                                      xp=p.xp)
+                                                      xp=p.xp, sum_shards=p.stat_sum)
         else:
             dx, dgamma, dbeta = K.batch_norm_backward_fixed(dy, gamma, c["inv_std"], x,
                                                             c["mean"])
