@@ -58,6 +58,35 @@ def _meta_error(path: Path, key: str, value: Any, expected: str) -> ConfigError:
                        f"expected {expected}")
 
 
+def _refuse_empty(train: Optional[Dataset], test: Optional[Dataset]) -> None:
+    """An empty data set would train or test nothing and report made-up figures."""
+    for part, dataset in (("training", train), ("test", test)):
+        if dataset is not None and len(dataset) == 0:
+            raise ConfigError(f"the {part} set {dataset.name} is empty: there is nothing "
+                              f"to {'train on' if part == 'training' else 'test on'}")
+
+
+def _latest_to_resume(save_dir: Path) -> Path:
+    """The latest complete checkpoint in ``save_dir``, warning about each newer pass
+    directory passed over (it will be trained and saved again)."""
+    skipped: list = []
+    path = ckpt.latest_checkpoint(save_dir, skipped)
+    for where, why in skipped:
+        warnings.warn(f"--resume skips {where}, which is not a complete checkpoint ({why}); "
+                      "that pass will be trained and saved again", UserWarning, stacklevel=3)
+    if path is None:
+        raise ConfigError(f"no complete checkpoint in {save_dir}")
+    return path
+
+
+def _restore_rng(path: Path, meta: dict, key: str, rng: np.random.Generator) -> None:
+    try:
+        rng.bit_generator.state = meta[key]
+    except (TypeError, ValueError, KeyError):
+        raise _meta_error(path, key, meta[key], "the random-generator state minipaddle saved "
+                          f"({type(rng.bit_generator).__name__})") from None
+
+
 def _resume_counters(path: Path, meta: dict) -> dict[str, int]:
     """The counters a resume needs from a checkpoint's meta, checked: a hand-edited or foreign
     meta is an error naming the file, the key and what was expected."""
@@ -151,10 +180,7 @@ class Trainer:
             self.train_data, self.test_data = load_dataset(data)
         elif data is not None:
             self.train_data, self.test_data = data
-        for part, dataset in (("training", self.train_data), ("test", self.test_data)):
-            if dataset is not None and len(dataset) == 0:
-                raise ConfigError(f"the {part} set {dataset.name} is empty: there is nothing "
-                                  f"to {'train on' if part == 'training' else 'test on'}")
+        _refuse_empty(self.train_data, self.test_data)
         device = rank_device(self.comm, device)
         self.net: Network = compile(config.model_config, device=device, dtype=dtype, seed=seed)
         self.image_slot, self.label_slot = (self._slots() if self.train_data is not None
@@ -275,14 +301,7 @@ class Trainer:
         if path is None:
             if self.save_dir is None:
                 raise ConfigError("resume needs a save directory")
-            skipped: list = []
-            path = ckpt.latest_checkpoint(self.save_dir, skipped)
-            for where, why in skipped:
-                warnings.warn(f"--resume skips {where}, which is not a complete checkpoint "
-                              f"({why}); that pass will be trained and saved again",
-                              UserWarning, stacklevel=2)
-            if path is None:
-                raise ConfigError(f"no complete checkpoint in {self.save_dir}")
+            path = _latest_to_resume(self.save_dir)
         path = Path(path)
         state, meta, _ = ckpt.load_checkpoint_extras(path)
         counters = _resume_counters(path, meta)
@@ -297,12 +316,8 @@ class Trainer:
         self.updater.load_state_dict({k[len("optimizer/"):]: v for k, v in state.items()
                                       if k.startswith("optimizer/")})
         self.pass_id, self.batch_count = counters["pass_id"], counters["batch_count"]
-        for key, rng in (("shuffle_rng", self.shuffle_rng), ("network_rng", self.net.rng)):
-            try:
-                rng.bit_generator.state = meta[key]
-            except (TypeError, ValueError, KeyError):
-                raise _meta_error(path, key, meta[key], "the random-generator state minipaddle "
-                                  f"saved ({type(rng.bit_generator).__name__})") from None
+        _restore_rng(path, meta, "shuffle_rng", self.shuffle_rng)
+        _restore_rng(path, meta, "network_rng", self.net.rng)
         return self.pass_id
 
     # -- passes --------------------------------------------------------------------------------
