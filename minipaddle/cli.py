@@ -269,7 +269,8 @@ def _time_shares(rows, optimizer_ms: float) -> dict[str, float]:
 def _run(args: argparse.Namespace) -> None:
     from .v2.runner import run_program
 
-    status = run_program(args.program, args.args)
+    debug = getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    status = run_program(args.program, args.args, debug=debug)
     if status:
         raise SystemExit(status)
 

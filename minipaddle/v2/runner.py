@@ -7,10 +7,11 @@ PaddlePaddle is untouched.  The program runs as ``python PROGRAM.py ARGS...`` wo
 ``sys.argv == [PROGRAM, ARGS...]``; its exit status is passed on.  For the programs of the
 Python 2 era, ``xrange`` is ``range`` during the run.
 
-Errors: a mistake minipaddle detects (a wrong argument, a feed of the wrong width, a name that
-does not exist) is one line naming the program's file and line; Python 2 syntax or Python 2
-names are one line saying so; any other exception in the program's own code gets Python's
-traceback, as ``python`` would print it.  ``MINIPADDLE_TRACEBACK=1`` always prints tracebacks.
+Errors: every exception the program ends with is one line naming the program's file and line
+(the innermost line of the user's own code): a mistake minipaddle detects (a wrong argument, a
+feed of the wrong width, a name that does not exist) in minipaddle's words, Python 2 syntax or
+names saying so, any other exception as its type and message.  ``minipaddle --debug run`` (or
+``MINIPADDLE_DEBUG=1``, as for every command) prints the full traceback instead.
 """
 
 from __future__ import annotations
@@ -142,9 +143,10 @@ def _one_line_warning(message: Any, category: Any, filename: str, lineno: int,
     print(f"minipaddle: warning: {message}", file=file or sys.stderr)
 
 
-def run_program(program: str, args: Sequence[str] = ()) -> int:
+def run_program(program: str, args: Sequence[str] = (), debug: bool = False) -> int:
     """Run ``program`` as ``python program args...`` would, with paddle resolved to
-    minipaddle; returns its exit status."""
+    minipaddle; returns its exit status.  ``debug``: a failure prints its full traceback
+    instead of one line."""
     try:
         with open(program, "rb") as f:
             source = f.read()
@@ -162,7 +164,7 @@ def run_program(program: str, args: Sequence[str] = ()) -> int:
         print("minipaddle: interrupted", file=sys.stderr)
         return 130
     except BaseException as err:  # noqa: BLE001 - every failure of the program is reported
-        _report(err, program)
+        _report(err, program, debug)
         return 1
     return 0
 
@@ -192,25 +194,17 @@ def _frames(err: BaseException) -> list[traceback.FrameSummary]:
     return list(frames)
 
 
-def _report(err: BaseException, program: str) -> None:
+def _report(err: BaseException, program: str, debug: bool) -> None:
     frames = _frames(err)
-    if os.environ.get("MINIPADDLE_TRACEBACK", "") not in ("", "0"):
+    if debug:
         traceback.print_exception(type(err), err, err.__traceback__)
         return
     user = [f for f in frames if not f.filename.startswith(PACKAGE_DIR)
             and not _is_library(f.filename)]
-    ours = [f for f in frames if f.filename.startswith(PACKAGE_DIR)]
     where = f"{user[-1].filename}:{user[-1].lineno}" if user else program
-    line = _python2_hint(err, where)
-    if line is None and ours and (not user or frames.index(ours[-1]) > frames.index(user[-1])):
-        line = f"{where}: {_message(err)}"
-    if line is None:
-        print("Traceback (most recent call last):", file=sys.stderr)
-        print("".join(traceback.format_list(frames)), end="", file=sys.stderr)
-        print("".join(traceback.format_exception_only(type(err), err)), end="",
-              file=sys.stderr)
-        return
-    print(f"minipaddle: error: {line}", file=sys.stderr)
+    line = _python2_hint(err, where) or f"{where}: {_message(err)}"
+    print(f"minipaddle: error: {line} (minipaddle --debug run ... shows the traceback)",
+          file=sys.stderr)
 
 
 def _message(err: BaseException) -> str:

@@ -460,11 +460,20 @@ def test_program_mistakes_get_one_line(tmp_path, source, fragment):
     assert lines[0].startswith("minipaddle: error: ") and re.search(fragment, lines[0]), lines
 
 
-def test_errors_in_the_programs_own_code_keep_pythons_traceback(tmp_path):
-    proc = run_program(tmp_path, "def f():\n    return 1 / 0\nf()\n")
+def test_errors_in_the_programs_own_code_are_one_line_and_debug_shows_the_traceback(tmp_path):
+    source = "def f():\n    return 1 / 0\nf()\n"
+    proc = run_program(tmp_path, source)
     assert proc.returncode == 1
-    assert proc.stderr.startswith("Traceback (most recent call last):")
-    assert 'program.py", line 3' in proc.stderr and "runner.py" not in proc.stderr
-    assert proc.stderr.strip().endswith("ZeroDivisionError: division by zero")
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert re.match(r"minipaddle: error: .*program\.py:2: ZeroDivisionError: division by zero",
+                    lines[0]), lines
+    for debug in ({"MINIPADDLE_DEBUG": "1"}, ["--debug"]):
+        shown = run_program(tmp_path, source, **({"env": debug} if isinstance(debug, dict)
+                                                  else {"options": debug}))
+        assert shown.returncode == 1
+        assert shown.stderr.startswith("Traceback (most recent call last):"), shown.stderr
+        assert 'program.py", line 3' in shown.stderr
+        assert shown.stderr.strip().endswith("ZeroDivisionError: division by zero")
     missing = run_program(tmp_path, "", name="x.py")
     assert missing.returncode == 0

@@ -14,13 +14,16 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 def run_program(tmp_path: Path, source: str, *args: str, name: str = "program.py",
-                env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    """Write ``source`` to ``tmp_path/name`` and run ``minipaddle run`` on it from tmp_path."""
+                env: dict | None = None, timeout: int = 300,
+                options: tuple | list = ()) -> subprocess.CompletedProcess:
+    """Write ``source`` to ``tmp_path/name`` and run ``minipaddle [options] run`` on it from
+    tmp_path."""
     program = tmp_path / name
     program.write_text(textwrap.dedent(source))
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT),
+    inherited = {k: v for k, v in os.environ.items()
+                 if k not in ("MINIPADDLE_DOWNLOAD", "MINIPADDLE_DEBUG")}
+    full_env = {**inherited, "PYTHONPATH": str(ROOT),
                 "MINIPADDLE_DATA_HOME": str(tmp_path / "paddle_dataset"), **(env or {})}
-    full_env.pop("MINIPADDLE_DOWNLOAD", None)
-    return subprocess.run([sys.executable, "-m", "minipaddle", "run", name, *args],
+    return subprocess.run([sys.executable, "-m", "minipaddle", *options, "run", name, *args],
                           cwd=tmp_path, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
