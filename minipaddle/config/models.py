@@ -21,21 +21,30 @@ Double = Union[int, float]
 _PROTO_DEFAULT = "proto_default"
 #: json_schema_extra key of a field's number in Paddle's .proto (what the binary format uses)
 PROTO_NUMBER = "proto_number"
+#: json_schema_extra key marking a Paddle ``float`` (32-bit) field; a Double without it is a
+#: ``double``
+PROTO_FLOAT32 = "proto_float32"
 
 
-def opt(proto_default: Any = None, n: Optional[int] = None, **kw: Any) -> Any:
+def opt(proto_default: Any = None, n: Optional[int] = None, float32: bool = False,
+        **kw: Any) -> Any:
     """An optional proto field: unset (``None``) by default, with its protobuf default and
-    its field number ``n`` in Paddle's .proto noted."""
+    its field number ``n`` in Paddle's .proto noted (``float32``: a proto ``float``)."""
     extra: dict[str, Any] = {_PROTO_DEFAULT: proto_default}
     if n is not None:
         extra[PROTO_NUMBER] = n
+    if float32:
+        extra[PROTO_FLOAT32] = True
     return Field(None, json_schema_extra=extra, **kw)
 
 
-def num(n: int, *default: Any, **kw: Any) -> Any:
+def num(n: int, *default: Any, float32: bool = False, **kw: Any) -> Any:
     """A required (or always-set, with ``default``) proto field numbered ``n`` in Paddle's
-    .proto."""
-    return Field(*default, json_schema_extra={PROTO_NUMBER: n}, **kw)
+    .proto (``float32``: a proto ``float``)."""
+    extra: dict[str, Any] = {PROTO_NUMBER: n}
+    if float32:
+        extra[PROTO_FLOAT32] = True
+    return Field(*default, json_schema_extra=extra, **kw)
 
 
 class ProtoModel(BaseModel):
@@ -71,7 +80,7 @@ class ImageConfig(ProtoModel):
     channels: int = num(2)
     img_size: int = num(8)
     img_size_y: Optional[int] = opt(n=9)
-    img_size_z: Optional[int] = opt(n=10)
+    img_size_z: Optional[int] = opt(1, n=10)
 
 
 class ConvConfig(ProtoModel):
@@ -91,6 +100,11 @@ class ConvConfig(ProtoModel):
     img_size_y: Optional[int] = opt(n=14)
     dilation: Optional[int] = opt(1, n=15)
     dilation_y: Optional[int] = opt(1, n=16)
+    filter_size_z: Optional[int] = opt(1, n=17)
+    padding_z: Optional[int] = opt(1, n=18)
+    stride_z: Optional[int] = opt(1, n=19)
+    output_z: Optional[int] = opt(1, n=20)
+    img_size_z: Optional[int] = opt(1, n=21)
 
 
 class PoolConfig(ProtoModel):
@@ -107,6 +121,11 @@ class PoolConfig(ProtoModel):
     output_y: Optional[int] = opt(n=11)
     img_size_y: Optional[int] = opt(n=12)
     padding_y: Optional[int] = opt(n=13)
+    size_z: Optional[int] = opt(1, n=14)
+    stride_z: Optional[int] = opt(1, n=15)
+    output_z: Optional[int] = opt(1, n=16)
+    img_size_z: Optional[int] = opt(1, n=17)
+    padding_z: Optional[int] = opt(1, n=18)
     exclude_mode: Optional[bool] = opt(n=19)
 
 
@@ -123,6 +142,20 @@ class NormConfig(ProtoModel):
     img_size_y: Optional[int] = opt(n=10)
 
 
+class BlockExpandConfig(ProtoModel):
+    channels: int = num(1)
+    stride_x: int = num(2)
+    stride_y: int = num(3)
+    padding_x: int = num(4)
+    padding_y: int = num(5)
+    block_x: int = num(6)
+    block_y: int = num(7)
+    output_x: int = num(8)
+    output_y: int = num(9)
+    img_size_x: int = num(10)
+    img_size_y: int = num(11)
+
+
 class MaxOutConfig(ProtoModel):
     image_conf: ImageConfig = num(1)
     groups: int = num(2)
@@ -134,11 +167,108 @@ class SppConfig(ProtoModel):
     pyramid_height: int = num(3)
 
 
+class RowConvConfig(ProtoModel):
+    context_length: int = num(1)
+
+
+class SliceConfig(ProtoModel):
+    start: int = num(1)
+    end: int = num(2)
+
+
+class ProjectionConfig(ProtoModel):
+    type: str = num(1)
+    name: str = num(2)
+    input_size: int = num(3)
+    output_size: int = num(4)
+    context_start: Optional[int] = opt(n=5)
+    context_length: Optional[int] = opt(n=6)
+    trainable_padding: Optional[bool] = opt(False, n=7)
+    conv_conf: Optional[ConvConfig] = opt(n=8)
+    num_filters: Optional[int] = opt(n=9)
+    offset: Optional[int] = opt(0, n=11)
+    pool_conf: Optional[PoolConfig] = opt(n=12)
+    slices: list[SliceConfig] = num(13, default_factory=list)
+
+
+class OperatorConfig(ProtoModel):
+    type: str = num(1)
+    input_indices: list[int] = num(2, default_factory=list)
+    input_sizes: list[int] = num(3, default_factory=list)
+    output_size: int = num(4)
+    dotmul_scale: Optional[Double] = opt(1.0, n=5)
+    conv_conf: Optional[ConvConfig] = opt(n=6)
+    num_filters: Optional[int] = opt(n=7)
+
+
+class PriorBoxConfig(ProtoModel):
+    min_size: list[int] = num(1, default_factory=list)
+    max_size: list[int] = num(2, default_factory=list)
+    aspect_ratio: list[Double] = num(3, default_factory=list, float32=True)
+    variance: list[Double] = num(4, default_factory=list, float32=True)
+
+
 class PadConfig(ProtoModel):
     image_conf: ImageConfig = num(1)
     pad_c: list[int] = num(2, default_factory=list)
     pad_h: list[int] = num(3, default_factory=list)
     pad_w: list[int] = num(4, default_factory=list)
+
+
+class ReshapeConfig(ProtoModel):
+    height_axis: list[int] = num(1, default_factory=list)
+    width_axis: list[int] = num(2, default_factory=list)
+
+
+class MultiBoxLossConfig(ProtoModel):
+    num_classes: int = num(1)
+    overlap_threshold: Double = num(2, float32=True)
+    neg_pos_ratio: Double = num(3, float32=True)
+    neg_overlap: Double = num(4, float32=True)
+    background_id: int = num(5)
+    input_num: int = num(6)
+    height: Optional[int] = opt(1, n=7)
+    width: Optional[int] = opt(1, n=8)
+
+
+class DetectionOutputConfig(ProtoModel):
+    num_classes: int = num(1)
+    nms_threshold: Double = num(2, float32=True)
+    nms_top_k: int = num(3)
+    background_id: int = num(4)
+    input_num: int = num(5)
+    keep_top_k: int = num(6)
+    confidence_threshold: Double = num(7, float32=True)
+    height: Optional[int] = opt(1, n=8)
+    width: Optional[int] = opt(1, n=9)
+
+
+class ClipConfig(ProtoModel):
+    min: Double = num(1)
+    max: Double = num(2)
+
+
+class ROIPoolConfig(ProtoModel):
+    pooled_width: int = num(1)
+    pooled_height: int = num(2)
+    spatial_scale: Double = num(3, float32=True)
+    height: Optional[int] = opt(1, n=4)
+    width: Optional[int] = opt(1, n=5)
+
+
+class ScaleSubRegionConfig(ProtoModel):
+    image_conf: ImageConfig = num(1)
+    value: Double = num(2, float32=True)
+
+
+class UpsampleConfig(ProtoModel):
+    image_conf: ImageConfig = num(1)
+    scale: Optional[int] = opt(2, n=2)
+    scale_y: Optional[int] = opt(2, n=3)
+    pad_out_x: Optional[bool] = opt(False, n=4)
+    pad_out_y: Optional[bool] = opt(False, n=5)
+    upsample_size: Optional[int] = opt(n=6)
+    upsample_size_y: Optional[int] = opt(n=7)
 
 
 class BilinearInterpConfig(ProtoModel):
@@ -153,12 +283,22 @@ class LayerInputConfig(ProtoModel):
     conv_conf: Optional[ConvConfig] = opt(n=3)
     pool_conf: Optional[PoolConfig] = opt(n=4)
     norm_conf: Optional[NormConfig] = opt(n=5)
+    proj_conf: Optional[ProjectionConfig] = opt(n=6)
+    block_expand_conf: Optional[BlockExpandConfig] = opt(n=7)
     image_conf: Optional[ImageConfig] = opt(n=8)
     input_layer_argument: Optional[str] = opt(n=9)
     bilinear_interp_conf: Optional[BilinearInterpConfig] = opt(n=10)
     maxout_conf: Optional[MaxOutConfig] = opt(n=11)
     spp_conf: Optional[SppConfig] = opt(n=12)
+    priorbox_conf: Optional[PriorBoxConfig] = opt(n=13)
     pad_conf: Optional[PadConfig] = opt(n=14)
+    row_conv_conf: Optional[RowConvConfig] = opt(n=15)
+    multibox_loss_conf: Optional[MultiBoxLossConfig] = opt(n=16)
+    detection_output_conf: Optional[DetectionOutputConfig] = opt(n=17)
+    clip_conf: Optional[ClipConfig] = opt(n=18)
+    scale_sub_region_conf: Optional[ScaleSubRegionConfig] = opt(n=19)
+    roi_pool_conf: Optional[ROIPoolConfig] = opt(n=20)
+    upsample_conf: Optional[UpsampleConfig] = opt(n=21)
 
 
 class LayerConfig(ProtoModel):
@@ -172,14 +312,50 @@ class LayerConfig(ProtoModel):
     shared_biases: Optional[bool] = opt(False, n=8)
     partial_sum: Optional[int] = opt(n=9)
     drop_rate: Optional[Double] = opt(0.0, n=10)
+    num_classes: Optional[int] = opt(n=11)
     device: Optional[int] = opt(-1, n=12)
+    reversed: Optional[bool] = opt(False, n=13)
+    active_gate_type: Optional[str] = opt(n=14)
+    active_state_type: Optional[str] = opt(n=15)
+    num_neg_samples: Optional[int] = opt(10, n=16)
+    neg_sampling_dist: Optional[list[Double]] = opt(n=17)
+    output_max_index: Optional[bool] = opt(False, n=19)
+    softmax_selfnorm_alpha: Optional[Double] = opt(0.1, n=21)
+    directions: Optional[list[bool]] = opt(n=24)
+    norm_by_times: Optional[bool] = opt(n=25)
     coeff: Optional[Double] = opt(1.0, n=26)
+    average_strategy: Optional[str] = opt(n=27)
     error_clipping_threshold: Optional[Double] = opt(0.0, n=28)
+    operator_confs: Optional[list[OperatorConfig]] = opt(n=29)
+    NDCG_num: Optional[int] = opt(n=30)
+    max_sort_size: Optional[int] = opt(n=31)
+    slope: Optional[Double] = opt(n=32)
+    intercept: Optional[Double] = opt(n=33)
+    cos_scale: Optional[Double] = opt(n=34)
+    data_norm_strategy: Optional[str] = opt(n=36)
+    bos_id: Optional[int] = opt(n=37)
+    eos_id: Optional[int] = opt(n=38)
+    beam_size: Optional[int] = opt(n=39)
+    select_first: Optional[bool] = opt(False, n=40)
+    trans_type: Optional[str] = opt("non-seq", n=41)
+    selective_fc_pass_generation: Optional[bool] = opt(False, n=42)
+    has_selected_colums: Optional[bool] = opt(True, n=43)
+    selective_fc_full_mul_ratio: Optional[Double] = opt(0.02, n=44)
+    selective_fc_parallel_plain_mul_thread_num: Optional[int] = opt(0, n=45)
     use_global_stats: Optional[bool] = opt(n=46)
     moving_average_fraction: Optional[Double] = opt(0.9, n=47)
+    bias_size: Optional[int] = opt(0, n=48)
+    user_arg: Optional[str] = opt(n=49)
     height: Optional[int] = opt(n=50)
     width: Optional[int] = opt(n=51)
+    blank: Optional[int] = opt(0, n=52)
+    seq_pool_stride: Optional[int] = opt(-1, n=53)
+    axis: Optional[int] = opt(2, n=54)
+    offset: Optional[list[int]] = opt(n=55)
+    shape: Optional[list[int]] = opt(n=56)
+    delta: Optional[Double] = opt(1.0, n=57)
     depth: Optional[int] = opt(1, n=58)
+    reshape_conf: Optional[ReshapeConfig] = opt(n=59)
     epsilon: Optional[Double] = opt(1e-5, n=60)
 
 
@@ -210,9 +386,20 @@ class EvaluatorConfig(ProtoModel):
     name: str = num(1)
     type: str = num(2)
     input_layers: list[str] = num(3, default_factory=list)
+    chunk_scheme: Optional[str] = opt(n=4)
+    num_chunk_types: Optional[int] = opt(n=5)
     classification_threshold: Optional[Double] = opt(0.5, n=6)
     positive_label: Optional[int] = opt(-1, n=7)
+    dict_file: Optional[str] = opt(n=8)
+    result_file: Optional[str] = opt(n=9)
+    num_results: Optional[int] = opt(1, n=10)
+    delimited: Optional[bool] = opt(True, n=11)
+    excluded_chunk_types: Optional[list[int]] = opt(n=12)
     top_k: Optional[int] = opt(1, n=13)
+    overlap_threshold: Optional[Double] = opt(0.5, n=14)
+    background_id: Optional[int] = opt(0, n=15)
+    evaluate_difficult: Optional[bool] = opt(False, n=16)
+    ap_type: Optional[str] = opt("11point", n=17)
 
 
 class SubModelConfig(ProtoModel):

@@ -19,7 +19,7 @@ import typing
 from typing import Any
 
 from .errors import ConfigError
-from .models import PROTO_NUMBER, ProtoModel
+from .models import PROTO_FLOAT32, PROTO_NUMBER, ProtoModel
 
 PACKAGE = "paddle"
 
@@ -34,7 +34,7 @@ def _base(annotation: Any) -> tuple[Any, bool]:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     origin = typing.get_origin(annotation)
     if origin is list:
-        return args[0], True
+        return _base(args[0])[0], True
     if origin is typing.Union and len(args) == 1:
         return _base(args[0])
     if origin is typing.Union and set(args) == {int, float}:
@@ -48,8 +48,15 @@ def _numbered_fields(model: type[ProtoModel]) -> list[tuple[str, int, Any, bool]
         number = _number(info)
         if number is not None:
             element, repeated = _base(info.annotation)
+            extra = info.json_schema_extra
+            if element is float and isinstance(extra, dict) and extra.get(PROTO_FLOAT32):
+                element = _Float32
             fields.append((info.alias or name, number, element, repeated))
     return fields
+
+
+class _Float32(float):
+    """Marks a Paddle ``float`` field (32 bits on the wire) among the numbered fields."""
 
 
 def _add_message(file_proto: Any, model: type[ProtoModel], seen: set) -> None:
@@ -59,7 +66,8 @@ def _add_message(file_proto: Any, model: type[ProtoModel], seen: set) -> None:
         return
     seen.add(model.__name__)
     T = descriptor_pb2.FieldDescriptorProto
-    scalars = {str: T.TYPE_STRING, bool: T.TYPE_BOOL, float: T.TYPE_DOUBLE, int: T.TYPE_INT64}
+    scalars = {str: T.TYPE_STRING, bool: T.TYPE_BOOL, float: T.TYPE_DOUBLE, int: T.TYPE_INT64,
+               _Float32: T.TYPE_FLOAT}
     message = file_proto.message_type.add(name=model.__name__)
     for name, number, element, repeated in _numbered_fields(model):
         field = message.field.add(name=name, number=number,
@@ -110,7 +118,8 @@ def _values(message: Any, model: type[ProtoModel]) -> dict[str, Any]:
         nested = isinstance(element, type) and issubclass(element, ProtoModel)
         if repeated:
             items = list(getattr(message, name))
-            values[name] = [_values(i, element) for i in items] if nested else items
+            if items or model.model_fields[name].default is not None:
+                values[name] = [_values(i, element) for i in items] if nested else items
         elif message.HasField(name):
             value = getattr(message, name)
             values[name] = _values(value, element) if nested else value

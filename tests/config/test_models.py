@@ -1,6 +1,7 @@
 """The config models: protobuf defaults, dumps, text format, document kinds."""
 
 import math
+import struct
 
 import pytest
 
@@ -100,3 +101,36 @@ def test_cnn_image_size_and_spp():
     assert cnn_image_size(8, 4, 1, 2) == 16      # testConvTransLayer y
     assert cnn_image_size(16, 3, 0, 2) == 33
     assert [spp_width(h) for h in (1, 2, 3)] == [1, 5, 21]
+
+
+def test_every_field_carries_a_distinct_proto_number_in_increasing_order():
+    # the binary format and the protostr printer both walk the fields in declared order
+    from minipaddle.config import models
+    from minipaddle.config.models import PROTO_NUMBER, ProtoModel
+
+    for model in vars(models).values():
+        if not (isinstance(model, type) and issubclass(model, ProtoModel)) or model is ProtoModel:
+            continue
+        numbers = [(info.json_schema_extra or {}).get(PROTO_NUMBER)
+                   for info in model.model_fields.values()]
+        numbers = [n for n in numbers if n is not None]
+        assert numbers == sorted(set(numbers)), model.__name__
+
+
+def test_float_fields_are_32_bit_on_the_wire_and_unset_repeated_fields_stay_unset():
+    from minipaddle.config.models import LayerConfig, LayerInputConfig, PriorBoxConfig
+    from minipaddle.config.protobin import from_protobin, to_protobin
+
+    box = PriorBoxConfig(min_size=[30], max_size=[60], aspect_ratio=[2.0],
+                         variance=[0.1, 0.1, 0.2, 0.2])
+    layer = LayerConfig(name="p", type="priorbox",
+                        inputs=[LayerInputConfig(input_layer_name="x", priorbox_conf=box)])
+    data = to_protobin(layer)
+    # variance: 4 entries, each a tag byte and 4 bytes (a double would take 8)
+    variance_bytes = b"".join(b"\x25" + struct.pack("<f", v) for v in (0.1, 0.1, 0.2, 0.2))
+    assert variance_bytes in data
+    back = from_protobin(LayerConfig, data)
+    assert back.inputs[0].priorbox_conf.variance == [struct.unpack("<f", struct.pack("<f", v))[0]
+                                                     for v in (0.1, 0.1, 0.2, 0.2)]
+    # offset/shape/operator_confs are repeated fields nobody set: absent, not []
+    assert "offset" not in back.dump() and "operator_confs" not in back.dump()
