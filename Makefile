@@ -14,7 +14,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 demo: $(STAMP)
 	$(BIN)/minipaddle train model_zoo/lenet.yaml --data mnist5k --num-passes 10 --seed 1
