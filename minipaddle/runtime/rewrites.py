@@ -1,0 +1,58 @@
+"""Rewrites of a pass that change where work happens, not what it computes: a relu whose
+only reader is a max pool runs after the pooling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import LayerConfig, ModelConfig
+from .activation import activate, activate_backward
+from .backend import IDENTITY
+from .graph import readers
+from .layers.base import RuntimeLayer
+
+
+def relu_max_pool_pairs(model: ModelConfig, configs: dict[str, LayerConfig],
+                        layers: dict[str, RuntimeLayer]) -> dict[str, str]:
+    """Layers whose relu can run after the max pooling that is their only reader:
+    ``maxpool(relu(z)) == relu(maxpool(z))`` (max and relu are both monotone), and the
+    gradients agree too: a window whose maximum is positive routes its gradient to the
+    same cells either way, and one whose maximum is not passes none either way (relu's
+    derivative is 0 there). The relu then touches a quarter of the values (2x2 windows)
+    forward and backward. Only for a relu layer without dropout or error clipping whose
+    single reader is a max pool with no activation, dropout or clipping of its own; a
+    forward that fetches the layer itself applies its relu in place (layer -> pool)."""
+    pairs = {}
+    for name, users in readers(model).items():
+        config, runtime = configs[name], layers.get(name)
+        if (runtime is None or len(users) != 1 or config.active_type != "relu"
+                or config.drop_rate or config.error_clipping_threshold
+                or name in model.output_layer_names):
+            continue
+        pool = layers.get(users[0])
+        pool_config = configs[users[0]]
+        if (getattr(pool, "kind", None) == "max" and pool_config.type == "pool"
+                and (pool_config.active_type or "") in IDENTITY
+                and not pool_config.drop_rate
+                and not pool_config.error_clipping_threshold):
+            pairs[name] = users[0]
+    return pairs
+
+
+def pass_activations(configs: dict[str, LayerConfig], relu_to_pool: dict[str, str],
+                     needed: list[str], fetch: list[str]) -> dict[str, str]:
+    """The activation each computed layer applies in this pass: its own, except that a
+    relu that can run after its max pool (and is not fetched) moves there."""
+    acts = {name: configs[name].active_type or "" for name in needed}
+    for name, pool in relu_to_pool.items():
+        if name in acts and pool in acts and name not in fetch:
+            acts[name], acts[pool] = "", acts[name]
+    return acts
+
+
+def unmove_seed(backend: Any, own: str, moved: str, z: Any, dy: Any) -> Any:
+    """A gradient seeded at a layer whose relu moved after its pool is the gradient of
+    relu(z), while the layer's backward takes the gradient of z: apply relu's gradient."""
+    if moved == own:
+        return dy
+    return activate_backward(backend, own, z, activate(backend, own, z), dy)
