@@ -86,7 +86,6 @@ class PReluLayer(RuntimeLayer):
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
         self.partial_sum = config.get("partial_sum") or 1
-        self.param_shapes[self.weight_name(0)] = (config.size // self.partial_sum,)
 
     def _slope(self, x, params):
         w = params[self.weight_name(0)]

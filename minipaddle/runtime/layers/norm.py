@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...kernels import norm as K
-from ..registry import register, register_fallback
+from ..registry import register
 from .base import Pass, RuntimeLayer, accumulate, as_image
 
 
@@ -15,10 +15,6 @@ class BatchNormLayer(RuntimeLayer):
         super().__init__(config, model, shapes)
         self.channels = config.inputs[0].image_conf.channels
         self.scale, self.mean, self.var = (self.weight_name(i) for i in range(3))
-        for name in (self.scale, self.mean, self.var):
-            self.param_shapes[name] = (self.channels,)
-        if self.bias_name:
-            self.param_shapes[self.bias_name] = (self.channels,)
         self.static_params = {self.mean, self.var}
         self.epsilon = config.get("epsilon")
         self.fraction = config.get("moving_average_fraction")
@@ -81,9 +77,6 @@ class BatchNormLayer(RuntimeLayer):
         if self.bias_name:
             accumulate(grads, self.bias_name, dbeta)
         return [dx.reshape(xs[0].shape)]
-
-
-register_fallback("cudnn_batch_norm", "batch_norm")
 
 
 @register("norm")
