@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ...config import ConfigError
+from ...config.geometry import image_axes
 from ...kernels import norm as K
 from ..registry import register
 from .base import Pass, RuntimeLayer, accumulate, as_image
@@ -85,11 +87,11 @@ class CrossMapNormLayer(RuntimeLayer):
         super().__init__(config, model, shapes)
         conf = config.inputs[0].norm_conf
         if conf.norm_type != "cmrnorm-projection":
-            from ...config import ConfigError
             raise ConfigError(f"layer {config.name!r}: norm_type {conf.norm_type!r} is not "
                               "supported (only cmrnorm-projection)", layer=config.name)
         self.args = dict(size=conf.size, scale=conf.scale, power=conf.pow)
-        self.geometry = (conf.channels, conf.get("img_size_y") or conf.img_size, conf.img_size)
+        channels, image = image_axes(conf)
+        self.geometry = (channels,) + image
 
     working_memory = "temporaries"
 
