@@ -49,6 +49,12 @@ def register(*layer_types: str, backend: str = ANY) -> Callable[[T], T]:
     return decorate
 
 
+def unregister(*layer_types: str, backend: str = ANY) -> None:
+    """Undo :func:`register` (a type defined for a while only, as in a test)."""
+    for layer_type in layer_types:
+        _LAYERS.pop((layer_type, backend), None)
+
+
 def discover(package: str, path: Iterable[str]) -> None:
     """Import every module of a package of runtime layers (their ``@register`` lines fill
     the registry)."""

@@ -85,6 +85,11 @@ def declare(layer_type: str, **facts) -> LayerFacts:
     return entry
 
 
+def withdraw(layer_type: str) -> None:
+    """Undo :func:`declare` (a type defined for a while only, as in a test)."""
+    _FACTS.pop(layer_type, None)
+
+
 def facts_of(layer_type: str) -> LayerFacts:
     """The declared facts of a type, or the defaults for an undeclared one."""
     found = _FACTS.get(layer_type)
