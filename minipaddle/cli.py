@@ -33,6 +33,7 @@ import numpy as np
 
 from .config import ConfigError, to_json, to_protostr, to_yaml
 from .config.graph import to_dot
+from .config.layers import facts_of
 from .config.summary import format_summary
 from .dsl import parse_config
 
@@ -249,17 +250,11 @@ def _time(args: argparse.Namespace) -> None:
           + ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in shares.items()))
 
 
-#: layer types counted as "pooling and normalisation" in the time split
-_MEMORY_BOUND_TYPES = {"pool": "pooling", "batch_norm": "batch norm", "cudnn_batch_norm":
-                       "batch norm", "norm": "normalisation"}
-
-
 def _time_shares(rows, optimizer_ms: float) -> dict[str, float]:
     """Milliseconds by kind: convolutions, fc, pooling, batch norm, activations, optimizer."""
     shares: dict[str, float] = {}
     for r in rows:
-        kind = ("convolution" if r.type in ("exconv", "exconvt", "cudnn_conv", "cudnn_convt")
-                else _MEMORY_BOUND_TYPES.get(r.type, r.type))
+        kind = facts_of(r.type).family     # "convolution", "pooling", "batch norm", ...
         shares[kind] = shares.get(kind, 0.0) + r.forward_ms + r.backward_ms
         shares["activations"] = shares.get("activations", 0.0) + r.activation_ms
     shares["optimizer"] = optimizer_ms

@@ -4,8 +4,9 @@ alone (``minipaddle summary``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
 
+from .layers import facts_of
+from .layers import output_shape as layer_output_shape
 from .models import LayerConfig, ModelConfig
 
 
@@ -19,40 +20,9 @@ class LayerSummary:
     mult_adds: int
 
 
-def _conv_macs(layer: LayerConfig, model: ModelConfig) -> int:
-    total = 0
-    for inp in layer.inputs:
-        c = inp.conv_conf
-        if c is None:
-            continue
-        per_output = c.filter_channels * c.filter_size * c.filter_size_y
-        if layer.type in ("exconvt", "cudnn_convt"):
-            # every input pixel of every input channel scatters into F/groups filters
-            total += c.channels * c.output_x * c.output_y * per_output
-        else:
-            total += (layer.num_filters or 0) * c.output_x * c.output_y * per_output
-    return total
-
-
-def _fc_macs(layer: LayerConfig, model: ModelConfig) -> int:
-    return sum(model.layer(inp.input_layer_name).size * layer.size for inp in layer.inputs)
-
-
-#: LayerConfig.type -> multiply-adds per sample; layers not listed do no multiply-adds
-#: worth counting (pooling, element-wise and normalisation layers).
-MULT_ADDS: dict[str, Callable[[LayerConfig, ModelConfig], int]] = {
-    "exconv": _conv_macs, "cudnn_conv": _conv_macs, "exconvt": _conv_macs,
-    "cudnn_convt": _conv_macs, "fc": _fc_macs,
-}
-
-
 def output_shape(layer: LayerConfig) -> str:
-    size = layer.size or 0
-    if layer.height and layer.width and layer.type != "spp":
-        pixels = layer.height * layer.width
-        if pixels and size % pixels == 0:
-            return f"{size // pixels}x{layer.height}x{layer.width}"
-    return str(size)
+    """The per-sample shape by the type's rule, ``CxHxW`` for an image layer."""
+    return "x".join(map(str, layer_output_shape(layer)))
 
 
 def summarize(model: ModelConfig) -> list[LayerSummary]:
@@ -73,7 +43,7 @@ def summarize(model: ModelConfig) -> list[LayerSummary]:
                 static += p.size
             else:
                 trainable += p.size
-        macs_fn: Optional[Callable] = MULT_ADDS.get(layer.type)
+        macs_fn = facts_of(layer.type).mult_adds
         rows.append(LayerSummary(layer.name, layer.type, output_shape(layer), trainable, static,
                                  macs_fn(layer, model) if macs_fn else 0))
     return rows

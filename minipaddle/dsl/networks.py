@@ -6,6 +6,7 @@ from typing import Annotated, Any, Optional, Union
 
 from pydantic import Field
 
+from ..config.layers.conv import EXCONV
 from ..config.models import Double as Number
 from .activations import LinearActivation, ReluActivation, SoftmaxActivation
 from .attrs import BiasAttrArg, ExtraLayerAttribute, LayerAttrArg, ParamAttrArg
@@ -120,7 +121,7 @@ def img_separable_conv(input: LayerOutput, num_channels: PosInt, num_out_channel
                        padding: NonNegIntOrPair = 0, depth_multiplier: PosInt = 1,
                        act: Optional[Activation] = None, bias_attr: BiasAttrArg = None,
                        param_attr: ParamAttrArg = None, shared_bias: bool = True,
-                       layer_type: str = "exconv", name: Optional[str] = None) -> LayerOutput:
+                       layer_type: str = EXCONV, name: Optional[str] = None) -> LayerOutput:
     """Depthwise conv ``<name>_depthwise_conv`` (groups = channels, linear) followed by a 1x1
     pointwise conv ``<name>_pointwise_conv``."""
     depthwise = img_conv_layer(name=f"{name}_depthwise_conv", input=input,

@@ -369,7 +369,7 @@ def Parameter(name: str, size: int, device: Optional[int], dims: list,  # noqa: 
 def Layer(name: Optional[str] = None, type: Optional[str] = None,  # noqa: N802, A002
           **xargs: Any) -> LayerOutput:
     """Paddle's ``Layer(name=..., type=..., inputs=..., ...)``: a layer of a config type
-    (``"data"``, ``"fc"``, ``"exconv"``, ``"pool"``, ``"norm"``, ``"batch_norm"``,
+    (``"data"``, ``"fc"``, the conv types, ``"pool"``, ``"norm"``, ``"batch_norm"``,
     ``"addto"``, ``"concat"``, the costs, ...) with that type's arguments."""
     from .raw_layers import build_layer
 

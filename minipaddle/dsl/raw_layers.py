@@ -31,7 +31,7 @@ from .attrs import ExtraLayerAttribute
 from .base import LayerOutput, PosInt, Size, fail, make_output
 from .context import current
 from .layers.common import shape_fields
-from .layers.conv import conv_config_type, conv_geometry
+from .layers.conv import CONV_TYPES, CONVT_TYPES, conv_config_type, conv_geometry
 from .layers.data import data_layer
 from .layers.norm import batch_norm_geometry, cmrnorm_geometry
 from .layers.pool import IMAGE_POOL_TYPES, pool_geometry
@@ -240,7 +240,7 @@ def _fc(name: str, base: LayerArgs, size: Size, inputs: Any,
     return _output(config, [s for _, s in sources], base, params + [b])
 
 
-@raw_layer("exconv", "conv", "cudnn_conv", "exconvt", "convt", "cudnn_convt")
+@raw_layer("conv", "convt", *CONV_TYPES, *CONVT_TYPES)
 def _conv(name: str, type: str, base: LayerArgs, inputs: Any,  # noqa: A002
           bias: BiasArg = True, num_filters: Optional[PosInt] = None,
           shared_biases: bool = False) -> LayerOutput:

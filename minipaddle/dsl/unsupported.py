@@ -1,8 +1,11 @@
 """Known Paddle v1 names minipaddle does not implement.
 
-They exist so that a config using one fails with ``NotImplementedError`` naming the function,
-never with a ``NameError``.  Old names that real 2016-2017 files use get an error naming what
-to write instead.
+:data:`PADDLE_V1_NAMES` lists the functions of Paddle v1's ``trainer_config_helpers``; those
+the DSL does not define (its ``@dsl_function`` registry) are :data:`UNSUPPORTED`, derived, so
+that adding a layer function is all it takes to take its name off that list.  They exist so
+that a config using one fails with ``NotImplementedError`` naming the function, never with a
+``NameError``.  Old names that real 2016-2017 files use get an error naming what to write
+instead.
 """
 
 from __future__ import annotations
@@ -11,9 +14,20 @@ import types
 from typing import Any, Callable
 
 from ..config import ConfigError
+from . import graph as _graph
+from . import layers as _layers
+from . import networks as _networks
+from .base import REGISTRY
 from .calls import user_location
 
-UNSUPPORTED = (
+PADDLE_V1_NAMES = (
+    # layers and networks minipaddle implements
+    "data_layer", "fc_layer", "img_conv_layer", "img_pool_layer", "img_cmrnorm_layer",
+    "batch_norm_layer", "maxout_layer", "spp_layer", "pad_layer", "bilinear_interp_layer",
+    "prelu_layer", "concat_layer", "addto_layer", "dropout_layer", "classification_cost",
+    "cross_entropy", "regression_cost", "square_error_cost", "classification_error_evaluator",
+    "simple_img_conv_pool", "img_conv_bn_pool", "img_conv_group", "img_separable_conv",
+    "small_vgg", "vgg_16_network", "define_py_data_sources2",
     # mixed layer, projections and operators
     "mixed_layer", "full_matrix_projection", "trans_full_matrix_projection",
     "table_projection", "identity_projection", "slice_projection", "dotmul_projection",
@@ -58,10 +72,19 @@ UNSUPPORTED = (
     "define_py_data_sources",
 )
 
+#: the known names the DSL does not define (as a registered DSL function, or a name of its
+#: layer, network or graph modules, such as the alias ``regression_cost``)
+UNSUPPORTED = tuple(
+    name for name in PADDLE_V1_NAMES
+    if name not in REGISTRY and not any(hasattr(m, name) for m in (_graph, _layers, _networks)))
+
 
 def not_implemented(name: str, note: str = "a PaddlePaddle v1 function") -> Callable[..., Any]:
     """A stand-in for ``name`` that raises NotImplementedError naming it."""
     def function(*args: Any, **kwargs: Any) -> Any:
+        defined = REGISTRY.get(name)
+        if defined is not None:     # registered after this stand-in was bound
+            return defined(*args, **kwargs)
         raise NotImplementedError(
             f"{name} is {note} that minipaddle does not implement (see docs/layers.md for "
             "what is supported)")

@@ -65,14 +65,28 @@ def conv_output_size(size, kernel, padding, stride, dilation):
 
 def conv_algorithm(in_channels, groups, out_hw, layout=None):
     """The kernel a conv with these channels, groups and output (or, for a transposed conv,
-    input) image size runs: ``"depthwise"``, ``"batch"`` or ``"pixel"``."""
-    if groups > 1 and in_channels == groups:
+    input) image size runs: ``"depthwise"``, ``"batch"`` or ``"pixel"``. A ``layout`` decided
+    before (by the caller, once) is kept; a depthwise conv runs ``"depthwise"`` whatever the
+    layout."""
+    depthwise = groups > 1 and in_channels == groups
+    if layout is not None:
+        if layout not in _LAYOUTS + ("depthwise",):
+            raise ValueError(f"layout must be one of {_LAYOUTS} or None, got {layout!r}")
+        if layout == "depthwise" and not depthwise:
+            raise ValueError(f"layout 'depthwise' needs one input channel per group, got "
+                             f"{in_channels} channels in {groups} groups")
+    if depthwise:
         return "depthwise"
     if layout is not None:
-        if layout not in _LAYOUTS:
-            raise ValueError(f"layout must be one of {_LAYOUTS} or None, got {layout!r}")
         return layout
-    return "batch" if out_hw[0] * out_hw[1] >= BATCH_LAYOUT_MIN_PIXELS else "pixel"
+    return "batch" if _pixels(out_hw) >= BATCH_LAYOUT_MIN_PIXELS else "pixel"
+
+
+def _pixels(sizes):
+    n = 1
+    for s in sizes:
+        n *= s
+    return n
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,9 +129,10 @@ def _same_dtype(xp, x, *others):
     return tuple(a.astype(dtype, copy=False) for a in (x,) + others)
 
 
-def _conv_shapes(in_shape, w_shape, groups, stride, padding, dilation, what):
+def _conv_shapes(in_shape, w_shape, groups, stride, padding, dilation, what, output_size=None):
     """Check a conv's input shape (N, Cin, H, W) against its weight (Cout, Cin/G, kh, kw) and
-    return ``(out_hw, G)``. ``what`` names the arrays in messages."""
+    return ``(out_hw, G)``. ``what`` names the arrays in messages. ``output_size``: the output
+    size a validated config states (taken as it is), else computed."""
     n, cin, h, w = in_shape
     cout, cin_g, kh, kw = w_shape
     g = int(groups)
@@ -127,6 +142,8 @@ def _conv_shapes(in_shape, w_shape, groups, stride, padding, dilation, what):
     if cin_g * g != cin:
         raise ValueError(f"{what}: weight shape {tuple(w_shape)} needs {cin_g * g} channels "
                          f"with groups={g}, the input has {cin}")
+    if output_size is not None:
+        return _pair(output_size, "output_size"), g
     ho = conv_output_size(h, kh, padding[0], stride[0], dilation[0])
     wo = conv_output_size(w, kw, padding[1], stride[1], dilation[1])
     if ho < 1 or wo < 1:
@@ -369,26 +386,28 @@ def _depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
 # convolution
 
 
-def _conv_geometry(x, w, stride, padding, dilation, groups, layout):
+def _conv_geometry(x, w, stride, padding, dilation, groups, layout, output_size=None):
     stride, padding, dilation = _geometry(stride, padding, dilation)
-    out_hw, g = _conv_shapes(x.shape, w.shape, groups, stride, padding, dilation, "conv")
+    out_hw, g = _conv_shapes(x.shape, w.shape, groups, stride, padding, dilation, "conv",
+                             output_size)
     algorithm = conv_algorithm(x.shape[1], g, out_hw, layout)
     return _Geometry(x.shape, w.shape, out_hw, g, stride, padding, dilation, algorithm)
 
 
 def conv2d_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=None,
-                   columns=None, ws=None, xp=np):
+                   columns=None, ws=None, xp=np, output_size=None):
     """Convolution (cross-correlation) of ``x`` (N, C, H, W) with ``w`` (F, C/groups, kh, kw);
     returns ``y`` (N, F, Ho, Wo) in ``x.dtype``, without bias.
 
     ``layout``: "batch", "pixel" or None (automatic; depthwise convs ignore it). ``out``: an
     (N, F, Ho, Wo) array to write ``y`` into. ``columns``: an array of
     :func:`columns_shape` to write the im2col columns into (so a backward pass can reuse
-    them; untouched by the depthwise kernel). ``ws``: buffer provider (module docstring)."""
+    them; untouched by the depthwise kernel). ``ws``: buffer provider (module docstring).
+    ``output_size``: (Ho, Wo) as a validated config states it (None: computed here)."""
     _check_4d("x", x)
     _check_4d("w", w)
     x, w = _same_dtype(xp, x, w)
-    geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout)
+    geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout, output_size)
     if out is None:
         out = xp.empty((geo.n, geo.f, geo.ho, geo.wo), dtype=x.dtype)
     if geo.layout == "depthwise":
@@ -397,11 +416,13 @@ def conv2d_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=
     return _gemm_to_nchw(w, cols, geo, xp, out=out)
 
 
-def columns_shape(x_shape, w_shape, *, stride, padding, dilation, groups, layout=None):
+def columns_shape(x_shape, w_shape, *, stride, padding, dilation, groups, layout=None,
+                  output_size=None):
     """Shape of the im2col columns :func:`conv2d_forward` writes for these shapes, or None
     when the conv runs the depthwise kernel (which needs no columns)."""
     stride, padding, dilation = _geometry(stride, padding, dilation)
-    out_hw, g = _conv_shapes(x_shape, w_shape, groups, stride, padding, dilation, "conv")
+    out_hw, g = _conv_shapes(x_shape, w_shape, groups, stride, padding, dilation, "conv",
+                             output_size)
     algorithm = conv_algorithm(x_shape[1], g, out_hw, layout)
     geo = _Geometry(x_shape, w_shape, out_hw, g, stride, padding, dilation, algorithm)
     if algorithm == "batch":
@@ -412,7 +433,7 @@ def columns_shape(x_shape, w_shape, *, stride, padding, dilation, groups, layout
 
 
 def conv2d_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, layout=None,
-                    columns=None, ws=None, xp=np):
+                    columns=None, ws=None, xp=np, output_size=None):
     """Gradients ``(dx, dw)`` of ``sum(conv2d_forward(x, w) * dy)``; ``dx`` is None when
     ``need_dx`` is False. ``columns``: the columns the forward wrote for this ``x`` (same
     layout), else they are recomputed."""
@@ -420,7 +441,7 @@ def conv2d_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True
     _check_4d("w", w)
     _check_4d("dy", dy)
     x, w, dy = _same_dtype(xp, x, w, dy)
-    geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout)
+    geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout, output_size)
     expected = (geo.n, geo.f, geo.ho, geo.wo)
     if tuple(dy.shape) != expected:
         raise ValueError(f"conv: dy has shape {tuple(dy.shape)}, the output is {expected}")

@@ -65,12 +65,12 @@ class Backend:
 
     def substitutes(self) -> dict[str, str]:
         """Layer types this backend cannot run as asked right now, mapped to the type that
-        runs instead (on top of the registry's fixed fallbacks)."""
+        runs instead (on top of the ``runs_as`` the types' facts declare)."""
         return {}
 
     def substitution_warning(self, listing: str) -> str:
         """The one warning a compile gives when layers run as other types (``listing`` names
-        them: ``"cudnn_conv -> exconv: c1, c2; ..."``)."""
+        them: ``"<type> -> <type run instead>: c1, c2; ..."``)."""
         return f"running GPU layer types with their {self.name} counterparts ({listing})"
 
     def batch_slices(self, n: int, bytes_per_sample: int) -> list[slice]:

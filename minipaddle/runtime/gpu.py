@@ -2,8 +2,8 @@
 
 Every layer type runs its shared runtime class on CuPy (the kernels take the array module), so
 the GPU computes the same maths as the CPU; the registry adds the GPU's own classes
-(:mod:`.layers.cudnn`): ``cudnn_conv``/``cudnn_convt`` through cuDNN, and the cuDNN batch-norm
-and pool types without a substitution warning.  Random numbers (initial parameters, dropout
+(:mod:`.layers.cudnn`): the cuDNN conv types through cuDNN, and the cuDNN batch-norm and pool
+types without a substitution warning.  Random numbers (initial parameters, dropout
 masks) are drawn on the host and copied, so a CPU and a GPU network of one seed start equal.
 
 ``GPUBackend(xp=numpy)`` runs all of it with NumPy standing in for CuPy: the GPU code paths are
@@ -19,6 +19,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..config import ConfigError
+from ..config.layers import declared
 from ..kernels.gpu.cudnn import ConvGraphs, frontend
 from . import layers as _layers  # noqa: F401  (the shared runtime layers)
 from .backend import Backend
@@ -86,7 +87,7 @@ class GPUBackend(Backend):
     def substitutes(self) -> dict[str, str]:
         if self.cudnn is not None:
             return {}
-        return {"cudnn_conv": "exconv", "cudnn_convt": "exconvt"}
+        return {t: f.runs_as for t, f in declared().items() if f.needs_cudnn}
 
     def substitution_warning(self, listing: str) -> str:
         return (f"cuDNN is not available to the gpu backend ({self.cudnn_missing}): running "

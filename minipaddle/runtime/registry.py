@@ -1,19 +1,28 @@
 """The runtime-layer registry: (LayerConfig.type, backend) -> runtime layer class.
 
-``compile(device=...)`` chooses the backend, the layer type chooses the algorithm.  Adding a
-layer type is one runtime module plus one ``@register(...)`` line; nothing else changes.
+``compile(device=...)`` chooses the backend, the layer type chooses the algorithm.  A runtime
+layer type is one class with a ``@register("type")`` line, in a module of
+``minipaddle/runtime/layers/`` (found by :func:`discover`: nothing lists them) or anywhere
+else that is imported before ``compile``; its config-side facts (output shape, parameter
+shapes, label inputs, GPU substitution) are declared with
+:func:`minipaddle.config.layers.declare`.
 
 A class registered without a backend runs on every backend (its kernels take the backend's
 array module: NumPy on the CPU, CuPy on the GPU).  A registration for one backend takes
-precedence there, e.g. ``cudnn_conv`` on ``"gpu"`` is a cuDNN class while ``exconv`` is the
-shared im2col class on both.
+precedence there, e.g. the cuDNN conv type on ``"gpu"`` is a cuDNN class while the im2col
+conv is the shared class on both.  On the CPU a type with no class of its own (a GPU
+algorithm) runs as the type its facts name in ``runs_as``, which ``compile`` reports in one
+warning.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Optional, TypeVar
+import importlib
+import pkgutil
+from typing import Callable, Iterable, Mapping, Optional, TypeVar
 
 from ..config import ConfigError
+from ..config.layers import declared, facts_of
 
 T = TypeVar("T", bound=type)
 
@@ -21,9 +30,6 @@ T = TypeVar("T", bound=type)
 ANY = "*"
 
 _LAYERS: dict[tuple[str, str], type] = {}
-#: (algorithm type, backend) -> the type whose implementation runs it there, e.g. cuDNN's
-#: ``cudnn_conv`` runs as ``exconv`` on the CPU (with a warning naming the layers).
-_FALLBACKS: dict[tuple[str, str], str] = {}
 
 
 def register(*layer_types: str, backend: str = ANY) -> Callable[[T], T]:
@@ -43,13 +49,38 @@ def register(*layer_types: str, backend: str = ANY) -> Callable[[T], T]:
     return decorate
 
 
-def register_fallback(layer_type: str, runs_as: str, backend: str = "cpu") -> None:
-    _FALLBACKS[(layer_type, backend)] = runs_as
+def unregister(*layer_types: str, backend: str = ANY) -> None:
+    """Undo :func:`register` (a type defined for a while only, as in a test)."""
+    for layer_type in layer_types:
+        _LAYERS.pop((layer_type, backend), None)
+
+
+def discover(package: str, path: Iterable[str]) -> None:
+    """Import every module of a package of runtime layers (their ``@register`` lines fill
+    the registry)."""
+    for info in pkgutil.iter_modules(path):
+        importlib.import_module(f"{package}.{info.name}")
+
+
+def _implementation(layer_type: str, backend: str) -> Optional[type]:
+    return _LAYERS.get((layer_type, backend)) or _LAYERS.get((layer_type, ANY))
+
+
+#: the backend on which a GPU algorithm without a class of its own runs as its facts'
+#: ``runs_as`` (another backend refuses it; the GPU backend substitutes on its own terms)
+FALLBACK_BACKEND = "cpu"
+
+
+def _substitute(layer_type: str, backend: str) -> Optional[str]:
+    """The type a type without a class on ``backend`` runs as there (its facts' runs_as)."""
+    if backend != FALLBACK_BACKEND or _implementation(layer_type, backend) is not None:
+        return None
+    return facts_of(layer_type).runs_as
 
 
 def known_types(backend: str) -> list[str]:
-    return sorted({t for t, b in _LAYERS if b in (backend, ANY)}
-                  | {t for t, b in _FALLBACKS if b == backend})
+    own = {t for t, b in _LAYERS if b in (backend, ANY)}
+    return sorted(own | {t for t in declared() if t not in own and _substitute(t, backend)})
 
 
 def lookup(layer_type: str, backend: str, layer_name: str,
@@ -57,9 +88,9 @@ def lookup(layer_type: str, backend: str, layer_name: str,
     """(runtime class, the type it runs as when that differs from ``layer_type``).
     ``substitutes`` are the backend's fallbacks of the moment (type -> type it runs as), e.g.
     the GPU backend's ``cudnn_conv -> exconv`` when cuDNN is not installed."""
-    runs_as = (substitutes or {}).get(layer_type) or _FALLBACKS.get((layer_type, backend))
+    runs_as = (substitutes or {}).get(layer_type) or _substitute(layer_type, backend)
     target = runs_as or layer_type
-    cls = _LAYERS.get((target, backend)) or _LAYERS.get((target, ANY))
+    cls = _implementation(target, backend)
     if cls is None:
         raise ConfigError(f"layer {layer_name!r}: type {layer_type!r} has no implementation on "
                           f"the {backend} backend; known types: "

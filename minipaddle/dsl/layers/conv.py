@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 from ...config import ConvConfig, LayerInputConfig, cnn_image_size, cnn_output_size
+from ...config.layers.conv import CONV_TYPES, CONVT_TYPES, conv_type, weight_size
 from ..activations import ReluActivation
 from ..attrs import BiasAttrArg, LayerAttrArg, ParamAttrArg, ParameterAttribute
 from ..base import (
@@ -18,23 +19,14 @@ from ..params import (
 )
 from .common import image_size, infer_channels
 
-CONV_TYPES = ("exconv", "cudnn_conv")
-CONVT_TYPES = ("exconvt", "cudnn_convt")
-
-
 def conv_config_type(layer_type: Optional[str], trans: bool) -> str:
     """The LayerConfig type Paddle's config parser writes (spec 3, img_conv_layer).
 
     An explicit GPU type is kept without use_gpu (Paddle refused it; docs/paddle_compat.md).
     """
-    gpu = current().use_gpu
-    if trans:
-        if layer_type is not None:
-            return layer_type
-        return "cudnn_convt" if gpu else "exconvt"
     if layer_type is not None:
         return layer_type
-    return "cudnn_conv" if gpu else "exconv"
+    return conv_type(trans, current().use_gpu)
 
 
 def smart_conv_attr(attr: ParameterAttribute, filter_size: int, channels: int) -> ParameterAttribute:
@@ -143,8 +135,7 @@ def conv_geometry(input: LayerOutput, channels: int, num_filters: int, groups: i
                            f"the transposed convolution's output {axis} size would be {value}; "
                            "padding is too large for this filter and stride")
         filter_channels = num_filters // groups
-        geometry = (img_x * img_y * num_filters, img_x, img_y,
-                    channels * filter_channels * fx * fy)
+        geometry = (img_x * img_y * num_filters, img_x, img_y)
     else:
         img_x, img_y = width, height
         out_x = cnn_output_size(img_x, fx, px, sx, True, dx)
@@ -158,11 +149,10 @@ def conv_geometry(input: LayerOutput, channels: int, num_filters: int, groups: i
                            f"than the padded input {img} + 2*{p} = {img + 2 * p}; output size "
                            f"would be {out}")
         filter_channels = channels // groups
-        geometry = (out_x * out_y * num_filters, out_x, out_y,
-                    num_filters * filter_channels * fx * fy)
+        geometry = (out_x * out_y * num_filters, out_x, out_y)
     conf = ConvConfig(
         filter_size=fx, channels=channels, stride=sx, padding=px, groups=groups,
         filter_channels=filter_channels, output_x=out_x, img_size=img_x, caffe_mode=True,
         filter_size_y=fy, padding_y=py, stride_y=sy, output_y=out_y, img_size_y=img_y,
         dilation=dilation[0], dilation_y=dilation[1])
-    return ConvGeometry(conf, *geometry)
+    return ConvGeometry(conf, *geometry, weight_size(conf, num_filters, trans))

@@ -1,3 +1,6 @@
-"""Runtime layers, one module per family; importing them fills the registry."""
+"""Runtime layers, one module per family; every module of this package is imported (found
+by the registry's discovery, not listed here), which fills the registry."""
 
-from . import combine, conv, cost, fc, image, norm, pool  # noqa: F401
+from ..registry import discover
+
+discover(__name__, __path__)

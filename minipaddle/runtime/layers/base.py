@@ -5,9 +5,10 @@ input and parameter gradients from the pre-activation gradient (``backward``).  
 dropout and error clipping are applied by the network around every layer, the same way for
 all, as Paddle's ``Layer`` base class did.
 
-Arrays travel in their natural shape: an image layer (config height > 0 and width > 0, not
-spp) as ``(N, C, H, W)``, every other layer as ``(N, size)``; a layer that needs another view
-reshapes (both are the same C-order buffer, Paddle's row layout).
+Arrays travel in the shape the layer type's facts state (:mod:`minipaddle.config.layers`):
+an image layer (config height > 0 and width > 0, not spp) as ``(N, C, H, W)``, every other
+layer as ``(N, size)``; a layer that needs another view reshapes (both are the same C-order
+buffer, Paddle's row layout).  Parameter shapes are the type's facts too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ...config import LayerConfig, ModelConfig
+from ...config.layers import parameter_shapes
 
 
 class Pass:
@@ -44,8 +46,9 @@ class Pass:
 
 
 class RuntimeLayer:
-    """Base class.  Subclasses set ``param_shapes`` in ``__init__`` and implement
-    ``forward``/``backward``; ``cache`` holds what backward needs from the last forward."""
+    """Base class.  Subclasses implement ``forward``/``backward``; ``param_shapes`` comes
+    from the type's declared facts; ``cache`` holds what backward needs from the last
+    forward."""
 
     #: the layer's output is a cost column (N, 1) seeded with ones by backward(None).
     is_cost = False
@@ -58,7 +61,7 @@ class RuntimeLayer:
         self.input_shapes = [shapes[n] for n in self.input_names]
         self.out_shape = shapes[config.name]
         #: parameter name -> array shape, in Paddle's flat order when C-flattened.
-        self.param_shapes: dict[str, tuple[int, ...]] = {}
+        self.param_shapes: dict[str, tuple[int, ...]] = dict(parameter_shapes(config, model))
         #: parameters updated by the layer itself (batch-norm moving statistics).
         self.static_params: set[str] = set()
         self.cache: dict[str, Any] = {}

@@ -28,11 +28,6 @@ class ConcatLayer(RuntimeLayer):
 
 @register("addto")
 class AddToLayer(RuntimeLayer):
-    def __init__(self, config, model, shapes):
-        super().__init__(config, model, shapes)
-        if self.bias_name:
-            self.param_shapes[self.bias_name] = (config.size,)
-
     def forward(self, xs, params, p):
         n = xs[0].shape[0]
         z = xs[0].reshape((n,) + self.out_shape).copy()

@@ -1,16 +1,22 @@
-"""exconv / exconvt: im2col + GEMM convolution and transposed convolution (spec 6.1).
+"""Convolution and transposed convolution by im2col + GEMM (spec 6.1).
 
-Weights: conv ``(num_filters, channels/groups, filter_size_y, filter_size)``, transposed conv
-``(channels, num_filters/groups, filter_size_y, filter_size)``: C-order flattening is Paddle's
-buffer layout.  Bias: shared ``(num_filters,)``, unshared ``(num_filters, out_h, out_w)``.
+The weight and bias shapes are the conv types' facts (:mod:`minipaddle.config.layers.conv`);
+the geometry is the config's, resolved once into per-axis tuples
+(:func:`minipaddle.config.geometry.conv_axes`); the kernel (batch or pixel column layout,
+or depthwise shifted adds) is chosen here, once, and handed to the kernels.  The cuDNN types
+run here where cuDNN is missing (their facts' ``runs_as``).
 """
 
 from __future__ import annotations
 
+from math import prod
+
 import numpy as np
 
+from ...config.geometry import conv_axes
+from ...config.layers.conv import EXCONV, EXCONVT
 from ...kernels import conv as K
-from ..registry import register, register_fallback
+from ..registry import register
 from .base import RuntimeLayer, accumulate, as_image
 
 
@@ -22,45 +28,31 @@ class _ConvBase(RuntimeLayer):
 
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
-        conf = config.inputs[0].conv_conf
-        self.conf = conf
-        self.groups = conf.groups
-        self.stride = (conf.stride_y, conf.stride)
-        self.padding = (conf.padding_y, conf.padding)
-        self.dilation = (conf.get("dilation_y"), conf.get("dilation"))
-        kernel = (conf.filter_size_y, conf.filter_size)
-        filters = config.num_filters
-        if self.transposed:
-            w_shape = (conf.channels, filters // conf.groups) + kernel
-        else:
-            w_shape = (filters, conf.channels // conf.groups) + kernel
-        self.param_shapes[self.weight_name(0)] = w_shape
+        #: the geometry, per spatial axis; ``geo.output`` is the conv's output side (for a
+        #: transposed conv: its input)
+        self.geo = geo = conv_axes(config.inputs[0].conv_conf, self.transposed)
+        self.groups = geo.groups
+        self.stride, self.padding, self.dilation = geo.stride, geo.padding, geo.dilation
         if self.transposed:   # the kernels run the conv whose data gradient this is
-            image, channels = (conf.get("output_y") or conf.output_x, conf.output_x), filters
+            channels, groups = config.num_filters, 1
         else:
-            image, channels = self.out_shape[1:], conf.channels
-        kernel_name = K.conv_algorithm(channels, 1 if self.transposed else conf.groups, image)
+            channels, groups = geo.channels, geo.groups
+        #: "batch", "pixel" or "depthwise": which kernel runs (decided here only)
+        self.layout = K.conv_algorithm(channels, groups, geo.output)
         self.algorithm = f"{config.type}: " + (
-            "depthwise shifted adds" if kernel_name == "depthwise"
-            else f"im2col + GEMM, {kernel_name} layout")
-        if self.bias_name:
-            self.param_shapes[self.bias_name] = ((filters,) if config.shared_biases
-                                                 else self.out_shape)
+            "depthwise shifted adds" if self.layout == "depthwise"
+            else f"im2col + GEMM, {self.layout} layout")
 
     def _args(self):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
-                    groups=self.groups)
+                    groups=self.groups, layout=self.layout)
 
     def _column_values(self) -> int:
-        """im2col workspace per sample: (channels x filter) rows by pixels columns."""
-        c = self.conf
-        kh, kw = c.filter_size_y, c.filter_size
-        if self.transposed:   # columns of the input image against F/groups filters
-            rows = self.config.num_filters * kh * kw
-            pixels = (c.get("output_y") or c.output_x) * c.output_x
-        else:
-            rows, pixels = c.channels * kh * kw, self.out_shape[1] * self.out_shape[2]
-        return rows * pixels
+        """im2col workspace per sample: (channels x filter) rows by pixels columns (of the
+        conv's output side: for a transposed conv, columns of its input against F/groups
+        filters)."""
+        channels = self.config.num_filters if self.transposed else self.geo.channels
+        return channels * prod(self.geo.filter) * prod(self.geo.output)
 
     def _column_bytes(self, x) -> int:
         return self._column_values() * x.dtype.itemsize
@@ -75,10 +67,8 @@ class _ConvBase(RuntimeLayer):
         return per_sample * sum(chunks[:backend.workers])
 
     def _input(self, x):
-        c = self.conf
-        if self.transposed:   # the input is the convolution's "output" side
-            return as_image(x, c.channels, c.get("output_y") or c.output_x, c.output_x)
-        return as_image(x, c.channels, c.get("img_size_y") or c.img_size, c.img_size)
+        geo = self.geo      # a transposed conv's input is the convolution's "output" side
+        return as_image(x, geo.channels, *(geo.output if self.transposed else geo.image))
 
     def forward(self, xs, params, p):
         x = self._input(xs[0])
@@ -92,14 +82,15 @@ class _ConvBase(RuntimeLayer):
             def run(item):
                 i, part = item
                 z[part] = K.conv2d_transpose_forward(
-                    x[part], w, output_size=self.out_shape[1:], ws=p.backend.workspace(),
+                    x[part], w, output_size=self.geo.image, ws=p.backend.workspace(),
                     xp=p.xp, **args)
                 self._add_bias(z[part], params)
         else:
             def run(item):
                 i, part = item
                 K.conv2d_forward(x[part], w, out=z[part], ws=p.backend.workspace(),
-                                 columns=None if kept is None else kept[i], xp=p.xp, **args)
+                                 columns=None if kept is None else kept[i], xp=p.xp,
+                                 output_size=self.geo.output, **args)
                 self._add_bias(z[part], params)    # while the chunk is in cache
         p.backend.parallel(run, list(enumerate(slices)))
         return z
@@ -108,13 +99,15 @@ class _ConvBase(RuntimeLayer):
         """z += the bias (shared: one per filter; unshared: one per filter and pixel)."""
         if self.bias_name:
             b = params[self.bias_name]
-            z += b.reshape(1, -1, 1, 1) if self.config.shared_biases else b[None]
+            z += (b.reshape((1, -1) + (1,) * self.geo.rank) if self.config.shared_biases
+                  else b[None])
 
     def _bias_grad(self, dz):
         """The bias gradient of ``dz`` (a batch or a chunk of it), None without a bias."""
         if not self.bias_name:
             return None
-        return dz.sum(axis=(0, 2, 3) if self.config.shared_biases else (0,))
+        spatial = tuple(range(2, 2 + self.geo.rank))
+        return dz.sum(axis=(0,) + spatial if self.config.shared_biases else (0,))
 
     def _kept_columns(self, x, w, slices, p):
         """Per-slice column buffers the forward fills and the backward reuses, when this is a
@@ -124,7 +117,8 @@ class _ConvBase(RuntimeLayer):
         if self.transposed or not p.training:
             return None
         args = self._args()
-        shapes = [K.columns_shape(x[part].shape, w.shape, **args) for part in slices]
+        shapes = [K.columns_shape(x[part].shape, w.shape, output_size=self.geo.output, **args)
+                  for part in slices]
         if shapes[0] is None:
             return None
         nbytes = sum(int(np.prod(s)) for s in shapes) * x.dtype.itemsize
@@ -150,7 +144,9 @@ class _ConvBase(RuntimeLayer):
 
         def run(item):
             i, part = item
-            extra = {} if columns is None else {"columns": columns[i]}
+            extra = {} if self.transposed else {"output_size": self.geo.output}
+            if columns is not None:
+                extra["columns"] = columns[i]
             dx_part, dw_part = fn(x[part], w, dz[part], need_dx=need_dx,
                                   ws=p.backend.workspace(), xp=p.xp, **args, **extra)
             if need_dx:
@@ -168,15 +164,11 @@ class _ConvBase(RuntimeLayer):
         return [dx]
 
 
-@register("exconv")
+@register(EXCONV)
 class ConvLayer(_ConvBase):
     transposed = False
 
 
-@register("exconvt")
+@register(EXCONVT)
 class ConvTransLayer(_ConvBase):
     transposed = True
-
-
-register_fallback("cudnn_conv", "exconv")
-register_fallback("cudnn_convt", "exconvt")

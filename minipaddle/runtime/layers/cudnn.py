@@ -1,13 +1,13 @@
 """The GPU backend's own layer classes (registered for backend "gpu" only; every other type
-runs there with its shared class on CuPy, ``exconv``/``exconvt`` included: im2col + cuBLAS, as
-Paddle's ExpandConvLayer was on either device).
+runs there with its shared class on CuPy, the im2col convolutions included: im2col + cuBLAS,
+as Paddle's ExpandConvLayer was on either device).
 
-* ``cudnn_conv`` / ``cudnn_convt``: cuDNN graphs (:mod:`minipaddle.kernels.gpu.cudnn`) for the
-  forward pass, the data gradient and the weight gradient; the bias is added as ``exconv`` adds
-  it.  A transposed convolution is the data gradient of the convolution with the same weight,
-  so ``cudnn_convt`` runs dgrad forward, fprop for its input gradient and wgrad with the roles
-  of image and gradient swapped.  Without cuDNN the backend maps these types onto
-  ``exconv``/``exconvt`` at compile (one warning); a graph cuDNN cannot build sends that one
+* the cuDNN conv and transposed conv types: cuDNN graphs (:mod:`minipaddle.kernels.gpu.cudnn`) for the
+  forward pass, the data gradient and the weight gradient; the bias is added as the im2col conv
+  adds it.  A transposed convolution is the data gradient of the convolution with the same
+  weight, so the transposed type runs dgrad forward, fprop for its input gradient and wgrad with the roles
+  of image and gradient swapped.  Without cuDNN the backend maps these types onto their
+  im2col types (their facts' ``runs_as``) at compile (one warning); a graph cuDNN cannot build sends that one
   layer to the im2col path with a warning naming it and the reason.
 * ``cudnn_batch_norm``: the shared batch-norm kernels (Paddle's CudnnBatchNormLayer computed
   the same function as BatchNormLayer).
@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import warnings
 
+from ...config.layers import facts_of
+from ...config.layers.conv import CUDNN_CONV, CUDNN_CONVT
 from ...kernels.gpu.cudnn import CudnnUnsupported
 from ..registry import register
 from .base import accumulate
@@ -99,14 +101,14 @@ class _CudnnConv:
         return [dx]
 
 
-@register("cudnn_conv", backend="gpu")
+@register(CUDNN_CONV, backend="gpu")
 class CudnnConvLayer(_CudnnConv, ConvLayer):
-    runs_as = "exconv"
+    runs_as = facts_of(CUDNN_CONV).runs_as
 
 
-@register("cudnn_convt", backend="gpu")
+@register(CUDNN_CONVT, backend="gpu")
 class CudnnConvTransLayer(_CudnnConv, ConvTransLayer):
-    runs_as = "exconvt"
+    runs_as = facts_of(CUDNN_CONVT).runs_as
 
 
 @register("cudnn_batch_norm", backend="gpu")

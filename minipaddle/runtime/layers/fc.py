@@ -6,22 +6,12 @@ added in block order (the same sum every step)."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..registry import register
 from .base import RuntimeLayer, accumulate
 
 
 @register("fc")
 class FCLayer(RuntimeLayer):
-    def __init__(self, config, model, shapes):
-        super().__init__(config, model, shapes)
-        size = config.size
-        for i, shape in enumerate(self.input_shapes):
-            self.param_shapes[self.weight_name(i)] = (int(np.prod(shape)), size)
-        if self.bias_name:
-            self.param_shapes[self.bias_name] = (size,)
-
     #: multiply-adds from which the batch is split over threads (below, a hand-off to a
     #: worker costs more than it saves)
     SPLIT_MACS = 1 << 22

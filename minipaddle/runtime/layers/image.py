@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...config.geometry import image_axes
 from ...kernels import image as K
 from ..registry import register
 from .base import RuntimeLayer, accumulate
@@ -9,8 +10,8 @@ from .base import RuntimeLayer, accumulate
 
 def _as_image(x, conf):
     """An input seen as (N, C, H, W) with the geometry its consumer's image_conf states."""
-    return x.reshape(x.shape[0], conf.channels, conf.get("img_size_y") or conf.img_size,
-                     conf.img_size)
+    channels, image = image_axes(conf)
+    return x.reshape((x.shape[0], channels) + image)
 
 
 @register("maxout")
@@ -86,7 +87,6 @@ class PReluLayer(RuntimeLayer):
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
         self.partial_sum = config.get("partial_sum") or 1
-        self.param_shapes[self.weight_name(0)] = (config.size // self.partial_sum,)
 
     def _slope(self, x, params):
         w = params[self.weight_name(0)]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ...config import ConfigError
+from ...config.geometry import image_axes
 from ...kernels import norm as K
-from ..registry import register, register_fallback
+from ..registry import register
 from .base import Pass, RuntimeLayer, accumulate, as_image
 
 
@@ -15,10 +17,6 @@ class BatchNormLayer(RuntimeLayer):
         super().__init__(config, model, shapes)
         self.channels = config.inputs[0].image_conf.channels
         self.scale, self.mean, self.var = (self.weight_name(i) for i in range(3))
-        for name in (self.scale, self.mean, self.var):
-            self.param_shapes[name] = (self.channels,)
-        if self.bias_name:
-            self.param_shapes[self.bias_name] = (self.channels,)
         self.static_params = {self.mean, self.var}
         self.epsilon = config.get("epsilon")
         self.fraction = config.get("moving_average_fraction")
@@ -83,20 +81,17 @@ class BatchNormLayer(RuntimeLayer):
         return [dx.reshape(xs[0].shape)]
 
 
-register_fallback("cudnn_batch_norm", "batch_norm")
-
-
 @register("norm")
 class CrossMapNormLayer(RuntimeLayer):
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
         conf = config.inputs[0].norm_conf
         if conf.norm_type != "cmrnorm-projection":
-            from ...config import ConfigError
             raise ConfigError(f"layer {config.name!r}: norm_type {conf.norm_type!r} is not "
                               "supported (only cmrnorm-projection)", layer=config.name)
         self.args = dict(size=conf.size, scale=conf.scale, power=conf.pow)
-        self.geometry = (conf.channels, conf.get("img_size_y") or conf.img_size, conf.img_size)
+        channels, image = image_axes(conf)
+        self.geometry = (channels,) + image
 
     working_memory = "temporaries"
 

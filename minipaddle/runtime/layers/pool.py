@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...config import ConfigError
+from ...config.geometry import pool_axes
 from ...kernels import pool as K
 from ..registry import register
 from .base import RuntimeLayer, as_image
@@ -22,8 +24,6 @@ class PoolLayer(RuntimeLayer):
         super().__init__(config, model, shapes)
         conf = config.inputs[0].pool_conf
         self.conf = conf
-        from ...config import ConfigError
-
         try:
             self.kind, cpu_type = POOL_KINDS[conf.pool_type]
         except KeyError:
@@ -32,17 +32,14 @@ class PoolLayer(RuntimeLayer):
                               layer=config.name) from None
         if cpu_type:
             self.mapped = (conf.pool_type, cpu_type)
-        self.args = dict(kind=self.kind, kernel=(conf.get("size_y") or conf.size_x, conf.size_x),
-                         stride=(conf.get("stride_y") or conf.stride, conf.stride),
-                         padding=(conf.get("padding_y") if conf.padding_y is not None
-                                  else conf.get("padding"), conf.get("padding")),
-                         output_size=(conf.get("output_y") or conf.output_x, conf.output_x),
+        self.geo = geo = pool_axes(conf)
+        self.args = dict(kind=self.kind, kernel=geo.window, stride=geo.stride,
+                         padding=geo.padding, output_size=geo.output,
                          # Paddle's C++ default when exclude_mode is unset: true
                          exclude_mode=True if conf.exclude_mode is None else conf.exclude_mode)
 
     def _input(self, x):
-        c = self.conf
-        return as_image(x, c.channels, c.get("img_size_y") or c.img_size, c.img_size)
+        return as_image(x, self.geo.channels, *self.geo.image)
 
     # Pooling is memory-bound: on this 2-vCPU machine splitting it over two threads was slower
     # than one thread (bench/README.md), so it runs unsplit.
