@@ -11,6 +11,7 @@ Python scalar constants (NEP 50 "weak" scalars) are mixed into the arithmetic. B
 assume their inputs lie in the activation's domain (positive for log, sqrt, reciprocal).
 
 ``ACTIVATIONS`` maps Paddle's serialized ``active_type`` strings to ``(forward, backward)``.
+``ROW_WISE`` names those that act on each sample's values as one row (softmax).
 ``"sequence_softmax"`` is not supported (it needs sequence start positions) and is absent.
 
 The identity forward and backward return their argument itself (no copy).
@@ -180,6 +181,10 @@ def softmax_forward(x, xp=np):
 def softmax_backward(x, y, dy, xp=np):
     return y * (dy - xp.sum(dy * y, axis=-1, keepdims=True))
 
+
+#: activations that act on each sample's values as one row (the network hands them (N, size),
+#: whatever the layer's natural shape); the others are elementwise
+ROW_WISE = frozenset({"softmax"})
 
 ACTIVATIONS = {
     "": (identity_forward, identity_backward),

@@ -7,16 +7,18 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.activations import ROW_WISE
+
 from .layers.base import Pass, RuntimeLayer
 
 
 def activate(backend: Any, active_type: str, z: Any) -> Any:
-    """The activation ``active_type`` of ``z`` (softmax over each sample's values)."""
+    """The activation ``active_type`` of ``z`` (a row-wise one over each sample's values)."""
     act = backend.activation(active_type, "")
     if act is None:
         return z
     forward, _ = act
-    if active_type == "softmax":
+    if active_type in ROW_WISE:
         return forward(z.reshape(z.shape[0], -1), xp=backend.xp).reshape(z.shape)
     return forward(z, xp=backend.xp)
 
@@ -27,7 +29,7 @@ def activate_backward(backend: Any, active_type: str, z: Any, y: Any, dy: Any) -
     if act is None:
         return dy
     _, backward = act
-    if active_type == "softmax":
+    if active_type in ROW_WISE:
         n = z.shape[0]
         return backward(z.reshape(n, -1), y.reshape(n, -1), dy.reshape(n, -1),
                         xp=backend.xp).reshape(z.shape)

@@ -9,18 +9,16 @@ from typing import Any, Optional
 import numpy as np
 
 from ..config import ConfigError, LayerConfig, ModelConfig
+from ..config.layers import facts_of, output_shape
 
-LABEL_COSTS = ("multi-class-cross-entropy",)
+#: evaluator types whose second input is an integer label
 LABEL_EVALUATORS = ("classification_error",)
 
 
 def natural_shape(layer: LayerConfig) -> tuple[int, ...]:
-    """Per-sample shape: (C, H, W) for image layers, (size,) otherwise."""
-    size = layer.size or 0
-    h, w = layer.height or 0, layer.width or 0
-    if h > 0 and w > 0 and layer.type != "spp" and size % (h * w) == 0:
-        return (size // (h * w), h, w)
-    return (size,)
+    """Per-sample shape: (C, H, W) for image layers, (size,) otherwise, by the rule the
+    layer type declares (``config.layers``)."""
+    return output_shape(layer)
 
 
 def check_layer_order(order: list[str], configs: dict[str, LayerConfig]) -> None:
@@ -58,20 +56,24 @@ def needed_layers(fetch: list[str], configs: dict[str, LayerConfig],
 
 
 # -- label slots ----------------------------------------------------------------------------------
-def label_slots(model: ModelConfig, configs: dict[str, LayerConfig]) -> dict[str, int]:
-    """data layer -> number of classes, for data layers used only as integer labels."""
+def label_slots(model: ModelConfig, configs: dict[str, LayerConfig],
+                data: set[str]) -> dict[str, int]:
+    """data layer -> number of classes, for the ``data`` layers used only as integer labels:
+    read at an input a layer type declares a label input (its facts' ``label_inputs``), the
+    number of classes being the size of the layer's first input."""
     label_uses: dict[str, list[tuple[str, int]]] = {}
     dense_uses: dict[str, list[str]] = {}
     for layer in model.layers:
+        labels = facts_of(layer.type).label_inputs
         for i, inp in enumerate(layer.inputs):
             src = inp.input_layer_name
-            if layer.type in LABEL_COSTS and i == 1 and configs[src].type != "data":
+            if i in labels and src not in data:
                 raise ConfigError(f"layer {layer.name!r}: its label {src!r} is a "
-                                  f"{configs[src].type!r} layer; a cross-entropy cost "
+                                  f"{configs[src].type!r} layer; a {layer.type!r} layer "
                                   "takes integer labels from a data layer", layer=layer.name)
-            if configs[src].type != "data":
+            if src not in data:
                 continue
-            if layer.type in LABEL_COSTS and i == 1:
+            if i in labels:
                 classes = configs[layer.inputs[0].input_layer_name].size or 0
                 label_uses.setdefault(src, []).append((layer.name, classes))
             else:
@@ -79,7 +81,7 @@ def label_slots(model: ModelConfig, configs: dict[str, LayerConfig]) -> dict[str
     for ev in model.evaluators:
         if ev.type in LABEL_EVALUATORS and len(ev.input_layers) > 1:
             src = ev.input_layers[1]
-            if src in configs and configs[src].type == "data":
+            if src in data:
                 classes = configs[ev.input_layers[0]].size or 0
                 label_uses.setdefault(src, []).append((ev.name, classes))
     return _slots(label_uses, dense_uses)
@@ -105,8 +107,8 @@ def _slots(label_uses: dict[str, list[tuple[str, int]]],
 
 # -- feeds ------------------------------------------------------------------------------------------
 def check_request(feed: Any, fetch: list[str], configs: dict[str, LayerConfig],
-                  order: list[str]) -> None:
-    """``fetch`` names layers and ``feed`` maps data layers (errors list the known ones)."""
+                  order: list[str], data: list[str]) -> None:
+    """``fetch`` names layers and ``feed`` maps ``data`` layers (errors list the known ones)."""
     for name in fetch:
         if name not in configs:
             raise KeyError(f"cannot fetch {name!r}: no such layer; layers: "
@@ -115,9 +117,9 @@ def check_request(feed: Any, fetch: list[str], configs: dict[str, LayerConfig],
         raise TypeError(f"feed must map data layer names to arrays, got "
                         f"{type(feed).__name__}")
     for name in feed:
-        if name not in configs or configs[name].type != "data":
+        if name not in data:
             raise KeyError(f"feed names {name!r}, which is not a data layer; data layers: "
-                           f"{', '.join(n for n in order if configs[n].type == 'data')}")
+                           f"{', '.join(data)}")
 
 
 def feed_values(net: Any, feed: dict[str, Any], needed: list[str]) -> tuple[dict, Optional[int]]:
@@ -125,7 +127,7 @@ def feed_values(net: Any, feed: dict[str, Any], needed: list[str]) -> tuple[dict
     values: dict[str, Any] = {}
     batch: Optional[int] = None
     for name in needed:
-        if net.configs[name].type != "data":
+        if name not in net.data_layers:
             continue
         if name not in feed:
             users = [n for n in needed if any(i.input_layer_name == name

@@ -23,7 +23,7 @@ from ..config import ModelConfig
 from . import layers as _layers  # noqa: F401  (registers the runtime layers)
 from .backend import Backend, get_backend
 from .diagnostics import first_non_finite
-from .graph import (LABEL_COSTS, LABEL_EVALUATORS, check_layer_order, check_request,  # noqa: F401
+from .graph import (LABEL_EVALUATORS, check_layer_order, check_request,  # noqa: F401
                     feed_values, label_slots, natural_shape, needed_layers)
 from .layers.base import Pass, RuntimeLayer
 from .memory import check_batch_memory, check_network_memory, memory_budget  # noqa: F401
@@ -35,22 +35,23 @@ from .rewrites import pass_activations, relu_max_pool_pairs
 
 DTYPES = ("float32", "float64")
 
-__all__ = ["ACTIVATION_SUFFIX", "DTYPES", "Gradients", "LABEL_COSTS", "LABEL_EVALUATORS",
+__all__ = ["ACTIVATION_SUFFIX", "DTYPES", "Gradients", "LABEL_EVALUATORS",
            "Network", "Parameters", "compile", "memory_budget", "natural_shape"]
 
 
-def bind_layers(model: ModelConfig, backend: Backend,
-                shapes: dict[str, tuple[int, ...]]) -> tuple[dict[str, RuntimeLayer],
-                                                             dict[str, list[str]]]:
-    """The runtime layer of every computed layer, and the substitutions made on this
-    backend ("type -> type it runs as" -> the layers)."""
+def bind_layers(model: ModelConfig, backend: Backend, shapes: dict[str, tuple[int, ...]]
+                ) -> tuple[dict[str, RuntimeLayer], list[str], dict[str, list[str]]]:
+    """The runtime layer of every computed layer, the fed (data) layers in model order, and
+    the substitutions made on this backend ("type -> type it runs as" -> the layers)."""
     layers: dict[str, RuntimeLayer] = {}
+    fed: list[str] = []
     mapped: dict[str, list[str]] = {}
     for layer in model.layers:
-        if layer.type == "data":
+        cls, runs_as = lookup(layer.type, backend.name, layer.name, backend.substitutes())
+        if cls.fed:
+            fed.append(layer.name)
             continue
         backend.activation(layer.active_type or "", layer.name)  # known on this backend
-        cls, runs_as = lookup(layer.type, backend.name, layer.name, backend.substitutes())
         runtime = cls(layer, model, shapes)
         layers[layer.name] = runtime
         mapping = (layer.type, runs_as) if runs_as else runtime.mapped
@@ -59,7 +60,7 @@ def bind_layers(model: ModelConfig, backend: Backend,
             runtime.algorithm = f"{mapping[0]} -> {mapping[1]}" + (f": {detail}"
                                                                    if detail else "")
             mapped.setdefault(f"{mapping[0]} -> {mapping[1]}", []).append(layer.name)
-    return layers, mapped
+    return layers, fed, mapped
 
 
 class Network:
@@ -79,8 +80,8 @@ class Network:
         self.configs = {layer.name: layer for layer in model.layers}
         self.shapes = {layer.name: natural_shape(layer) for layer in model.layers}
         self.order = [layer.name for layer in model.layers]
-        self.layers, self.mapped = bind_layers(model, backend, self.shapes)
-        self.label_slots = label_slots(model, self.configs)
+        self.layers, self.data_layers, self.mapped = bind_layers(model, backend, self.shapes)
+        self.label_slots = label_slots(model, self.configs, set(self.data_layers))
         check_layer_order(self.order, self.configs)
         check_network_memory(self)
         self.parameters = init_parameters(model, self.layers, backend, self.dtype, self.rng)
@@ -114,7 +115,7 @@ class Network:
         if mode is None:
             raise ValueError(f"training must be False, True or 'check', got {training!r}")
         fetch = list(self.model.output_layer_names) if fetch is None else list(fetch)
-        check_request(feed, fetch, self.configs, self.order)
+        check_request(feed, fetch, self.configs, self.order, self.data_layers)
         needed = needed_layers(fetch, self.configs, self.order)
         host = (as_numpy if as_numpy is not None
                 else not any(self.backend.is_device_array(v) for v in feed.values()))

@@ -20,7 +20,8 @@ def relu_max_pool_pairs(model: ModelConfig, configs: dict[str, LayerConfig],
     same cells either way, and one whose maximum is not passes none either way (relu's
     derivative is 0 there). The relu then touches a quarter of the values (2x2 windows)
     forward and backward. Only for a relu layer without dropout or error clipping whose
-    single reader is a max pool with no activation, dropout or clipping of its own; a
+    single reader is a max pool (a layer whose ``commutes_with_relu`` holds) with no
+    activation, dropout or clipping of its own; a
     forward that fetches the layer itself applies its relu in place (layer -> pool)."""
     pairs = {}
     for name, users in readers(model).items():
@@ -29,9 +30,8 @@ def relu_max_pool_pairs(model: ModelConfig, configs: dict[str, LayerConfig],
                 or config.drop_rate or config.error_clipping_threshold
                 or name in model.output_layer_names):
             continue
-        pool = layers.get(users[0])
-        pool_config = configs[users[0]]
-        if (getattr(pool, "kind", None) == "max" and pool_config.type == "pool"
+        pool, pool_config = layers.get(users[0]), configs[users[0]]
+        if (pool is not None and pool.commutes_with_relu and len(pool.input_names) == 1
                 and (pool_config.active_type or "") in IDENTITY
                 and not pool_config.drop_rate
                 and not pool_config.error_clipping_threshold):

@@ -52,6 +52,15 @@ class RuntimeLayer:
 
     #: the layer's output is a cost column (N, 1) seeded with ones by backward(None).
     is_cost = False
+    #: the layer is fed, not computed (a data layer): the network checks and places what is
+    #: fed and never builds an instance of the class
+    fed = False
+
+    @property
+    def commutes_with_relu(self) -> bool:
+        """``layer(relu(x)) == relu(layer(x))``, gradients included (max pooling), so the
+        network may move the relu of the layer's single input after it."""
+        return False
 
     def __init__(self, config: LayerConfig, model: ModelConfig,
                  shapes: dict[str, tuple[int, ...]]):

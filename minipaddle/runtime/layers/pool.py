@@ -41,6 +41,13 @@ class PoolLayer(RuntimeLayer):
     def _input(self, x):
         return as_image(x, self.geo.channels, *self.geo.image)
 
+    @property
+    def commutes_with_relu(self) -> bool:
+        # max and relu are both monotone: maxpool(relu(z)) == relu(maxpool(z)); a window
+        # whose maximum is positive routes its gradient to the same cells either way, one
+        # whose maximum is not passes none either way
+        return self.kind == "max"
+
     # Pooling is memory-bound: on this 2-vCPU machine splitting it over two threads was slower
     # than one thread (bench/README.md), so it runs unsplit.
     def forward(self, xs, params, p):
