@@ -15,6 +15,7 @@ beside it, each one a reader can hold in mind alone:
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -56,10 +57,9 @@ def bind_layers(model: ModelConfig, backend: Backend, shapes: dict[str, tuple[in
         layers[layer.name] = runtime
         mapping = (layer.type, runs_as) if runs_as else runtime.mapped
         if mapping:
-            detail = runtime.algorithm.partition(": ")[2]
-            runtime.algorithm = f"{mapping[0]} -> {mapping[1]}" + (f": {detail}"
-                                                                   if detail else "")
-            mapped.setdefault(f"{mapping[0]} -> {mapping[1]}", []).append(layer.name)
+            runtime.implementation = replace(runtime.implementation, type=mapping[0],
+                                             runs_as=mapping[1])
+            mapped.setdefault(runtime.implementation.substitution, []).append(layer.name)
     return layers, fed, mapped
 
 

@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 from ...config import LayerConfig, ModelConfig
 from ...config.layers import parameter_shapes
+from ..algorithm import Algorithm
 
 
 class Pass:
@@ -76,8 +77,14 @@ class RuntimeLayer:
         self.cache: dict[str, Any] = {}
         #: (GPU algorithm, CPU algorithm run instead) when the config asked for a GPU one.
         self.mapped: Optional[tuple[str, str]] = None
-        #: which implementation runs (shown by ``minipaddle time``)
-        self.algorithm: str = config.type
+        #: which implementation runs (shown by ``minipaddle time`` as :attr:`algorithm`)
+        self.implementation = Algorithm(config.type)
+
+    @property
+    def algorithm(self) -> str:
+        """The implementation as ``minipaddle time`` shows it, e.g. ``cudnn_conv: cuDNN`` or
+        ``cudnn_conv -> exconv: im2col + GEMM, pixel layout``."""
+        return str(self.implementation)
 
     # -- helpers -------------------------------------------------------------------------------
     def weight_name(self, index: int = 0) -> Optional[str]:

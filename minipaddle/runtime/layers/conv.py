@@ -16,6 +16,7 @@ import numpy as np
 from ...config.geometry import conv_axes
 from ...config.layers.conv import EXCONV, EXCONVT
 from ...kernels import conv as K
+from ..algorithm import Algorithm
 from ..registry import register
 from .base import RuntimeLayer, accumulate, as_image
 
@@ -39,9 +40,9 @@ class _ConvBase(RuntimeLayer):
             channels, groups = geo.channels, geo.groups
         #: "batch", "pixel" or "depthwise": which kernel runs (decided here only)
         self.layout = K.conv_algorithm(channels, groups, geo.output)
-        self.algorithm = f"{config.type}: " + (
+        self.implementation = Algorithm(config.type, detail=(
             "depthwise shifted adds" if self.layout == "depthwise"
-            else f"im2col + GEMM, {self.layout} layout")
+            else f"im2col + GEMM, {self.layout} layout"))
 
     def _args(self):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,

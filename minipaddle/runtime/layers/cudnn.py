@@ -18,10 +18,12 @@ as Paddle's ExpandConvLayer was on either device).
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 from ...config.layers import facts_of
 from ...config.layers.conv import CUDNN_CONV, CUDNN_CONVT
 from ...kernels.gpu.cudnn import CudnnUnsupported
+from ..algorithm import Algorithm
 from ..registry import register
 from .base import accumulate
 from .conv import ConvLayer, ConvTransLayer
@@ -38,8 +40,8 @@ class _CudnnConv:
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
         #: the im2col algorithm this layer runs if cuDNN cannot build its graphs
-        self.im2col_algorithm = self.algorithm.partition(": ")[2]
-        self.algorithm = f"{config.type}: cuDNN"
+        self.im2col = self.implementation
+        self.implementation = Algorithm(config.type, detail="cuDNN")
         #: why this layer runs im2col instead of cuDNN (None while it runs cuDNN)
         self.fallback_reason = None
 
@@ -48,8 +50,8 @@ class _CudnnConv:
 
     def _fall_back(self, err: CudnnUnsupported) -> None:
         self.fallback_reason = str(err)
-        self.algorithm = (f"{self.config.type} -> {self.runs_as}: {self.im2col_algorithm} "
-                          "(cuDNN could not build it)")
+        self.implementation = replace(self.im2col, runs_as=self.runs_as,
+                                      note="cuDNN could not build it")
         warnings.warn(f"layer {self.name!r} ({self.config.type}): {err}; running it as "
                       f"{self.runs_as} (im2col + GEMM) on the GPU instead", RuntimeWarning,
                       stacklevel=4)
@@ -117,7 +119,7 @@ class GPUBatchNormLayer(BatchNormLayer):
 
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
-        self.algorithm = f"{config.type}: batch-norm kernels"
+        self.implementation = Algorithm(config.type, detail="batch-norm kernels")
 
 
 @register("pool", backend="gpu")
@@ -127,5 +129,6 @@ class GPUPoolLayer(PoolLayer):
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
         if self.mapped:
-            self.algorithm = f"pool: {self.conf.pool_type} as {self.kind} pooling kernels"
+            self.implementation = Algorithm(
+                config.type, detail=f"{self.conf.pool_type} as {self.kind} pooling kernels")
             self.mapped = None
