@@ -11,12 +11,11 @@ from typing import Any, Iterator, Optional, Union
 import numpy as np
 
 from ..config import ConfigError, LayerConfig, ModelConfig
+from ..config.layers import facts_of, output_shape
 from . import layers as _layers  # noqa: F401  (registers the runtime layers)
 from .backend import IDENTITY, Backend, get_backend
 from .layers.base import Pass, RuntimeLayer
 from .registry import lookup
-
-LABEL_COSTS = ("multi-class-cross-entropy",)
 
 
 def memory_budget(device_bytes: Optional[int] = None) -> int:
@@ -36,12 +35,9 @@ DTYPES = ("float32", "float64")
 
 
 def natural_shape(layer: LayerConfig) -> tuple[int, ...]:
-    """Per-sample shape: (C, H, W) for image layers, (size,) otherwise."""
-    size = layer.size or 0
-    h, w = layer.height or 0, layer.width or 0
-    if h > 0 and w > 0 and layer.type != "spp" and size % (h * w) == 0:
-        return (size // (h * w), h, w)
-    return (size,)
+    """Per-sample shape, by the layer type's facts: (C, H, W) for image layers, (size,)
+    otherwise."""
+    return output_shape(layer)
 
 
 class Parameters(MutableMapping):
@@ -160,13 +156,14 @@ class Network:
         for layer in self.model.layers:
             for i, inp in enumerate(layer.inputs):
                 src = inp.input_layer_name
-                if layer.type in LABEL_COSTS and i == 1 and self.configs[src].type != "data":
+                is_label = i in facts_of(layer.type).label_inputs
+                if is_label and self.configs[src].type != "data":
                     raise ConfigError(f"layer {layer.name!r}: its label {src!r} is a "
                                       f"{self.configs[src].type!r} layer; a cross-entropy cost "
                                       "takes integer labels from a data layer", layer=layer.name)
                 if self.configs[src].type != "data":
                     continue
-                if layer.type in LABEL_COSTS and i == 1:
+                if is_label:
                     classes = self.configs[layer.inputs[0].input_layer_name].size or 0
                     label_uses.setdefault(src, []).append((layer.name, classes))
                 else:
