@@ -397,6 +397,14 @@ class ParameterUpdater:
             if self._average:
                 self._accumulate(st, values[name])
 
+    def step(self, batch_size: int, values: Mapping[str, np.ndarray],
+             grads: Mapping[str, np.ndarray]) -> None:
+        """One batch's update: :meth:`start_batch`, :meth:`update`, :meth:`finish_batch`
+        (``values`` may hold the static parameters too: they are left as they are)."""
+        self.start_batch(batch_size)
+        self.update(values, grads)
+        self.finish_batch()
+
     def finish_batch(self) -> None:
         """t += 1; ModelAverage starts a new window when the current one is long enough."""
         self._t += 1
