@@ -155,7 +155,7 @@ class CPUBackend(Backend):
     """NumPy on the host.  Large batched kernels run in chunks of the batch on a small thread
     pool with BLAS held at one thread per worker: a chunk's im2col columns stay in cache and
     the memory-bound copies of both cores overlap (NumPy releases the GIL in copies and BLAS);
-    see the scheduling notes in docs/runtime.md ("Layer types and backends")."""
+    see docs/runtime.md ("Layer types and backends") and the measurements in bench/README.md."""
 
     name = "cpu"
     xp = np
