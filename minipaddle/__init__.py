@@ -13,6 +13,7 @@ from .config import (
 from .dsl import *  # noqa: F401,F403
 from .dsl import __all__ as _dsl_all
 from .dsl import LayerOutput, resolve
+from .runtime import compile as _runtime_compile
 
 __version__ = "0.1.0"
 
@@ -22,8 +23,6 @@ def compile(config, device: str = "cpu", dtype: str = "float32",  # noqa: A001
     """Compile a network: ``config`` is a TrainerConfig, a ModelConfig, or the LayerOutput(s)
     of a DSL graph (resolved through the DSL first).  Not star-exported: it would shadow the
     builtin ``compile``."""
-    from .runtime import compile as runtime_compile
-
     if isinstance(config, TrainerConfig):
         model = config.model_config
     elif isinstance(config, ModelConfig):
@@ -35,6 +34,6 @@ def compile(config, device: str = "cpu", dtype: str = "float32",  # noqa: A001
     else:
         raise TypeError(f"compile takes a TrainerConfig, a ModelConfig or LayerOutputs, got "
                         f"{type(config).__name__}")
-    return runtime_compile(model, device=device, dtype=dtype, seed=seed)
+    return _runtime_compile(model, device=device, dtype=dtype, seed=seed)
 
 __all__ = list(_dsl_all) + ["ConfigError"]

@@ -27,7 +27,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator, NoReturn, Optional, Sequence
+from typing import Any, Callable, Iterator, NoReturn, Optional, Sequence
 
 import numpy as np
 
@@ -36,6 +36,15 @@ from .config.graph import to_dot
 from .config.layers import facts_of
 from .config.summary import format_summary
 from .dsl import parse_config
+from .runtime import compile as compile_network
+from .train import checkpoint
+from .train.comm import default_comm
+from .train.datasets import read_input_array
+from .train.diagnostics import ERROR_FLOOR, check_gradients, time_layers
+from .train.plot import check_plot_path, plot_history
+from .train.progress import Progress, format_metrics
+from .train.trainer import Trainer
+from .v2.runner import run_program
 
 DEFAULT_DATA = "mnist5k"
 #: set to 1 for full tracebacks (like --debug)
@@ -82,8 +91,6 @@ def _graph(args: argparse.Namespace) -> None:
 
 # -- training commands ------------------------------------------------------------------------
 def _trainer(args: argparse.Namespace, config, save_dir=None, log=None):
-    from .train.trainer import Trainer
-
     data = args.data
     if data is None and config.data_config is None:
         data = _embedded_data_for(config)
@@ -99,13 +106,9 @@ def _say(args: argparse.Namespace, *line: str) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from .train.progress import Progress
-
     if args.start_pass and args.save_dir is None:
         raise ConfigError("--start-pass needs --save-dir (it loads pass-N-1 from there)")
     if args.plot:
-        from .train.plot import check_plot_path
-
         check_plot_path(args.plot)          # fail before training, not after
     config = _config(args)
     log = Progress(stream=sys.stderr, enabled=not args.quiet)
@@ -138,8 +141,6 @@ def _run_training(args: argparse.Namespace, trainer) -> None:
         return
     result = trainer.train(args.num_passes)
     if args.plot and args.comm.rank == 0:       # one writer
-        from .train.plot import plot_history
-
         plot_history(result.passes, args.plot)
     accuracy = result.test_accuracy
     shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
@@ -149,8 +150,6 @@ def _run_training(args: argparse.Namespace, trainer) -> None:
 
 
 def _test(args: argparse.Namespace) -> None:
-    from .train.progress import format_metrics
-
     config = _config(args)
     trainer = _trainer(args, config)
     trainer.load_model(args.model)
@@ -162,13 +161,9 @@ def _test(args: argparse.Namespace) -> None:
 
 
 def _infer(args: argparse.Namespace) -> None:
-    from .runtime import compile
-    from .train import checkpoint
-    from .train.datasets import read_input_array
-
     config = _config(args)
     model = config.model_config
-    net = compile(model, device=_device(args), seed=args.seed)
+    net = compile_network(model, device=_device(args), seed=args.seed)
     shapes = {k: tuple(v.shape) for k, v in net.parameters.items()}
     for name, value in checkpoint.load_parameters(args.model, shapes).items():
         net.parameters[name] = value
@@ -197,8 +192,6 @@ def _infer(args: argparse.Namespace) -> None:
 
 
 def _checkgrad(args: argparse.Namespace) -> int:
-    from .train.diagnostics import ERROR_FLOOR, check_gradients
-
     results = check_gradients(_config(args).model_config, batch_size=args.batch_size or 2,
                               seed=args.seed, directions=args.directions,
                               tolerance=args.tolerance)
@@ -222,8 +215,6 @@ def _checkgrad(args: argparse.Namespace) -> int:
 
 
 def _time(args: argparse.Namespace) -> None:
-    from .train.diagnostics import time_layers
-
     config = _config(args)
     batch = args.batch_size or config.opt_config.batch_size or 64
     step = time_layers(config.model_config, batch_size=batch, iterations=args.iterations,
@@ -262,8 +253,6 @@ def _time_shares(rows, optimizer_ms: float) -> dict[str, float]:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from .v2.runner import run_program
-
     debug = getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     status = run_program(args.program, args.args, debug=debug)
     if status:
@@ -318,33 +307,43 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"show the full traceback of an error (also {DEBUG_ENV}=1)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
+    for add_commands in (_add_train, _add_test, _add_infer, _add_checkgrad, _add_time,
+                         _add_describe, _add_run):
+        add_commands(sub)
+    return parser
 
-    def add(name: str, help_text: str, fn: Callable[[argparse.Namespace], Optional[int]],
-            seed: bool = False, batch: bool = False) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("config", metavar="CONFIG",
-                       help="a Python config (.py), a model-zoo file (.yaml) or a dump")
-        p.add_argument("--config-args", default="", metavar="ARGS",
-                       help="comma-separated key=value pairs, e.g. use_gpu=1")
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help=f"show the full traceback of an error (also {DEBUG_ENV}=1)")
-        if seed:
-            p.add_argument("--seed", type=non_negative_int, default=1,
-                           help="random seed (default 1)")
-        if batch:
-            p.add_argument("--batch-size", type=positive_int, default=None, metavar="B")
-        p.set_defaults(run=fn)
-        return p
 
-    def data_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data", default=None, metavar="DATA",
-                       help="mnist5k, digits or idx:DIR (default: the embedded data set "
-                            "whose images fit the network: mnist5k for 28x28, digits for 8x8)")
-        p.add_argument("--use-gpu", action="store_true", help="run on the GPU backend")
+def _add_command(sub: Any, name: str, help_text: str,
+                 fn: Callable[[argparse.Namespace], Optional[int]], seed: bool = False,
+                 batch: bool = False) -> argparse.ArgumentParser:
+    """A command that reads a CONFIG (with --config-args and --debug), running ``fn``."""
+    p = sub.add_parser(name, help=help_text, description=help_text)
+    p.add_argument("config", metavar="CONFIG",
+                   help="a Python config (.py), a model-zoo file (.yaml) or a dump")
+    p.add_argument("--config-args", default="", metavar="ARGS",
+                   help="comma-separated key=value pairs, e.g. use_gpu=1")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help=f"show the full traceback of an error (also {DEBUG_ENV}=1)")
+    if seed:
+        p.add_argument("--seed", type=non_negative_int, default=1,
+                       help="random seed (default 1)")
+    if batch:
+        p.add_argument("--batch-size", type=positive_int, default=None, metavar="B")
+    p.set_defaults(run=fn)
+    return p
 
-    train = add("train", "train a network and test it after every pass", _train, seed=True,
-                batch=True)
-    data_arg(train)
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default=None, metavar="DATA",
+                   help="mnist5k, digits or idx:DIR (default: the embedded data set "
+                        "whose images fit the network: mnist5k for 28x28, digits for 8x8)")
+    p.add_argument("--use-gpu", action="store_true", help="run on the GPU backend")
+
+
+def _add_train(sub: Any) -> None:
+    train = _add_command(sub, "train", "train a network and test it after every pass", _train,
+                         seed=True, batch=True)
+    _add_data_args(train)
     train.add_argument("--num-passes", type=positive_int, default=10, metavar="N",
                        help="train until N passes are done in all: with --resume or "
                             "--start-pass the passes already done count (default 10)")
@@ -365,36 +364,52 @@ def build_parser() -> argparse.ArgumentParser:
                        help="data parallel: batch norm statistics over the whole global batch "
                             "(default: over each rank's shard, as Paddle's multi-trainer did)")
 
-    test = add("test", "test a trained model", _test, seed=True, batch=True)
-    data_arg(test)
+
+def _add_test(sub: Any) -> None:
+    test = _add_command(sub, "test", "test a trained model", _test, seed=True, batch=True)
+    _add_data_args(test)
     test.add_argument("--model", required=True, metavar="DIR", help="a pass-NNNNN directory")
 
-    infer = add("infer", "predict with a trained model", _infer, seed=True)
+
+def _add_infer(sub: Any) -> None:
+    infer = _add_command(sub, "infer", "predict with a trained model", _infer, seed=True)
     infer.add_argument("--model", required=True, metavar="DIR")
     infer.add_argument("--input", required=True, metavar="FILE.npy")
     infer.add_argument("--output", default=None, metavar="FILE.npy")
     infer.add_argument("--use-gpu", action="store_true")
 
-    checkgrad = add("checkgrad", "numerically check every parameter's gradient",
-                    _checkgrad, seed=True, batch=True)
+
+def _add_checkgrad(sub: Any) -> None:
+    checkgrad = _add_command(sub, "checkgrad", "numerically check every parameter's gradient",
+                             _checkgrad, seed=True, batch=True)
     checkgrad.add_argument("--tolerance", type=positive_float, default=1e-3,
                            help="fail (exit 1) when a parameter's error is above this "
                                 "(default 1e-3)")
     checkgrad.add_argument("--directions", type=positive_int, default=3, metavar="K",
                            help="random directions per parameter; the worst counts (default 3)")
 
-    timing = add("time", "forward and backward milliseconds per layer", _time, seed=True,
-                 batch=True)
+
+def _add_time(sub: Any) -> None:
+    timing = _add_command(sub, "time", "forward and backward milliseconds per layer", _time,
+                          seed=True, batch=True)
     timing.add_argument("--iterations", type=positive_int, default=10, metavar="K")
     timing.add_argument("--use-gpu", action="store_true",
                         help="time on the GPU backend (with the GPU layer types)")
 
-    dump = add("dump", "print the resolved config (like Paddle's dump_config)", _dump)
+
+def _add_describe(sub: Any) -> None:
+    """dump, summary and graph: a config described, nothing run."""
+    dump = _add_command(sub, "dump", "print the resolved config (like Paddle's dump_config)",
+                        _dump)
     dump.add_argument("--format", choices=("yaml", "json", "protostr"), default="yaml")
     dump.add_argument("--whole", action="store_true",
                       help="protostr: print the whole TrainerConfig, not just model_config")
-    add("summary", "print per-layer shapes, parameters and multiply-adds", _summary)
-    add("graph", "print the network as Graphviz DOT", _graph)
+    _add_command(sub, "summary", "print per-layer shapes, parameters and multiply-adds",
+                 _summary)
+    _add_command(sub, "graph", "print the network as Graphviz DOT", _graph)
+
+
+def _add_run(sub: Any) -> None:
     run = sub.add_parser("run", help="run a Paddle v2 program (import paddle.v2 as paddle) "
                          "on minipaddle", description="Run PROGRAM.py as python would, with "
                          "paddle, paddle.v2 and paddle.trainer_config_helpers resolved to "
@@ -403,7 +418,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                      help="passed to the program as sys.argv[1:]")
     run.set_defaults(run=_run)
-    return parser
 
 
 #: errors that are the user's (a config, a file, an option, the data): one line, exit 2
@@ -438,8 +452,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args.comm = None
     try:
         if args.command in ("train", "test"):
-            from .train.comm import default_comm
-
             args.comm = default_comm()     # MPI under mpiexec, else one process
         with _warnings_as_lines(debug):
             status = args.run(args)          # a command may return its exit status

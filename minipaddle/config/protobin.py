@@ -18,6 +18,9 @@ import functools
 import typing
 from typing import Any
 
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import DecodeError
+
 from .errors import ConfigError
 from .models import PROTO_FLOAT32, PROTO_NUMBER, ProtoModel
 
@@ -60,8 +63,6 @@ class _Float32(float):
 
 
 def _add_message(file_proto: Any, model: type[ProtoModel], seen: set) -> None:
-    from google.protobuf import descriptor_pb2
-
     if model.__name__ in seen:
         return
     seen.add(model.__name__)
@@ -83,8 +84,6 @@ def _add_message(file_proto: Any, model: type[ProtoModel], seen: set) -> None:
 @functools.lru_cache(maxsize=None)
 def message_class(model: type[ProtoModel]) -> Any:
     """The protobuf message class of a config model (and of the models it nests)."""
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
     file_proto = descriptor_pb2.FileDescriptorProto(
         name=f"minipaddle/{model.__name__}.proto", package=PACKAGE, syntax="proto2")
     _add_message(file_proto, model, set())
@@ -136,8 +135,6 @@ def to_protobin(model: ProtoModel) -> bytes:
 def from_protobin(model: type[ProtoModel], data: bytes, where: str = "message") -> Any:
     """A config model from Paddle's binary bytes; a ConfigError naming ``where`` when the
     bytes are not such a message."""
-    from google.protobuf.message import DecodeError
-
     message = message_class(model)()
     try:
         message.ParseFromString(bytes(data))

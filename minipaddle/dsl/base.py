@@ -32,8 +32,10 @@ class LayerOutput(BaseModel):
 
     ``parents`` is kept for walking the graph but stays out of ``repr``, equality and dumps (on
     a deep residual network those would otherwise cost exponential time).  ``layer_type`` is
-    the Python-side type Paddle's helpers returned (``conv`` for img_conv_layer, whatever the
-    emitted LayerConfig type), as helpers such as bilinear_interp_layer check it.
+    the Python-side type Paddle's helpers returned, which may differ from the emitted
+    LayerConfig type: an img_conv_layer called without ``layer_type`` says ``conv`` (``convt``
+    when ``trans``) whether it emitted ``exconv`` or ``cudnn_conv``; one called with it says
+    that type.  bilinear_interp_layer checks it (its input must be a ``conv``).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
@@ -234,7 +236,7 @@ def _kind(e: dict) -> str:
 
 
 def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: bool = True,
-                 register: bool = True, old_names: Optional[dict[str, str]] = None,
+                 old_names: Optional[dict[str, str]] = None,
                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a DSL function.
 
@@ -312,9 +314,7 @@ def dsl_function(prefix: Optional[str] = None, *, named: bool = True, layer: boo
             finally:
                 _CALL.reset(token)
 
-        wrapper.__minipaddle_dsl__ = True  # type: ignore[attr-defined]
-        if register:
-            REGISTRY[fn.__name__] = wrapper
+        REGISTRY[fn.__name__] = wrapper
         return wrapper
 
     return decorate

@@ -144,7 +144,7 @@ def _on_path(folder: Path) -> Iterator[None]:
 
 
 def _helpers_module() -> types.ModuleType:
-    from .. import dsl
+    from .. import dsl  # noqa: PLC0415  (a cycle: the dsl package imports this module)
 
     module = types.ModuleType(PADDLE_HELPERS, "minipaddle's DSL standing in for "
                               "paddle.trainer_config_helpers while a config is parsed")

@@ -371,7 +371,7 @@ def Layer(name: Optional[str] = None, type: Optional[str] = None,  # noqa: N802,
     """Paddle's ``Layer(name=..., type=..., inputs=..., ...)``: a layer of a config type
     (``"data"``, ``"fc"``, the conv types, ``"pool"``, ``"norm"``, ``"batch_norm"``,
     ``"addto"``, ``"concat"``, the costs, ...) with that type's arguments."""
-    from .raw_layers import build_layer
+    from .raw_layers import build_layer  # noqa: PLC0415  (a cycle: raw_layers imports raw)
 
     with dsl_call("Layer", name if isinstance(name, str) else None):
         return build_layer(name, type, xargs)

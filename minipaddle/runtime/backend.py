@@ -1,8 +1,9 @@
 """Backends: where arrays live and which array module the kernels run on.
 
 The CPU backend runs the kernels on NumPy; the GPU backend (:mod:`minipaddle.runtime.gpu`,
-imported only when ``device="gpu"`` is asked for) runs the same kernels on CuPy and cuDNN.
-The network loop never branches on the device.
+which imports CuPy only when a GPU backend is made) runs the same kernels on CuPy and cuDNN.
+Each backend module registers its class by device name (:func:`register_backend`);
+:func:`get_backend` looks the name up.  The network loop never branches on the device.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ class CPUBackend(Backend):
     """NumPy on the host.  Large batched kernels run in chunks of the batch on a small thread
     pool with BLAS held at one thread per worker: a chunk's im2col columns stay in cache and
     the memory-bound copies of both cores overlap (NumPy releases the GIL in copies and BLAS);
-    see docs/performance notes in bench/README.md."""
+    see docs/runtime.md ("Layer types and backends") and the measurements in bench/README.md."""
 
     name = "cpu"
     xp = np
@@ -262,26 +263,32 @@ def to_host(array: Any) -> np.ndarray:
     return np.asarray(array)
 
 
-_CPU: Optional[CPUBackend] = None
-_GPU: Optional[Backend] = None
+#: device name -> the backend class (or factory) ``get_backend(name)`` makes, once
+_BACKENDS: dict[str, Callable[[], Backend]] = {}
+#: device name -> the backend made for it (one per process)
+_MADE: dict[str, Backend] = {}
+
+
+def register_backend(name: str, factory: Callable[[], Backend]) -> None:
+    """Make ``get_backend(name)`` return ``factory()`` (made on first use, then reused)."""
+    _BACKENDS[name] = factory
 
 
 def get_backend(device: Any) -> Backend:
-    """The backend of ``device``: ``"cpu"``, ``"gpu"`` (CuPy and cuDNN; a ConfigError when
-    they or a CUDA device are missing) or a :class:`Backend` instance, used as it is (e.g.
-    ``GPUBackend(xp=numpy)``, the GPU code paths with NumPy standing in for CuPy)."""
+    """The backend of ``device``: a registered device name (``"cpu"``; ``"gpu"``, CuPy and
+    cuDNN, a ConfigError when they or a CUDA device are missing) or a :class:`Backend`
+    instance, used as it is (e.g. ``GPUBackend(xp=numpy)``, the GPU code paths with NumPy
+    standing in for CuPy)."""
     if isinstance(device, Backend):
         return device
-    if device == "cpu":
-        global _CPU
-        if _CPU is None:
-            _CPU = CPUBackend()
-        return _CPU
-    if device == "gpu":
-        global _GPU
-        if _GPU is None:
-            from .gpu import GPUBackend
+    made = _MADE.get(device) if isinstance(device, str) else None
+    if made is None:
+        factory = _BACKENDS.get(device) if isinstance(device, str) else None
+        if factory is None:
+            known = " or ".join(repr(name) for name in _BACKENDS)
+            raise ConfigError(f"unknown device {device!r}; expected {known}")
+        made = _MADE[device] = factory()
+    return made
 
-            _GPU = GPUBackend()
-        return _GPU
-    raise ConfigError(f"unknown device {device!r}; expected 'cpu' or 'gpu'")
+
+register_backend("cpu", CPUBackend)

@@ -8,8 +8,8 @@ masks) are drawn on the host and copied, so a CPU and a GPU network of one seed 
 
 ``GPUBackend(xp=numpy)`` runs all of it with NumPy standing in for CuPy: the GPU code paths are
 tested on any machine (cuDNN is then missing unless a stand-in ``cudnn`` module is given).
-CuPy is imported only when a ``GPUBackend()`` is made; this module is imported only when
-``device="gpu"`` (or a GPU backend) is asked for.
+CuPy is imported only when a ``GPUBackend()`` is made; importing this module (the runtime
+package does) registers the backend as ``device="gpu"``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ..config import ConfigError
 from ..config.layers import declared
 from ..kernels.gpu.cudnn import ConvGraphs, frontend
 from . import layers as _layers  # noqa: F401  (the shared runtime layers)
-from .backend import Backend
+from .backend import Backend, register_backend
 from .layers import cudnn as _gpu_layers  # noqa: F401  (registers the GPU layer classes)
 
 INSTALL_HINT = "pip install 'minipaddle[gpu]'"
@@ -106,3 +106,6 @@ class GPUBackend(Backend):
         module = "NumPy stand-in" if self.standin else self.xp.__name__
         cudnn = "cuDNN" if self.cudnn is not None else "no cuDNN"
         return f"GPUBackend({module}, {cudnn})"
+
+
+register_backend("gpu", GPUBackend)

@@ -25,6 +25,7 @@ the lowest surviving rank prints which rank died.
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import socket
 import sys
@@ -126,7 +127,7 @@ class MPIComm(Communicator):
     _installed = False
 
     def __init__(self, comm: Any = None):
-        from mpi4py import MPI
+        from mpi4py import MPI  # noqa: PLC0415  (optional dependency: the mpi extra)
 
         self.MPI = MPI
         self.comm = comm if comm is not None else MPI.COMM_WORLD
@@ -151,8 +152,6 @@ class MPIComm(Communicator):
 
     def allgather(self, value: Any) -> list:
         # the pickled objects' sizes first, then the bytes, both through polling waits
-        import pickle
-
         data = np.frombuffer(pickle.dumps(value), dtype=np.uint8)
         sizes = np.zeros(self.size, dtype=np.int64)
         sizes[self.rank] = data.size

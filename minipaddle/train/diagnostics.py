@@ -282,7 +282,6 @@ def time_layers(model: ModelConfig, *, batch_size: int, iterations: int = 10,
     seeds = {n: net.backend.asarray(np.ones((batch_size,) + net.shapes[n]), np.float32)
              for n in costs}
     updater = None
-    trainable = {k: v for k, v in net.parameters.items() if k not in net.parameters.static}
     if opt_config is not None:
         updater = ParameterUpdater(opt_config, model.parameters,
                                    {k: v.shape for k, v in net.parameters.items()}, xp=net.xp)
@@ -296,9 +295,7 @@ def time_layers(model: ModelConfig, *, batch_size: int, iterations: int = 10,
         grads = net.backward(seeds, timings=backward if timed else None, input_grads=False)
         if updater is not None:
             update_start = time.perf_counter()
-            updater.start_batch(batch_size)
-            updater.update(trainable, grads.parameters)
-            updater.finish_batch()
+            updater.step(batch_size, net.parameters, grads.parameters)
             net.backend.synchronize()
             if timed:
                 optimizer += time.perf_counter() - update_start

@@ -7,7 +7,9 @@ v2 API (8b.1): every non-static parameter gets
 
     ModelAverage( Regularizer( GradientClipping( method ) ) )
 
-where each wrapper is present only when its setting is on.  Per batch the trainer calls::
+where each wrapper is present only when its setting is on.  The methods are classes of
+:mod:`.methods` and the schedules classes of :mod:`.schedules`, each found by name in its table
+(``LEARNING_METHODS``, ``SCHEDULES``).  Per batch the trainer calls::
 
     updater.start_batch(batch_size)      # n += batch_size; lr = schedule(n or pass)
     updater.update(values, grads)        # clip -> method step -> L1/L2 -> SUM1 += w
@@ -110,7 +112,6 @@ Differences from Paddle v1
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, Optional
 
@@ -118,26 +119,11 @@ import numpy as np
 
 from minipaddle.config import ConfigError, OptimizationConfig, ParameterConfig
 
+from minipaddle.runtime.backend import to_host
+from minipaddle.train.methods import LEARNING_METHODS, LearningMethod
+from minipaddle.train.schedules import SCHEDULES, make_schedule, parse_learning_rate_args
+
 __all__ = ["LEARNING_METHODS", "SCHEDULES", "ParameterUpdater", "parse_learning_rate_args"]
-
-#: learning_method -> the state buffers it keeps per parameter (all zero-initialised).
-LEARNING_METHODS: dict[str, tuple[str, ...]] = {
-    "momentum": ("v",),
-    "sparse_momentum": ("v",),
-    "torch_momentum": ("v",),
-    "adagrad": ("v", "G_old", "G"),
-    "decayed_adagrad": ("v", "E"),
-    "rmsprop": ("v", "M", "F"),
-    "adadelta": ("v", "Eg", "Edx"),
-    "adam": ("m", "v"),
-    "adamax": ("m", "u"),
-}
-
-#: methods with Paddle's element-wise LEARNING_RATE buffer r (it scales L1/L2 too).
-_R_METHODS = frozenset({"adagrad", "decayed_adagrad", "rmsprop", "adadelta"})
-
-SCHEDULES = ("constant", "poly", "caffe_poly", "exp", "discexp", "linear", "manual",
-             "pass_manual")
 
 _SGD_ALGORITHMS = ("sgd", "async_sgd")
 
@@ -149,118 +135,9 @@ _SCALARS = {"n": np.int64, "t": np.int64, "pass": np.int64, "lr": np.float64}
 _AVERAGE_SCALARS = ("average/num_updates", "average/prev_num_updates",
                     "average/num_accumulates", "average/old_num_accumulates",
                     "average/min_window", "average/max_window")
-
-
-def _host_copy(array: Any) -> np.ndarray:
-    """A NumPy copy of a NumPy or device (CuPy: ``.get()``) array."""
-    if isinstance(array, np.ndarray):
-        return array.copy()
-    return array.get()
-
-
-# ---------------------------------------------------------------------------------------------
-# Learning-rate schedules
-
-
-def parse_learning_rate_args(args: str, schedule: str) -> list[tuple[int, float]]:
-    """``"s0:r0,s1:r1,..."`` -> [(s0, r0), ...]; boundaries non-negative, strictly increasing
-    integers; a ConfigError naming learning_rate_args otherwise."""
-
-    def bad(why: str) -> ConfigError:
-        return ConfigError(
-            f"opt_config.learning_rate_args={args!r} is malformed for schedule {schedule!r}: "
-            f"{why}; expected 'boundary:rate,...' with strictly increasing integer "
-            "boundaries, e.g. '10000:1.0,20000:0.5,30000:0.1'", argument="learning_rate_args")
-
-    if not args or not args.strip():
-        raise ConfigError(
-            f"learning_rate_schedule={schedule!r} needs opt_config.learning_rate_args "
-            "('boundary:rate,...', e.g. '10000:1.0,20000:0.5'); it is empty, which gives no "
-            "learning rate at all", argument="learning_rate_args")
-    table: list[tuple[int, float]] = []
-    for piece in args.split(","):
-        piece = piece.strip()
-        if ":" not in piece:
-            raise bad(f"piece {piece!r} has no ':'")
-        left, right = (s.strip() for s in piece.split(":", 1))
-        try:
-            boundary = int(left)
-        except ValueError:
-            raise bad(f"boundary {left!r} is not an integer") from None
-        try:
-            rate = float(right)
-        except ValueError:
-            raise bad(f"rate {right!r} is not a number") from None
-        if boundary < 0:
-            raise bad(f"boundary {boundary} is negative")
-        if not math.isfinite(rate):
-            raise bad(f"rate {right!r} is not finite")
-        if table and boundary <= table[-1][0]:
-            raise bad(f"boundary {boundary} does not exceed the previous one, {table[-1][0]}")
-        table.append((boundary, rate))
-    return table
-
-
-class _Schedule:
-    """lr(n, p) for one OptimizationConfig; validates the arguments once."""
-
-    def __init__(self, opt: OptimizationConfig):
-        lr0 = opt.get("learning_rate")
-        if lr0 is None:
-            raise ConfigError("opt_config.learning_rate is not set (Paddle requires it; "
-                              "settings(learning_rate=...) writes it)",
-                              argument="learning_rate")
-        self.lr0 = float(lr0)
-        self.a = a = float(opt.get("learning_rate_decay_a"))
-        self.b = b = float(opt.get("learning_rate_decay_b"))
-        self.name = name = opt.get("learning_rate_schedule")
-        self.table: list[tuple[int, float]] = []
-        if name not in SCHEDULES:
-            raise ConfigError(f"opt_config.learning_rate_schedule={name!r} is not supported; "
-                              f"known schedules: {', '.join(SCHEDULES)}",
-                              argument="learning_rate_schedule")
-        if name == "poly" and a < 0:
-            raise ConfigError(f"learning_rate_schedule 'poly' needs learning_rate_decay_a >= 0 "
-                              f"(lr0*(1+a*n)^-b); got {a}", argument="learning_rate_decay_a")
-        if name == "caffe_poly" and a <= 0:
-            raise ConfigError(
-                f"learning_rate_schedule 'caffe_poly' (lr0*(1-n/a)^b, 0 once n > a) needs "
-                f"learning_rate_decay_a > 0, the number of samples after which lr reaches 0; "
-                f"got {a}, which gives lr = 0 from the first batch. Set "
-                "learning_rate_decay_a (horizon in samples) and learning_rate_decay_b "
-                "(power)", argument="learning_rate_decay_a")
-        if name in ("exp", "discexp") and (a <= 0 or b == 0):
-            formula = "lr0*a^(n/b)" if name == "exp" else "lr0*a^floor(n/b)"
-            raise ConfigError(
-                f"learning_rate_schedule {name!r} ({formula}) needs learning_rate_decay_a > 0 "
-                f"(the decay factor) and learning_rate_decay_b != 0 (samples per decay); got "
-                f"a={a}, b={b}, which gives lr = 0 (or no number) from the start. Set "
-                "learning_rate_decay_a and learning_rate_decay_b",
-                argument="learning_rate_decay_a" if a <= 0 else "learning_rate_decay_b")
-        if name in ("manual", "pass_manual"):
-            self.table = parse_learning_rate_args(opt.get("learning_rate_args") or "", name)
-
-    def __call__(self, n: int, pass_index: int) -> float:
-        lr0, a, b, name = self.lr0, self.a, self.b, self.name
-        if name == "constant":
-            return lr0
-        if name == "poly":
-            return lr0 * math.pow(1.0 + a * n, -b)
-        if name == "caffe_poly":
-            if n > a:
-                return 0.0
-            return lr0 * math.pow(1.0 - n / a, b)
-        if name == "exp":
-            return lr0 * math.pow(a, n / b)
-        if name == "discexp":
-            return lr0 * math.pow(a, math.floor(n / b))
-        if name == "linear":
-            return max(lr0 - a * n, b)
-        key = n if name == "manual" else pass_index
-        for boundary, rate in self.table:
-            if key <= boundary:
-                return lr0 * rate
-        return lr0 * self.table[-1][1]
+#: scalar state key -> the ParameterUpdater attribute holding it
+_SCALAR_ATTRS = {"n": "_n", "t": "_t", "pass": "_pass", "lr": "_lr",
+                 **{key: "_" + key.split("/")[1] for key in _AVERAGE_SCALARS}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,7 +150,7 @@ class _Param:
     __slots__ = ("name", "shape", "lr_p", "mu", "l2", "l1", "clip", "buffers", "g", "work",
                  "r", "mask", "sums")
 
-    def __init__(self, cfg: ParameterConfig, shape: tuple[int, ...], method: str,
+    def __init__(self, cfg: ParameterConfig, shape: tuple[int, ...], method: LearningMethod,
                  dtype: np.dtype, average: bool, global_clip: float, xp: Any = np):
         self.name = cfg.name
         self.shape = shape
@@ -283,15 +160,15 @@ class _Param:
         self.l1 = float(cfg.get("decay_rate_l1"))
         local = float(cfg.get("gradient_clipping_threshold"))
         self.clip = local if local > 0 else global_clip
-        self.buffers = {b: xp.zeros(shape, dtype) for b in LEARNING_METHODS[method]}
+        self.buffers = {b: xp.zeros(shape, dtype) for b in method.buffers}
         self.sums = {b: xp.zeros(shape, dtype) for b in _AVERAGE_BUFFERS} if average else {}
         self.g = xp.empty(shape, dtype)        # gradient in our dtype, clipped, + lambda2 w
         self.work = xp.empty(shape, dtype)     # scratch
-        self.r = xp.empty(shape, dtype) if method in _R_METHODS else None
-        self.mask = xp.empty(shape, bool) if method == "adamax" else None
+        self.r = xp.empty(shape, dtype) if method.element_rate else None
+        self.mask = xp.empty(shape, bool) if method.needs_mask else None
 
 
-def _check_parameter(cfg: ParameterConfig, method: str) -> None:
+def _check_parameter(cfg: ParameterConfig, method: LearningMethod) -> None:
     name = cfg.name
     mu = float(cfg.get("momentum"))
     for flag in ("is_sparse", "sparse_update", "sparse_remote_update"):
@@ -309,12 +186,114 @@ def _check_parameter(cfg: ParameterConfig, method: str) -> None:
                           f"{cfg.get('decay_rate_l1')}) cannot be combined with momentum={mu} "
                           "(Paddle refuses it too); set momentum to 0 or drop l1_rate",
                           argument="momentum")
-    if method in ("adam", "adamax") and mu != 0:
+    if not method.heavy_ball and mu != 0:
         raise ConfigError(f"parameter {name!r}: momentum={mu} would be ignored by "
-                          f"learning_method {method!r}, which has no heavy-ball momentum (it "
+                          f"learning_method {method.name!r}, which has no heavy-ball momentum (it "
                           "uses adam_beta1 instead); remove the momentum setting (the global "
                           "MomentumOptimizer(momentum=...) default or ParamAttr(momentum=...))",
                           argument="momentum")
+
+
+def _learning_method(opt: OptimizationConfig, xp: Any) -> LearningMethod:
+    """The learning method ``opt`` asks for (an SGD algorithm), or a ConfigError."""
+    algorithm = opt.get("algorithm")
+    if algorithm not in _SGD_ALGORITHMS:
+        extra = " (OWL-QN, a quasi-Newton batch method)" if algorithm == "owlqn" else ""
+        raise ConfigError(f"opt_config.algorithm={algorithm!r}{extra} is not supported; "
+                          f"minipaddle trains with {' or '.join(map(repr, _SGD_ALGORITHMS))} "
+                          "(settings(learning_method=...) with an SGD-family method)",
+                          argument="algorithm")
+    method = opt.get("learning_method")
+    if method not in LEARNING_METHODS:
+        raise ConfigError(f"opt_config.learning_method={method!r} is not supported; known "
+                          f"methods: {', '.join(LEARNING_METHODS)}",
+                          argument="learning_method")
+    return LEARNING_METHODS[method](opt, xp)
+
+
+def _managed_parameters(parameters: list[ParameterConfig], shapes: Mapping[str, tuple],
+                        method: LearningMethod) -> list[ParameterConfig]:
+    """The non-static parameters, checked: listed once, with a shape of their size, settings
+    the updater supports."""
+    managed = [p for p in parameters if not p.get("is_static")]
+    names = [p.name for p in parameters]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(f"parameters listed more than once: {', '.join(dup)}")
+    missing = [p.name for p in managed if p.name not in shapes]
+    if missing:
+        raise ConfigError(f"no shape given for parameters: {', '.join(missing)}")
+    wrong = []
+    for p in managed:
+        shape = tuple(int(d) for d in shapes[p.name])
+        if int(np.prod(shape, dtype=np.int64)) != int(p.size):
+            wrong.append(f"{p.name} (size {p.size}, shape {shape})")
+    if wrong:
+        raise ConfigError(f"parameter shapes do not match their sizes: {', '.join(wrong)}")
+    for p in managed:
+        _check_parameter(p, method)
+    return managed
+
+
+def _clipped(xp: Any, st: _Param, g: Any, dtype: np.dtype) -> Any:
+    """The gradient in ``dtype``, clipped element-wise when max|g| > threshold (8b.5); it is
+    ``st.g`` when it had to be converted or clipped."""
+    if g.dtype != dtype:
+        xp.copyto(st.g, g, casting="same_kind")
+        g = st.g
+    thr = st.clip
+    if thr > 0 and g.size:
+        gmax = max(float(g.max()), -float(g.min()))
+        if gmax > thr:
+            xp.clip(g, -thr, thr, out=st.g)
+            g = st.g
+    return g
+
+
+def _l1_then_l2(xp: Any, st: _Param, w: Any, lr: float) -> None:
+    """L1 soft threshold, then multiplicative L2 (8b.4); both scaled element-wise by the
+    method's rate r where it keeps one."""
+    gbuf, work, r = st.g, st.work, st.r
+    c1 = lr * st.lr_p * st.l1
+    xp.abs(w, out=work)
+    if r is not None:
+        xp.multiply(r, c1, out=gbuf)
+        work -= gbuf
+    else:
+        work -= c1
+    xp.maximum(work, 0, out=work)
+    xp.copysign(work, w, out=w)
+    if st.l2 > 0:
+        c2 = lr * st.lr_p * st.l2
+        if r is not None:
+            xp.multiply(r, c2, out=gbuf)
+            gbuf += 1.0
+            w /= gbuf
+        else:
+            w /= 1.0 + c2
+
+
+def _state_mismatch(buffers: Mapping[str, Any], scalars: list[str],
+                    state: Mapping[str, np.ndarray]) -> list[str]:
+    """What keeps ``state`` from loading into these buffers and scalars (empty: nothing)."""
+    expected = set(buffers) | set(scalars)
+    missing = sorted(expected - set(state))
+    extra = sorted(set(state) - expected)
+    bad = []
+    for key, arr in buffers.items():
+        if key in state and tuple(np.shape(state[key])) != arr.shape:
+            bad.append(f"{key} (expected {arr.shape}, got {tuple(np.shape(state[key]))})")
+    for key in scalars:
+        if key in state and np.shape(state[key]) != ():
+            bad.append(f"{key} (expected a scalar, got shape {tuple(np.shape(state[key]))})")
+    parts = []
+    if missing:
+        parts.append(f"missing keys: {', '.join(missing)}")
+    if extra:
+        parts.append(f"unexpected keys: {', '.join(extra)}")
+    if bad:
+        parts.append(f"wrong shapes: {', '.join(bad)}")
+    return parts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,28 +321,12 @@ class ParameterUpdater:
                  xp: Any = np):
         opt = opt_config
         self.xp = xp
-        algorithm = opt.get("algorithm")
-        if algorithm not in _SGD_ALGORITHMS:
-            extra = " (OWL-QN, a quasi-Newton batch method)" if algorithm == "owlqn" else ""
-            raise ConfigError(f"opt_config.algorithm={algorithm!r}{extra} is not supported; "
-                              f"minipaddle trains with {' or '.join(map(repr, _SGD_ALGORITHMS))} "
-                              "(settings(learning_method=...) with an SGD-family method)",
-                              argument="algorithm")
-        method = opt.get("learning_method")
-        if method not in LEARNING_METHODS:
-            raise ConfigError(f"opt_config.learning_method={method!r} is not supported; known "
-                              f"methods: {', '.join(LEARNING_METHODS)}",
-                              argument="learning_method")
-        self.method: str = method
+        self._method: LearningMethod = _learning_method(opt, xp)
+        self.method: str = self._method.name
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
             raise ValueError(f"dtype must be a floating type, got {self.dtype}")
-        self._schedule = _Schedule(opt)
-        self._rho = float(opt.get("ada_rou"))
-        self._eps = float(opt.get("ada_epsilon"))
-        self._beta1 = float(opt.get("adam_beta1"))
-        self._beta2 = float(opt.get("adam_beta2"))
-        self._adam_eps = float(opt.get("adam_epsilon"))
+        self._schedule = make_schedule(opt)
         global_clip = float(opt.get("gradient_clipping_threshold") or 0.0)
 
         self._average_window = float(opt.get("average_window") or 0.0)
@@ -371,26 +334,10 @@ class ParameterUpdater:
         self._max_window_set = opt.max_average_window is not None
         max_window = int(opt.get("max_average_window"))
 
-        managed = [p for p in parameters if not p.get("is_static")]
+        managed = _managed_parameters(parameters, shapes, self._method)
         self._static = frozenset(p.name for p in parameters if p.get("is_static"))
-        names = [p.name for p in parameters]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ConfigError(f"parameters listed more than once: {', '.join(dup)}")
-        missing = [p.name for p in managed if p.name not in shapes]
-        if missing:
-            raise ConfigError(f"no shape given for parameters: {', '.join(missing)}")
-        wrong = []
-        for p in managed:
-            shape = tuple(int(d) for d in shapes[p.name])
-            if int(np.prod(shape, dtype=np.int64)) != int(p.size):
-                wrong.append(f"{p.name} (size {p.size}, shape {shape})")
-        if wrong:
-            raise ConfigError(f"parameter shapes do not match their sizes: {', '.join(wrong)}")
-        for p in managed:
-            _check_parameter(p, method)
         self._params: dict[str, _Param] = {
-            p.name: _Param(p, tuple(int(d) for d in shapes[p.name]), method, self.dtype,
+            p.name: _Param(p, tuple(int(d) for d in shapes[p.name]), self._method, self.dtype,
                            self._average, global_clip, xp)
             for p in managed}
 
@@ -445,12 +392,18 @@ class ParameterUpdater:
                     raise ValueError(f"parameter {name!r} has dtype {w.dtype}, the updater "
                                      f"works in {self.dtype}")
                 self._step(st, w, g, step)
-            if self.method == "adagrad" and step % self.ADAGRAD_SPILL == 0:
-                G_old, G = st.buffers["G_old"], st.buffers["G"]
-                G_old += G
-                G.fill(0)
+            if step % self.ADAGRAD_SPILL == 0:
+                self._method.spill(st)
             if self._average:
                 self._accumulate(st, values[name])
+
+    def step(self, batch_size: int, values: Mapping[str, np.ndarray],
+             grads: Mapping[str, np.ndarray]) -> None:
+        """One batch's update: :meth:`start_batch`, :meth:`update`, :meth:`finish_batch`
+        (``values`` may hold the static parameters too: they are left as they are)."""
+        self.start_batch(batch_size)
+        self.update(values, grads)
+        self.finish_batch()
 
     def finish_batch(self) -> None:
         """t += 1; ModelAverage starts a new window when the current one is long enough."""
@@ -524,144 +477,13 @@ class ParameterUpdater:
 
     # -- one parameter's step ----------------------------------------------------------------
 
-    def _step(self, st: _Param, w: np.ndarray, g_in: np.ndarray, step: int) -> None:
-        xp = self.xp
-        method = self.method
-        gbuf, work = st.g, st.work
-        # 1. gradient in our dtype, clipped element-wise when max|g| > threshold
-        g = g_in
-        if g_in.dtype != self.dtype:
-            xp.copyto(gbuf, g_in, casting="same_kind")
-            g = gbuf
-        thr = st.clip
-        if thr > 0 and g.size:
-            gmax = max(float(g.max()), -float(g.min()))
-            if gmax > thr:
-                xp.clip(g, -thr, thr, out=gbuf)
-                g = gbuf
-        # 2. the method, without its L2 term when the L1 regularizer owns decay
+    def _step(self, st: _Param, w: np.ndarray, g: np.ndarray, step: int) -> None:
+        """Clip, the method (without its L2 term when the L1 regularizer owns decay), L1."""
+        g = _clipped(self.xp, st, g, self.dtype)
         l1_on = st.l1 > 0
-        l2 = 0.0 if l1_on else st.l2
-        lr = self._lr
-        lr_eff = lr * st.lr_p
-        bufs = st.buffers
-        r = st.r
-        if method in ("adam", "adamax"):
-            if l2 != 0.0:                       # coupled L2: g' = g + lambda2 w
-                xp.multiply(w, l2, out=work)
-                xp.add(work, g, out=gbuf)
-                g = gbuf
-            b1 = self._beta1
-            m = bufs["m"]
-            m *= b1
-            xp.multiply(g, 1.0 - b1, out=work)
-            m += work
-            if method == "adam":
-                b2 = self._beta2
-                v = bufs["v"]
-                v *= b2
-                xp.square(g, out=work)
-                work *= 1.0 - b2
-                v += work
-                alpha = lr_eff * math.sqrt(1.0 - b2 ** step) / (1.0 - b1 ** step)
-                xp.sqrt(v, out=work)
-                work += self._adam_eps
-                xp.divide(m, work, out=work)
-                work *= alpha
-                w -= work
-            else:
-                u, mask = bufs["u"], st.mask
-                u *= self._beta2
-                xp.abs(g, out=work)
-                xp.maximum(u, work, out=u)
-                # m/u where u != 0, else 0 (there m is 0 too): no ``where=``, which CuPy's
-                # ufuncs lack; u + (u == 0) is u exactly where it is not 0
-                xp.equal(u, 0, out=mask)
-                xp.add(u, mask, out=work)
-                xp.divide(m, work, out=work)
-                xp.logical_not(mask, out=mask)
-                work *= mask
-                work *= lr_eff / (1.0 - b1 ** step)
-                w -= work
-        else:
-            rho, eps = self._rho, self._eps
-            first = self._t == 0
-            if method == "adagrad":
-                G = bufs["G"]
-                xp.square(g, out=work)
-                G += work
-                xp.add(bufs["G_old"], G, out=r)
-                r += eps
-                xp.sqrt(r, out=r)
-                xp.divide(1.0, r, out=r)
-            elif method == "decayed_adagrad" or method == "rmsprop":
-                acc = bufs["E"] if method == "decayed_adagrad" else bufs["M"]
-                acc *= rho
-                xp.square(g, out=work)
-                if not first:
-                    work *= 1.0 - rho
-                acc += work
-                if method == "rmsprop":
-                    F = bufs["F"]
-                    F *= rho
-                    xp.multiply(g, 1.0 - rho, out=work)
-                    F += work
-                    xp.square(F, out=r)
-                    xp.subtract(acc, r, out=r)
-                else:
-                    xp.copyto(r, acc)
-                r += eps
-                xp.sqrt(r, out=r)
-                xp.divide(1.0, r, out=r)
-            elif method == "adadelta":
-                Eg, Edx = bufs["Eg"], bufs["Edx"]
-                Eg *= rho
-                xp.square(g, out=work)
-                work *= 1.0 - rho
-                Eg += work
-                xp.add(Edx, eps, out=r)
-                xp.add(Eg, eps, out=work)
-                xp.divide(r, work, out=r)
-                xp.sqrt(r, out=r)
-                xp.multiply(r, g, out=work)
-                xp.square(work, out=work)
-                work *= 1.0 - rho
-                Edx *= rho
-                Edx += work
-            elif method == "torch_momentum" and not first:
-                lr_eff *= 1.0 - st.mu
-            # heavy-ball tail: v = mu v - lr_eff r (g + lambda2 w); w += v
-            v = bufs["v"]
-            if l2 != 0.0:
-                xp.multiply(w, l2, out=work)
-                work += g
-            else:
-                xp.copyto(work, g)
-            if r is not None:
-                work *= r
-            work *= lr_eff
-            v *= st.mu
-            v -= work
-            w += v
-        # 3. L1 soft threshold, then multiplicative L2 (8b.4)
+        self._method.step(st, w, g, self._lr * st.lr_p, 0.0 if l1_on else st.l2, step)
         if l1_on:
-            c1 = lr * st.lr_p * st.l1
-            xp.abs(w, out=work)
-            if r is not None:
-                xp.multiply(r, c1, out=gbuf)
-                work -= gbuf
-            else:
-                work -= c1
-            xp.maximum(work, 0, out=work)
-            xp.copysign(work, w, out=w)
-            if st.l2 > 0:
-                c2 = lr * st.lr_p * st.l2
-                if r is not None:
-                    xp.multiply(r, c2, out=gbuf)
-                    gbuf += 1.0
-                    w /= gbuf
-                else:
-                    w /= 1.0 + c2
+            _l1_then_l2(self.xp, st, w, self._lr)
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -675,53 +497,26 @@ class ParameterUpdater:
             for b, arr in st.sums.items():
                 yield f"{name}/{b}", arr
 
-    def _scalar_attr(self) -> dict[str, str]:
-        return {"n": "_n", "t": "_t", "pass": "_pass", "lr": "_lr",
-                "average/num_updates": "_num_updates",
-                "average/prev_num_updates": "_prev_num_updates",
-                "average/num_accumulates": "_num_accumulates",
-                "average/old_num_accumulates": "_old_num_accumulates",
-                "average/min_window": "_min_window",
-                "average/max_window": "_max_window"}
-
     def state_dict(self) -> dict[str, np.ndarray]:
         """Host (NumPy) copies of every buffer ("param/buffer") and the counters (0-d
         arrays)."""
-        state = {key: _host_copy(arr) for key, arr in self._buffer_items()}
-        attrs = self._scalar_attr()
+        state = {key: np.array(to_host(arr)) for key, arr in self._buffer_items()}
         for key in self._scalar_keys():
             dtype = _SCALARS.get(key, np.int64)
-            state[key] = np.array(getattr(self, attrs[key]), dtype=dtype)
+            state[key] = np.array(getattr(self, _SCALAR_ATTRS[key]), dtype=dtype)
         return state
 
     def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
         """The exact inverse of :meth:`state_dict`; mismatches are one ConfigError."""
         buffers = dict(self._buffer_items())
         scalars = self._scalar_keys()
-        expected = set(buffers) | set(scalars)
-        missing = sorted(expected - set(state))
-        extra = sorted(set(state) - expected)
-        bad = []
-        for key, arr in buffers.items():
-            if key in state and tuple(np.shape(state[key])) != arr.shape:
-                bad.append(f"{key} (expected {arr.shape}, got {tuple(np.shape(state[key]))})")
-        for key in scalars:
-            if key in state and np.shape(state[key]) != ():
-                bad.append(f"{key} (expected a scalar, got shape {tuple(np.shape(state[key]))})")
-        if missing or extra or bad:
-            parts = []
-            if missing:
-                parts.append(f"missing keys: {', '.join(missing)}")
-            if extra:
-                parts.append(f"unexpected keys: {', '.join(extra)}")
-            if bad:
-                parts.append(f"wrong shapes: {', '.join(bad)}")
+        parts = _state_mismatch(buffers, scalars, state)
+        if parts:
             raise ConfigError(f"optimizer state does not match this updater "
                               f"({self.method}): " + "; ".join(parts))
         for key, arr in buffers.items():
             self.xp.copyto(arr, self.xp.asarray(state[key]), casting="same_kind")
-        attrs = self._scalar_attr()
         for key in scalars:
             value = np.asarray(state[key])
-            setattr(self, attrs[key], float(value) if key == "lr" else int(value))
+            setattr(self, _SCALAR_ATTRS[key], float(value) if key == "lr" else int(value))
 

@@ -20,13 +20,14 @@ too, and rank 0 alone logs and writes checkpoints (``docs/distributed.md``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
 import numpy as np
 
@@ -56,6 +57,70 @@ def _meta_error(path: Path, key: str, value: Any, expected: str) -> ConfigError:
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
     return ConfigError(f"checkpoint meta {path / ckpt.META_FILE}: key {key!r} is {shown}, "
                        f"expected {expected}")
+
+
+def _warn_about_settings(opt: Any) -> None:
+    """Settings a run takes but the user may not expect: none at all, or async_sgd."""
+    if opt.batch_size is None:
+        warnings.warn("the config never calls settings(): training with Paddle's defaults "
+                      "(momentum SGD, learning rate 1.0 on summed gradients)",
+                      UserWarning, stacklevel=3)
+    if opt.get("algorithm") == "async_sgd":
+        warnings.warn("algorithm async_sgd runs as synchronous SGD in one process",
+                      UserWarning, stacklevel=3)
+
+
+def _datasets(config: TrainerConfig, data: Union[str, tuple[Dataset, Optional[Dataset]], None]
+              ) -> tuple[Optional[Dataset], Optional[Dataset]]:
+    """The (train, test) data sets ``data`` names or is; (None, None) when a reader feeds."""
+    if data is None and config.data_config is not None:
+        raise ConfigError("this config reads its data through a PyDataProvider2 module "
+                          f"({config.data_config.load_data_module!r}); minipaddle cannot "
+                          "run Python data providers: choose a data set (--data "
+                          "mnist5k, digits or idx:DIR)")
+    train: Optional[Dataset] = None
+    test: Optional[Dataset] = None
+    if isinstance(data, str):
+        train, test = load_dataset(data)
+    elif data is not None:
+        train, test = data
+    _refuse_empty(train, test)
+    return train, test
+
+
+def _dataset_slots(net: Network, dataset: Dataset) -> tuple[str, str]:
+    """(image, label): the one dense data layer a data set's images feed and the one label
+    data layer its labels feed, checked against the images' size and the classes."""
+    data_layers = [n for n in net.order if net.configs[n].type == "data"]
+    labels = [n for n in data_layers if n in net.label_slots]
+    dense = [n for n in data_layers if n not in net.label_slots]
+    if len(dense) != 1 or len(labels) != 1:
+        raise ConfigError(
+            f"a data set feeds one image data layer and one label data layer; this network "
+            f"has dense data layers {dense} and label data layers {labels}")
+    image, label = dense[0], labels[0]
+    size = net.configs[image].size
+    c, h, w = dataset.image_shape
+    if size != c * h * w:
+        raise ConfigError(f"data layer {image!r} has size {size}, but the "
+                          f"{dataset.name} images have {c * h * w} values "
+                          f"({c}x{h}x{w}): {size} vs {c * h * w}")
+    classes = net.label_slots[label]
+    if dataset.num_classes > classes:
+        raise ConfigError(f"the {dataset.name} data set has "
+                          f"{dataset.num_classes} classes but the network's output "
+                          f"{classes}")
+    return image, label
+
+
+def _cost_layers(net: Network, outputs: list[str]) -> list[str]:
+    """The network's output layers that are costs; a ConfigError when there is none."""
+    costs = [name for name in outputs
+             if net.layers.get(name) is not None and net.layers[name].is_cost]
+    if not costs:
+        raise ConfigError("the network's outputs include no cost layer to train: add "
+                          "classification_cost (or another cost) to outputs()")
+    return costs
 
 
 def _refuse_empty(train: Optional[Dataset], test: Optional[Dataset]) -> None:
@@ -110,6 +175,84 @@ def _resume_counters(path: Path, meta: dict) -> dict[str, int]:
     return counters
 
 
+def _checkpoint_meta(trainer: "Trainer") -> dict:
+    """The counters, settings and random states a checkpoint's meta holds (JSON values)."""
+    meta = {"pass_id": trainer.pass_id, "batch_count": trainer.batch_count,
+            "seed": trainer.seed, "batch_size": trainer.batch_size,
+            "shuffle_rng": trainer.shuffle_rng.bit_generator.state,
+            "network_rng": trainer.net.rng.bit_generator.state,
+            "numpy": np.__version__, "python": platform.python_version()}
+    return json.loads(json.dumps(meta))
+
+
+def _restore(trainer: "Trainer", path: Path) -> None:
+    """Parameters, optimizer state, counters and random states from a checkpoint."""
+    state, meta, _ = ckpt.load_checkpoint_extras(path)
+    counters = _resume_counters(path, meta)
+    for name, value in _raw_parameters(path, state, trainer.net).items():
+        trainer.net.parameters[name] = value
+    trainer.updater.load_state_dict({k[len("optimizer/"):]: v for k, v in state.items()
+                                     if k.startswith("optimizer/")})
+    trainer.pass_id, trainer.batch_count = counters["pass_id"], counters["batch_count"]
+    _restore_rng(path, meta, "shuffle_rng", trainer.shuffle_rng)
+    _restore_rng(path, meta, "network_rng", trainer.net.rng)
+
+
+def _raw_parameters(path: Path, state: dict, net: Network) -> dict[str, np.ndarray]:
+    """A checkpoint's parameters as trained (not averaged): the raw copies its state holds,
+    or its saved parameters when the state lacks some."""
+    shapes = {k: tuple(v.shape) for k, v in net.parameters.items()}
+    raw = {k[len("raw/"):]: v for k, v in state.items() if k.startswith("raw/")}
+    if set(raw) != set(shapes):
+        return ckpt.load_parameters(path, shapes)
+    return {k: v.reshape(shapes[k]) for k, v in raw.items()}
+
+
+def _non_finite_cost(net: Network, feed: Feed, pass_id: int, batch: int) -> FloatingPointError:
+    """The error a non-finite cost stops training with, naming the first non-finite layer."""
+    found = net.first_non_finite(feed)
+    where = (f"first non-finite layer: {found[0]!r} ({found[1]})" if found
+             else "no layer output is non-finite when re-run")
+    return FloatingPointError(
+        f"the cost became non-finite at pass {pass_id}, batch {batch} ({where}); training "
+        "stopped, the last complete checkpoint is kept: lower the learning rate or check the "
+        "data")
+
+
+def _values(evaluators: list[Evaluator]) -> dict[str, float]:
+    """Metric name -> value."""
+    return {ev.name: ev.value() for ev in evaluators}
+
+
+def _forward_all(net: Network, feeds: Iterable[Feed], evaluators: list[Evaluator],
+                 fetch: list[str]) -> None:
+    """Test-mode forward passes over ``feeds`` (empty shards skipped), counted by
+    ``evaluators``."""
+    for feed in feeds:
+        if feed and not len(next(iter(feed.values()))):
+            continue                          # an empty shard
+        out = net.forward(feed, training=False, fetch=fetch)
+        for ev in evaluators:
+            ev.add(out, feed)
+
+
+@contextlib.contextmanager
+def _averaged_weights(net: Network, updater: ParameterUpdater, averaged: bool
+                      ) -> Iterator[None]:
+    """Run the block with ModelAverage's weights in the network (when ``averaged`` and
+    ModelAverage is on), the trained ones put back after it."""
+    trainable = {k: v for k, v in net.parameters.items() if k not in net.parameters.static}
+    average = updater.averaged_values(trainable) if averaged else None
+    backup = {k: trainable[k].copy() for k in average} if average else {}
+    try:
+        for name, value in (average or {}).items():
+            net.parameters[name] = value
+        yield
+    finally:
+        for name, value in backup.items():
+            net.parameters[name] = value
+
+
 @dataclass
 class TrainResult:
     """What a training run ends with."""
@@ -118,6 +261,15 @@ class TrainResult:
     test_metrics: Optional[dict[str, float]] = None
     images_per_second: float = 0.0
     wall_seconds: float = 0.0
+
+    @classmethod
+    def of(cls, passes: list[EndPass], wall_seconds: float) -> "TrainResult":
+        """The result of these passes: images per second of training time, the last pass's
+        test metrics."""
+        train_seconds = sum(event.seconds for event in passes)
+        images = sum(event.samples for event in passes)
+        return cls(passes, passes[-1].test_metrics if passes else None,
+                   images / train_seconds if train_seconds else 0.0, wall_seconds)
 
     @property
     def test_accuracy(self) -> Optional[float]:
@@ -131,8 +283,9 @@ class Trainer:
 
     ``data`` is a data-set name (``mnist5k``, ``digits``, ``idx:DIR``), a (train, test) pair
     of :class:`Dataset`, or None when the caller feeds every pass through a reader
-    (``train(num_passes, reader)``, ``evaluate(feeds)``).  ``device`` is ``compile``'s: on the GPU the parameters, gradients and
-    optimizer state stay on the device, and checkpoints are written from host copies.
+    (``train(num_passes, reader)``, ``evaluate(feeds)``).  ``device`` is ``compile``'s: on
+    the GPU the parameters, gradients and optimizer state stay on the device, and checkpoints
+    are written from host copies.
     ``event_handler`` receives BeginPass/EndPass/BeginIteration/EndForwardBackward/
     EndIteration events.  ``comm``: a communicator (one process when None); on several ranks
     the loop is data parallel, and ``sync_batch_norm`` takes batch norm's statistics over the
@@ -149,13 +302,7 @@ class Trainer:
         self.config = config
         self.comm = comm or LocalComm()
         opt = config.opt_config
-        if opt.batch_size is None:
-            warnings.warn("the config never calls settings(): training with Paddle's defaults "
-                          "(momentum SGD, learning rate 1.0 on summed gradients)",
-                          UserWarning, stacklevel=2)
-        if opt.get("algorithm") == "async_sgd":
-            warnings.warn("algorithm async_sgd runs as synchronous SGD in one process",
-                          UserWarning, stacklevel=2)
+        _warn_about_settings(opt)
         self.batch_size = (batch_size if batch_size is not None
                            else opt.batch_size or DEFAULT_BATCH_SIZE)
         if self.batch_size < 1:
@@ -169,28 +316,13 @@ class Trainer:
         self.handler = event_handler or (lambda event: None)
         # rank 0 alone reports
         self.log = log if log is not None and self.comm.rank == 0 else Progress(enabled=False)
-        self.train_data: Optional[Dataset] = None
-        self.test_data: Optional[Dataset] = None
-        if data is None and config.data_config is not None:
-            raise ConfigError("this config reads its data through a PyDataProvider2 module "
-                              f"({config.data_config.load_data_module!r}); minipaddle cannot "
-                              "run Python data providers: choose a data set (--data "
-                              "mnist5k, digits or idx:DIR)")
-        if isinstance(data, str):
-            self.train_data, self.test_data = load_dataset(data)
-        elif data is not None:
-            self.train_data, self.test_data = data
-        _refuse_empty(self.train_data, self.test_data)
+        self.train_data, self.test_data = _datasets(config, data)
         device = rank_device(self.comm, device)
         self.net: Network = compile(config.model_config, device=device, dtype=dtype, seed=seed)
-        self.image_slot, self.label_slot = (self._slots() if self.train_data is not None
-                                            else (None, None))
+        self.image_slot, self.label_slot = (_dataset_slots(self.net, self.train_data)
+                                            if self.train_data is not None else (None, None))
         self.updater = self.new_updater()
-        self.costs = [name for name in config.model_config.output_layer_names
-                      if self.net.layers.get(name) is not None and self.net.layers[name].is_cost]
-        if not self.costs:
-            raise ConfigError("the network's outputs include no cost layer to train: add "
-                              "classification_cost (or another cost) to outputs()")
+        self.costs = _cost_layers(self.net, config.model_config.output_layer_names)
         self.evaluators: list[Evaluator] = build_evaluators(config.model_config.evaluators,
                                                             self.costs)
         #: the same metrics over the last batch only (EndIteration.batch_metrics)
@@ -207,28 +339,6 @@ class Trainer:
         self.batch_in_pass = 0
 
     # -- wiring --------------------------------------------------------------------------------
-    def _slots(self) -> tuple[str, str]:
-        data_layers = [n for n in self.net.order if self.net.configs[n].type == "data"]
-        labels = [n for n in data_layers if n in self.net.label_slots]
-        dense = [n for n in data_layers if n not in self.net.label_slots]
-        if len(dense) != 1 or len(labels) != 1:
-            raise ConfigError(
-                f"a data set feeds one image data layer and one label data layer; this network "
-                f"has dense data layers {dense} and label data layers {labels}")
-        image, label = dense[0], labels[0]
-        size = self.net.configs[image].size
-        c, h, w = self.train_data.image_shape
-        if size != c * h * w:
-            raise ConfigError(f"data layer {image!r} has size {size}, but the "
-                              f"{self.train_data.name} images have {c * h * w} values "
-                              f"({c}x{h}x{w}): {size} vs {c * h * w}")
-        classes = self.net.label_slots[label]
-        if self.train_data.num_classes > classes:
-            raise ConfigError(f"the {self.train_data.name} data set has "
-                              f"{self.train_data.num_classes} classes but the network's output "
-                              f"{classes}")
-        return image, label
-
     def _feed(self, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
         # in the shape the data layer declares: a flat one (Paddle's demos have no
         # height/width) gets flat rows, which the first image layer reads as an image
@@ -280,18 +390,12 @@ class Trainer:
         """The checkpoint of the pass just finished (rank 0 alone writes it)."""
         if self.save_dir is None or self.comm.rank != 0:
             return None
-        raw = self.parameter_values(averaged=False)
         # Paddle saved the averaged weights; the raw ones travel with the optimizer state
-        saved = self.parameter_values(averaged=True)
         state = {f"optimizer/{k}": v for k, v in self.updater.state_dict().items()}
-        state.update({f"raw/{k}": v for k, v in raw.items()})
-        meta = {"pass_id": self.pass_id, "batch_count": self.batch_count, "seed": self.seed,
-                "batch_size": self.batch_size,
-                "shuffle_rng": self.shuffle_rng.bit_generator.state,
-                "network_rng": self.net.rng.bit_generator.state,
-                "numpy": np.__version__, "python": platform.python_version()}
-        return ckpt.save_checkpoint(self.save_dir, self.pass_id - 1, saved, state=state,
-                                    meta=json.loads(json.dumps(meta)),
+        state.update({f"raw/{k}": v for k, v in self.parameter_values(averaged=False).items()})
+        return ckpt.save_checkpoint(self.save_dir, self.pass_id - 1,
+                                    self.parameter_values(averaged=True), state=state,
+                                    meta=_checkpoint_meta(self),
                                     config_yaml=to_yaml(self.config))
 
     def resume(self, path: Optional[Union[str, Path]] = None) -> int:
@@ -302,40 +406,15 @@ class Trainer:
             if self.save_dir is None:
                 raise ConfigError("resume needs a save directory")
             path = _latest_to_resume(self.save_dir)
-        path = Path(path)
-        state, meta, _ = ckpt.load_checkpoint_extras(path)
-        counters = _resume_counters(path, meta)
-        shapes = {k: tuple(v.shape) for k, v in self.net.parameters.items()}
-        raw = {k[len("raw/"):]: v for k, v in state.items() if k.startswith("raw/")}
-        if set(raw) != set(shapes):
-            params = ckpt.load_parameters(path, shapes)
-        else:
-            params = {k: v.reshape(shapes[k]) for k, v in raw.items()}
-        for name, value in params.items():
-            self.net.parameters[name] = value
-        self.updater.load_state_dict({k[len("optimizer/"):]: v for k, v in state.items()
-                                      if k.startswith("optimizer/")})
-        self.pass_id, self.batch_count = counters["pass_id"], counters["batch_count"]
-        _restore_rng(path, meta, "shuffle_rng", self.shuffle_rng)
-        _restore_rng(path, meta, "network_rng", self.net.rng)
+        _restore(self, Path(path))
         return self.pass_id
 
     # -- passes --------------------------------------------------------------------------------
     def _run_batch(self, feed: Feed, training: bool) -> dict[str, np.ndarray]:
         out = self.net.forward(feed, training=training, fetch=self.fetch)
         if not all(np.all(np.isfinite(out[c])) for c in self.costs):
-            found = self.net.first_non_finite(feed)
-            where = (f"first non-finite layer: {found[0]!r} ({found[1]})" if found
-                     else "no layer output is non-finite when re-run")
-            raise FloatingPointError(
-                f"the cost became non-finite at pass {self.pass_id}, batch "
-                f"{self.batch_in_pass} ({where}); training stopped, the last complete "
-                "checkpoint is kept: lower the learning rate or check the data")
+            raise _non_finite_cost(self.net, feed, self.pass_id, self.batch_in_pass)
         return out
-
-    @staticmethod
-    def _metrics(evaluators: list[Evaluator]) -> dict[str, float]:
-        return {ev.name: ev.value() for ev in evaluators}
 
     def train_batch(self, pass_id: int, batch_id: int, feed: Feed) -> int:
         """One step on one batch (this rank's shard of it when data parallel): forward,
@@ -358,16 +437,12 @@ class Trainer:
         for evaluators in (self.batch_evaluators, self.evaluators):
             add_counts(evaluators, totals[1:], reset=evaluators is self.batch_evaluators)
         self.handler(EndForwardBackward(pass_id, batch_id, grads))
-        values = {k: v for k, v in self.net.parameters.items()
-                  if k not in self.net.parameters.static}
-        self.updater.start_batch(size)
-        self.updater.update(values, grads)
-        self.updater.finish_batch()
+        self.updater.step(size, self.net.parameters, grads)
         self.batch_count += 1
         cost = self.batch_evaluators[0].value()      # the summed cost per sample
         self.guard.check(self.net, cost, pass_id, batch_id)   # the same on every rank
-        self.handler(EndIteration(pass_id, batch_id, cost, self._metrics(self.evaluators),
-                                  self._metrics(self.batch_evaluators)))
+        self.handler(EndIteration(pass_id, batch_id, cost, _values(self.evaluators),
+                                  _values(self.batch_evaluators)))
         return size
 
     def train_one_pass(self, feeds: Optional[Iterable[Feed]] = None) -> EndPass:
@@ -391,13 +466,13 @@ class Trainer:
         self.log.start_pass(pass_id, total)
         for batch_id, feed in enumerate(feeds):
             seen += self.train_batch(pass_id, batch_id, feed)
-            self.log.batch(seen, self._metrics(self.evaluators))
+            self.log.batch(seen, _values(self.evaluators))
         self.parallel.end_of_pass()
         self.updater.finish_pass()
         self.parallel.average_moving_statistics()
         self.parallel.check_consistency()
         seconds = time.perf_counter() - start
-        metrics = self._metrics(self.evaluators)
+        metrics = _values(self.evaluators)
         test_metrics = self.test() if self.test_data is not None else None
         self.pass_id += 1
         event = EndPass(pass_id, metrics, test_metrics, seconds, seen)
@@ -409,20 +484,13 @@ class Trainer:
     def train(self, num_passes: int, reader: Optional[FeedReader] = None) -> TrainResult:
         """Train until ``num_passes`` passes are done in all (a resumed run continues); each
         pass reads the training set, or ``reader()`` when a reader is given."""
-        result = TrainResult()
         self.check_agreement(data=reader is None)
         wall = time.perf_counter()
-        train_seconds, images = 0.0, 0
+        passes = []
         while self.pass_id < num_passes:
             with quiet_floating_point():        # what NumPy warns of, the checks report
-                event = self.train_one_pass(reader() if reader is not None else None)
-            result.passes.append(event)
-            train_seconds += event.seconds
-            images += event.samples
-        result.wall_seconds = time.perf_counter() - wall
-        result.images_per_second = images / train_seconds if train_seconds else 0.0
-        result.test_metrics = result.passes[-1].test_metrics if result.passes else None
-        return result
+                passes.append(self.train_one_pass(reader() if reader is not None else None))
+        return TrainResult.of(passes, time.perf_counter() - wall)
 
     def test(self, data: Optional[Dataset] = None) -> dict[str, float]:
         """Metrics on the test set (model-averaged weights when ModelAverage is on, as
@@ -440,24 +508,10 @@ class Trainer:
 
     def _evaluate_shards(self, feeds: Iterable[Feed], averaged: bool) -> dict[str, float]:
         evaluators = build_evaluators(self.config.model_config.evaluators, self.costs)
-        trainable = {k: v for k, v in self.net.parameters.items()
-                     if k not in self.net.parameters.static}
-        average = self.updater.averaged_values(trainable) if averaged else None
-        backup = {k: trainable[k].copy() for k in average} if average else {}
-        try:
-            for name, value in (average or {}).items():
-                self.net.parameters[name] = value
-            for feed in feeds:
-                if feed and not len(next(iter(feed.values()))):
-                    continue                          # an empty shard
-                out = self.net.forward(feed, training=False, fetch=self.fetch)
-                for ev in evaluators:
-                    ev.add(out, feed)
-        finally:
-            for name, value in backup.items():
-                self.net.parameters[name] = value
+        with _averaged_weights(self.net, self.updater, averaged):
+            _forward_all(self.net, feeds, evaluators, self.fetch)
         add_counts(evaluators, self.parallel.sum_counts(counts_of(evaluators)), reset=True)
-        return self._metrics(evaluators)
+        return _values(evaluators)
 
     def check_agreement(self, data: bool = True) -> None:
         """Data parallel: refuse to start unless every rank has the same config, data set

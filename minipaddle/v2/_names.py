@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from typing import Any, Callable, Iterable
 
+from .. import dsl
+
 
 def public_name(module: str, name: str = "") -> str:
     """``minipaddle.v2.layer`` -> ``paddle.v2.layer`` (what a v2 program writes)."""
@@ -54,8 +56,6 @@ def export_v1(namespace: dict, module: str, names: dict[str, str],
     """Put each v2 name of ``names`` (v2 name -> v1 function name) into a module's namespace:
     the v1 DSL function (through ``wrap`` if given) when minipaddle has it, else a stand-in that
     raises NotImplementedError naming it.  Returns the names."""
-    from .. import dsl
-
     supported = set(dsl.__all__) - set(dsl._unsupported.__all__)
     for name, v1 in names.items():
         if v1 in supported:

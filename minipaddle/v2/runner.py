@@ -29,7 +29,9 @@ import warnings
 from typing import Any, Iterator, Optional, Sequence
 
 import minipaddle
+import minipaddle.v2 as v2
 
+from ..config import ConfigError
 from ..dsl.parse import paddle_helpers_alias
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(minipaddle.__file__)) + os.sep
@@ -61,8 +63,6 @@ class _PaddleFinder(importlib.abc.MetaPathFinder):
 
 def _v2_modules() -> dict[str, types.ModuleType]:
     """``paddle.v2...`` name -> the minipaddle module, every submodule imported."""
-    import minipaddle.v2 as v2
-
     found = {"paddle.v2": v2}
     for info in pkgutil.walk_packages(v2.__path__, "minipaddle.v2."):
         if info.name.rsplit(".", 1)[-1].startswith("_") or info.name.endswith(".runner"):
@@ -208,8 +208,6 @@ def _report(err: BaseException, program: str, debug: bool) -> None:
 
 
 def _message(err: BaseException) -> str:
-    from ..config import ConfigError
-
     text = err.args[0] if isinstance(err, KeyError) and err.args else err
     text = " ".join(str(text).split())
     if isinstance(err, ConfigError) and err.where:

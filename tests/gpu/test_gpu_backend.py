@@ -64,7 +64,7 @@ def seeded_step(net, x):
 # ---------------------------------------------------------------------------------- selection
 
 def test_gpu_without_cupy_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(backend_module, "_GPU", None)
+    monkeypatch.delitem(backend_module._MADE, "gpu", raising=False)
     monkeypatch.setitem(sys.modules, "cupy", None)           # import cupy raises ImportError
     with pytest.raises(ConfigError, match=r"device='gpu' needs the GPU backend.*CuPy cannot be "
                                           r"imported.*pip install 'minipaddle\[gpu\]'"):
@@ -77,7 +77,7 @@ def test_gpu_without_a_device_is_a_clear_error(monkeypatch):
 
     fake = types.SimpleNamespace(cuda=types.SimpleNamespace(
         runtime=types.SimpleNamespace(getDeviceCount=no_driver)))
-    monkeypatch.setattr(backend_module, "_GPU", None)
+    monkeypatch.delitem(backend_module._MADE, "gpu", raising=False)
     monkeypatch.setitem(sys.modules, "cupy", fake)
     with pytest.raises(ConfigError, match=r"device='gpu' needs the GPU backend, which is not "
                                           r"available on this machine: .*no CUDA-capable"):
@@ -220,7 +220,7 @@ def test_cupy_feeds_give_cupy_outputs_and_gradients_stay_on_the_device():
 def test_train_and_time_with_use_gpu_run_on_the_gpu_backend(cudnn, tmp_path, capsys,
                                                               monkeypatch):
     backend = GPUBackend(xp=np, cudnn=FakeCudnn() if cudnn else None)
-    monkeypatch.setattr(backend_module, "_GPU", backend)      # what get_backend("gpu") returns
+    monkeypatch.setitem(backend_module._MADE, "gpu", backend)  # what get_backend("gpu") returns
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         assert main(["time", DIGITS, "--use-gpu", "--iterations", "1", "--batch-size",

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 
 from ...config import ConfigError
+from ..parameters import Parameters
 from . import common
 
 URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/housing/housing.data"
@@ -84,8 +85,6 @@ test.__test__ = False  # not a pytest test
 
 def model() -> Any:
     """The book's trained fit_a_line model (Parameters), from Paddle's cache."""
-    from ..parameters import Parameters
-
     try:
         path = common.download(MODEL_URL, "fit_a_line.tar", MODEL_MD5)
     except common.DatasetMissing as err:

@@ -8,6 +8,7 @@ import random
 import subprocess
 import threading
 import zlib
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Callable, Iterator
 
 Reader = Callable[[], Any]
@@ -109,8 +110,6 @@ def xmap_readers(mapper: Callable[[Any], Any], reader: Reader, process_num: int,
                  buffer_size: int, order: bool = False) -> Reader:
     """``mapper`` over the samples on ``process_num`` threads; ``order`` keeps the order.
     (Only mapped values are yielded; like Paddle, an unordered run may interleave.)"""
-    from concurrent.futures import ThreadPoolExecutor
-
     def data_reader() -> Iterator:
         with ThreadPoolExecutor(max(1, process_num)) as pool:
             pending: list = []
@@ -123,8 +122,6 @@ def xmap_readers(mapper: Callable[[Any], Any], reader: Reader, process_num: int,
 
 
 def _drain(pending: list, order: bool, keep: int) -> Iterator:
-    from concurrent.futures import FIRST_COMPLETED, wait
-
     while len(pending) > keep:
         if order:
             yield pending.pop(0).result()
