@@ -23,12 +23,6 @@ MAX_CLASS_LINES = 250
 GPU_CONV_TYPES = {"cudnn_conv", "cudnn_convt", "exconv", "exconvt"}
 MAX_GPU_CONV_TYPE_FILES = 3
 
-#: offenders being removed on other branches of issue 15 (the Network split, layer facts per
-#: type): while only these remain, the checks below are expected failures, not passes
-KNOWN_LONG = {("runtime/network.py", "class Network")}
-KNOWN_GPU_CONV_TYPE_FILES = {
-    "cli.py", "config/summary.py", "dsl/layers/conv.py", "dsl/networks.py", "dsl/raw_layers.py",
-    "runtime/gpu.py", "runtime/layers/conv.py", "runtime/layers/cudnn.py"}
 
 
 def modules() -> list[tuple[str, ast.Module]]:
@@ -117,11 +111,8 @@ def long_definitions() -> list[tuple[str, str, int]]:
 def test_no_function_over_100_lines_and_no_class_over_250():
     found = long_definitions()
     shown = "\n".join(f"minipaddle/{rel}: {what} has {lines} lines" for rel, what, lines in found)
-    unknown = [f for f in found if (f[0], f[1]) not in KNOWN_LONG]
-    assert not unknown, (f"over {MAX_FUNCTION_LINES} lines (functions) or {MAX_CLASS_LINES} "
-                         f"(classes):\n{shown}")
-    if found:
-        pytest.xfail(f"known offenders, being split on other branches:\n{shown}")
+    assert not found, (f"over {MAX_FUNCTION_LINES} lines (functions) or {MAX_CLASS_LINES} "
+                       f"(classes):\n{shown}")
 
 
 def gpu_conv_type_files() -> dict[str, list[int]]:
@@ -139,13 +130,10 @@ def test_gpu_conv_type_names_are_spelled_in_at_most_three_files():
     found = gpu_conv_type_files()
     shown = "\n".join(f"minipaddle/{rel}: lines {', '.join(map(str, lines))}"
                       for rel, lines in found.items())
-    if len(found) <= MAX_GPU_CONV_TYPE_FILES:
-        return
-    unknown = sorted(set(found) - KNOWN_GPU_CONV_TYPE_FILES)
-    assert not unknown, (f"{', '.join(sorted(GPU_CONV_TYPES))} spelled as string literals in "
-                         f"{len(found)} files (at most {MAX_GPU_CONV_TYPE_FILES}):\n{shown}")
-    pytest.xfail(f"known: the layer facts per type of issue 15 are being moved on another "
-                 f"branch; now in {len(found)} files:\n{shown}")
+    assert found, "no file spells the conv type names: the check looks at the wrong thing"
+    assert len(found) <= MAX_GPU_CONV_TYPE_FILES, (
+        f"{', '.join(sorted(GPU_CONV_TYPES))} spelled as string literals in {len(found)} files "
+        f"(at most {MAX_GPU_CONV_TYPE_FILES}):\n{shown}")
 
 
 def test_the_checks_see_what_they_check():
