@@ -291,17 +291,23 @@ def _tree_gradient(g, unit, k, nodes, xp):
     def add(t, part, shift, child=None, parent=None):
         """grads[t][shift:shift + m] += part * (child == parent), m = part.size."""
         m = part.size
-        if child is not None:
-            eq = xp.equal(child, parent, out=same[:m])
-            part = xp.multiply(part, eq, out=work[:m])
         dst = grads.get(t)
-        if dst is None:
+        fresh = dst is None
+        if fresh:
             dst = grads[t] = xp.empty_like(g)
             dst[:shift] = 0
-            dst[shift:shift + m] = part
             dst[shift + m:] = 0
+        if child is None:
+            if fresh:
+                dst[shift:shift + m] = part
+            else:
+                dst[shift:shift + m] += part
+            return
+        eq = xp.equal(child, parent, out=same[:m])
+        if fresh:                                    # straight into place
+            xp.multiply(part, eq, out=dst[shift:shift + m])
         else:
-            dst[shift:shift + m] += part
+            dst[shift:shift + m] += xp.multiply(part, eq, out=work[:m])
 
     offsets = [0]
     for t in bits[:-1]:
