@@ -339,6 +339,7 @@ def test_trees_give_every_tied_maximum_the_gradient(case):
     np.testing.assert_allclose(dx, ref_backward(x, dy, **_args(case)), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("chunk", [None, 1])
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("exclude", [True, False])
 @pytest.mark.parametrize("shape, k, s, p", [
@@ -346,7 +347,11 @@ def test_trees_give_every_tied_maximum_the_gradient(case):
     ((1, 3, 17, 19), (9, 7), (1, 1), (3, 2)),       # padded, non-square, odd sizes
     ((2, 1, 21, 16), (11, 6), (2, 1), (4, 0)),      # stride 2 rows, windows past the edge
 ])
-def test_large_windows_take_the_trees_and_match_the_reference(kind, exclude, shape, k, s, p):
+def test_large_windows_take_the_trees_and_match_the_reference(kind, exclude, shape, k, s, p,
+                                                             chunk, monkeypatch):
+    """``chunk`` 1: one map at a time (the trees run on chunks of maps)."""
+    if chunk is not None:
+        monkeypatch.setattr(pool_module, "SEPARABLE_CHUNK_BYTES", chunk)
     rng = np.random.default_rng(3)
     out = tuple(_out_size(n, kk, ss, pp, False) for n, kk, ss, pp in zip(shape[2:], k, s, p))
     args = dict(kind=kind, kernel=k, stride=s, padding=p, output_size=out,
