@@ -7,10 +7,17 @@ divides the clipped window's sum by its number of in-image cells (``exclude_mode
 outputs 0 and passes no gradient.
 
 The output size is the caller's (the config rounded it with ceil or floor); windows may overlap
-and may run past the padded border. Nothing is padded or copied: for every window offset
-(i, j) the outputs whose cell ``(oh*sh - ph + i, ow*sw - pw + j)`` lies in the image form a
-rectangle, and that rectangle is combined with a strided slice of ``x`` (forward) or ``dx``
-(backward). The only Python loop is over the kh*kw offsets.
+and may run past the padded border. Four paths, all computing the same thing:
+
+* windows that tile the image (max): two passes, rows then columns (``_max_forward_tiled``);
+* one window holding the whole image (global pooling): one reduction;
+* windows overlapping so much that the offset loop below would make more than
+  ``SEPARABLE_MARGIN`` input-sized passes (large windows, stride 1): separable doubling trees,
+  about log2(kh) + log2(kw) passes however large the window (``_separable_forward``);
+* otherwise nothing is padded or copied: for every window offset (i, j) the outputs whose cell
+  ``(oh*sh - ph + i, ow*sw - pw + j)`` lies in the image form a rectangle, and that rectangle is
+  combined with a strided slice of ``x`` (forward) or ``dx`` (backward). The only Python loop
+  is over the kh*kw offsets.
 """
 
 import numpy as np
@@ -76,21 +83,34 @@ def pool2d_forward(x, *, kind, kernel, stride, padding, output_size, exclude_mod
     N, C = x.shape[:2]
     if kind == "max" and _tiles(x.shape, (kh, kw), stride, padding, (Ho, Wo)):
         return _max_forward_tiled(x, kh, kw, Ho, Wo, xp)
-    if kind == "max":
+    if _global(x.shape, cnt_h, cnt_w):
+        flat = x.reshape(N, C, 1, -1)
+        if kind == "max":
+            return flat.max(axis=3, keepdims=True)
+        return flat.sum(axis=3, keepdims=True) / _divisor(x, kh, kw, cnt_h, cnt_w,
+                                                          exclude_mode, xp)
+    geometry = ((kh, kw), tuple(int(s) for s in stride), tuple(int(p) for p in padding),
+                (Ho, Wo))
+    if _separable_pays(x.shape, (kh, kw), (Ho, Wo)):
+        y = _by_maps(lambda part, _, *a: _separable_forward(part, *a), x, None, xp, kind,
+                     *geometry)
+    elif kind == "max":
         y = xp.full((N, C, Ho, Wo), -np.inf, dtype=x.dtype)
         for ro, ri in rows:
             for co, ci in cols:
                 ys = y[:, :, ro, co]
                 xp.maximum(ys, x[:, :, ri, ci], out=ys)
+    else:
+        y = xp.zeros((N, C, Ho, Wo), dtype=x.dtype)
+        for ro, ri in rows:
+            for co, ci in cols:
+                y[:, :, ro, co] += x[:, :, ri, ci]
+    if kind == "max":
         if (cnt_h == 0).any():
             y[:, :, xp.asarray(cnt_h == 0), :] = 0
         if (cnt_w == 0).any():
             y[:, :, :, xp.asarray(cnt_w == 0)] = 0
         return y
-    y = xp.zeros((N, C, Ho, Wo), dtype=x.dtype)
-    for ro, ri in rows:
-        for co, ci in cols:
-            y[:, :, ro, co] += x[:, :, ri, ci]
     y /= _divisor(x, kh, kw, cnt_h, cnt_w, exclude_mode, xp)
     return y
 
@@ -107,6 +127,17 @@ def pool2d_backward(x, y, dy, *, kind, kernel, stride, padding, output_size, exc
         x, kind, kernel, stride, padding, output_size)
     if kind == "max" and _tiles(x.shape, (kh, kw), stride, padding, (Ho, Wo)):
         return _max_backward_tiled(x, y, dy, kh, kw, xp)
+    if _global(x.shape, cnt_h, cnt_w):
+        dy = dy.astype(x.dtype, copy=False)
+        if kind == "max":
+            return xp.multiply(x == y, dy)
+        dx = xp.empty_like(x)
+        dx[...] = dy / _divisor(x, kh, kw, cnt_h, cnt_w, exclude_mode, xp)
+        return dx
+    if _separable_pays(x.shape, (kh, kw), (Ho, Wo)):
+        g = dy if kind == "max" else dy / _divisor(x, kh, kw, cnt_h, cnt_w, exclude_mode, xp)
+        return _separable_backward(x, g, kind, (kh, kw), tuple(int(s) for s in stride),
+                                   tuple(int(p) for p in padding), (Ho, Wo), xp)
     dx = xp.zeros_like(x)
     if kind == "max":
         for ro, ri in rows:
@@ -119,6 +150,11 @@ def pool2d_backward(x, y, dy, *, kind, kernel, stride, padding, output_size, exc
         for co, ci in cols:
             dx[:, :, ri, ci] += g[:, :, ro, co]
     return dx
+
+
+def _global(shape, cnt_h, cnt_w):
+    """Whether there is one window and it holds the whole image (global pooling)."""
+    return cnt_h.size == cnt_w.size == 1 and (cnt_h[0], cnt_w[0]) == tuple(shape[2:])
 
 
 def _tiles(shape, kernel, stride, padding, output_size):
@@ -176,3 +212,219 @@ def _max_backward_tiled(x, y, dy, kh, kw, xp):
             cells = (slice(None), slice(None), slice(i, Ho * kh, kh), slice(j, Wo * kw, kw))
             xp.multiply(x[cells] == y, dy, out=dx[cells])
     return dx
+
+
+# --------------------------------------------------------------------- large windows: separable
+#
+# A window's maximum (or sum) is the maximum (sum) over its rows of the maxima (sums) over its
+# columns, so a 2-D pooling is a pooling along H followed by one along W. Along one axis every
+# window comes from a doubling tree: a level-2w node combines two adjacent, disjoint level-w
+# nodes, and a window of k cells is the disjoint union of the power-of-two blocks of k's binary
+# digits: floor(log2 k) + popcount(k) - 1 passes over the (padded) input however large the
+# window, where the offset loop makes one output-sized pass per cell of the window. Each pass
+# treats the array as one flat vector shifted by w rows (or columns): results that straddle an
+# image or row boundary land on positions no window reads.
+#
+# The max backward runs back down the same trees, each node passing its gradient to every child
+# equal to it. Along a path from a window to one of its cells the values are sandwiched
+# (cell <= node <= ... <= window max, through both axes), so the product of the equalities on
+# the path is (cell == window max), and a window's tree holds exactly one path to each of its
+# cells: every tied cell gets the window's whole gradient, the reference rule.
+
+
+def _separable_pays(shape, kernel, output_size):
+    """Whether the trees beat the offset loop (kh*kw passes over the output): measured on
+    2x2 to 8x8 windows, strides 1 to 3, they win from about 3 input-sized passes of offsets
+    on (2x2 stride 1: 3.7, 6x6/3: 2.9; 3x3/2 at 2.2 was even: bench/README.md)."""
+    _, _, H, W = shape
+    (kh, kw), (Ho, Wo) = kernel, output_size
+    return kh * kw * Ho * Wo > SEPARABLE_MARGIN * H * W
+
+
+#: offset passes (in input sizes) from which the trees run instead (tests set it to 0)
+SEPARABLE_MARGIN = 3.0
+
+
+def _tree_nodes(flat, unit, k, combine, fill, xp, keep=True):
+    """The doubling tree of sliding windows of ``k`` steps of ``unit`` values over the flat
+    vector ``flat``: ``(levels, accs)`` with ``levels[t][j]`` the combination of
+    ``flat[j + i*unit]`` for i < 2**t and ``accs[i]`` the combination over the blocks of the
+    first i+1 set bits of k (ascending): ``accs[-1][j]`` is window j's result. Tails no window
+    reads hold ``fill``. Without ``keep`` only the result is kept (one tree level and one
+    partial result alive at a time)."""
+    n = flat.size
+    bits = _bits(k)
+
+    def node(a, b, shift):
+        out = xp.empty_like(flat)
+        combine(a[:n - shift], b[shift:], out=out[:n - shift])
+        out[n - shift:] = fill
+        return out
+
+    levels, accs, level, offset = [flat], [], flat, 0
+    for t in range(bits[-1] + 1):
+        if t:
+            level = node(level, level, (1 << (t - 1)) * unit)
+            if keep:
+                levels.append(level)
+        if k >> t & 1:
+            accs.append(level if not accs else node(accs[-1], level, offset * unit))
+            if not keep:
+                accs = accs[-1:]
+            offset += 1 << t
+    return levels, accs
+
+
+def _bits(k):
+    return [t for t in range(int(k).bit_length()) if k >> t & 1]
+
+
+def _tree_gradient(g, unit, k, nodes, xp):
+    """Gradient of the flat vector from ``g``, the gradient of every window result (0 where no
+    window is read; overwritten). ``nodes``: :func:`_tree_nodes`' tree of a max (each node
+    passes its gradient to the children equal to it), or None for a sum (to every child)."""
+    n = g.size
+    bits = _bits(k)
+    grads = {}
+    work = xp.empty_like(g)                      # one gradient part at a time
+    same = xp.empty(n, dtype=bool) if nodes is not None else None
+
+    def add(t, part, shift, child=None, parent=None):
+        """grads[t][shift:shift + m] += part * (child == parent), m = part.size."""
+        m = part.size
+        dst = grads.get(t)
+        fresh = dst is None
+        if fresh:
+            dst = grads[t] = xp.empty_like(g)
+            dst[:shift] = 0
+            dst[shift + m:] = 0
+        if child is None:
+            if fresh:
+                dst[shift:shift + m] = part
+            else:
+                dst[shift:shift + m] += part
+            return
+        eq = xp.equal(child, parent, out=same[:m])
+        if fresh:                                    # straight into place
+            xp.multiply(part, eq, out=dst[shift:shift + m])
+        else:
+            dst[shift:shift + m] += xp.multiply(part, eq, out=work[:m])
+
+    offsets = [0]
+    for t in bits[:-1]:
+        offsets.append(offsets[-1] + (1 << t))
+    for i in range(len(bits) - 1, 0, -1):      # the partial results, last block first
+        shift = offsets[i] * unit
+        if nodes is None:
+            add(bits[i], g[:n - shift], shift)
+            continue
+        levels, accs = nodes
+        add(bits[i], g[:n - shift], shift, levels[bits[i]][shift:], accs[i][:n - shift])
+        g *= xp.equal(accs[i - 1], accs[i], out=same)
+    add(bits[0], g, 0)
+    for t in range(bits[-1], 0, -1):           # the levels, widest first
+        gt = grads.pop(t, None)
+        if gt is None:
+            continue
+        shift = (1 << (t - 1)) * unit
+        if nodes is None:
+            add(t - 1, gt[:n - shift], 0)
+            add(t - 1, gt[:n - shift], shift)
+        else:
+            child, parent = nodes[0][t - 1], nodes[0][t][:n - shift]
+            add(t - 1, gt[:n - shift], 0, child[:n - shift], parent)
+            add(t - 1, gt[:n - shift], shift, child[shift:], parent)
+    return grads[0]
+
+
+def _padded_sizes(shape, kernel, stride, padding, output_size):
+    """((left pad, padded length) along H, the same along W): window (oh, ow) covers padded
+    cells [oh*sh, oh*sh + kh) x [ow*sw, ow*sw + kw)."""
+    return [(p, max(p + size, (out - 1) * s + k))
+            for size, k, s, p, out in zip(shape[2:], kernel, stride, padding, output_size)]
+
+
+def _padded(x, kind, sizes, xp):
+    """``x`` padded to ``sizes`` (-inf for max, 0 for avg); x itself when nothing is added."""
+    N, C, H, W = x.shape
+    (ph, Hp), (pw, Wp) = sizes
+    if (Hp, Wp) == (H, W):
+        return xp.ascontiguousarray(x)
+    out = xp.full((N, C, Hp, Wp), -np.inf if kind == "max" else 0, dtype=x.dtype)
+    out[:, :, ph:ph + H, pw:pw + W] = x
+    return out
+
+
+def _combine(kind, xp):
+    return (xp.maximum, -np.inf) if kind == "max" else (xp.add, 0)
+
+
+def _separable_forward(x, kind, kernel, stride, padding, output_size, xp, keep=False):
+    """Pooled maxima or sums (before any divisor or empty-window fix) through the two trees;
+    with ``keep`` also the trees for the backward: ``(y, rows, cols)``."""
+    N, C = x.shape[:2]
+    (kh, kw), (sh, sw), (Ho, Wo) = kernel, stride, output_size
+    sizes = _padded_sizes(x.shape, kernel, stride, padding, output_size)
+    (_, Hp), (_, Wp) = sizes
+    combine, fill = _combine(kind, xp)
+    rows = _tree_nodes(_padded(x, kind, sizes, xp).reshape(-1), Wp, kh, combine, fill, xp,
+                       keep)
+    t = rows[1][-1].reshape(N * C, Hp, Wp)[:, :(Ho - 1) * sh + 1:sh]
+    t = xp.ascontiguousarray(t)                                # (N*C, Ho, Wp)
+    cols = _tree_nodes(t.reshape(-1), 1, kw, combine, fill, xp, keep)
+    y = cols[1][-1].reshape(N * C * Ho, Wp)[:, :(Wo - 1) * sw + 1:sw]
+    y = xp.ascontiguousarray(y).reshape(N, C, Ho, Wo)
+    return (y, rows, cols) if keep else y
+
+
+#: bytes of input per chunk of maps on the separable path: a chunk's tree arrays (a dozen
+#: for the max backward) stay in cache instead of streaming through memory (1 MB measured
+#: about twice as fast as the whole batch at once: bench/README.md)
+SEPARABLE_CHUNK_BYTES = 1 << 20
+
+
+def _by_maps(fn, x, g, xp, *args):
+    """``fn(x, g, *args, xp)`` on chunks of SEPARABLE_CHUNK_BYTES of x's N*C maps (``g``: an
+    array with the same maps, or None), put together."""
+    N, C, H, W = x.shape
+    maps = max(1, SEPARABLE_CHUNK_BYTES // max(1, H * W * x.itemsize))
+    if N * C <= maps:
+        return fn(x, g, *args, xp)
+    x4 = x.reshape(1, N * C, H, W)
+    g4 = None if g is None else g.reshape(1, N * C, *g.shape[2:])
+    out = None
+    for i in range(0, N * C, maps):
+        part = slice(i, i + maps)
+        r = fn(x4[:, part], None if g4 is None else g4[:, part], *args, xp)
+        if out is None:
+            out = xp.empty((1, N * C) + r.shape[2:], dtype=r.dtype)
+        out[:, part] = r
+    return out.reshape((N, C) + out.shape[2:])
+
+
+def _separable_backward(x, g, kind, kernel, stride, padding, output_size, xp):
+    """Gradient of :func:`_separable_forward` (``g``: gradient of its output, any divisor
+    already applied), cropped to x's shape; maps in chunks (:func:`_by_maps`)."""
+    return _by_maps(_separable_backward_part, x, g, xp, kind, kernel, stride, padding,
+                    output_size)
+
+
+def _separable_backward_part(x, g, kind, kernel, stride, padding, output_size, xp):
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = kernel, stride, padding, output_size
+    (_, Hp), (_, Wp) = _padded_sizes(x.shape, kernel, stride, padding, output_size)
+    rows = cols = None
+    if kind == "max":
+        _, rows, cols = _separable_forward(x, kind, kernel, stride, padding, output_size, xp,
+                                           keep=True)
+    gt = xp.zeros((N * C * Ho, Wp), dtype=x.dtype)
+    gt[:, :(Wo - 1) * sw + 1:sw] = g.reshape(N * C * Ho, Wo)
+    gt = _tree_gradient(gt.reshape(-1), 1, kw, cols, xp).reshape(N * C, Ho, Wp)
+    del cols
+    gp = xp.zeros((N * C, Hp, Wp), dtype=x.dtype)
+    gp[:, :(Ho - 1) * sh + 1:sh] = gt
+    del gt
+    gp = _tree_gradient(gp.reshape(-1), Wp, kh, rows, xp).reshape(N, C, Hp, Wp)
+    if (Hp, Wp) == (H, W):
+        return gp
+    return xp.ascontiguousarray(gp[:, :, ph:ph + H, pw:pw + W])

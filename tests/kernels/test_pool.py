@@ -294,3 +294,96 @@ def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="kind"):
         pool2d_forward(x, kind="sum", kernel=(2, 2), stride=(2, 2), padding=(0, 0),
                        output_size=(1, 1))
+
+
+# ---------------------------------------------------------------- separable trees, global pools
+
+import contextlib                                           # noqa: E402
+
+from minipaddle.kernels import pool as pool_module          # noqa: E402
+
+
+@contextlib.contextmanager
+def _trees_everywhere():
+    """Every window that does not tile the image goes through the separable trees."""
+    saved = pool_module.SEPARABLE_MARGIN
+    pool_module.SEPARABLE_MARGIN = 0.0
+    try:
+        yield
+    finally:
+        pool_module.SEPARABLE_MARGIN = saved
+
+
+@given(pool_cases())
+def test_trees_match_the_reference(case):
+    rng = np.random.default_rng(case["seed"])
+    x = _distinct(case["shape"], rng)
+    with _trees_everywhere():
+        y = pool2d_forward(x, **_args(case))
+        dy = rng.standard_normal(y.shape)
+        dx = pool2d_backward(x, y, dy, **_args(case))
+    np.testing.assert_allclose(y, ref_forward(x, **_args(case)), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, ref_backward(x, dy, **_args(case)), rtol=1e-12, atol=1e-12)
+
+
+@given(pool_cases())
+def test_trees_give_every_tied_maximum_the_gradient(case):
+    case = dict(case, kind="max")
+    rng = np.random.default_rng(case["seed"])
+    x = rng.integers(0, 3, case["shape"]).astype(np.float64)
+    with _trees_everywhere():
+        y = pool2d_forward(x, **_args(case))
+        dy = rng.integers(1, 4, y.shape).astype(np.float64)
+        dx = pool2d_backward(x, y, dy, **_args(case))
+    np.testing.assert_array_equal(y, ref_forward(x, **_args(case)))
+    np.testing.assert_allclose(dx, ref_backward(x, dy, **_args(case)), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("chunk", [None, 1])
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("exclude", [True, False])
+@pytest.mark.parametrize("shape, k, s, p", [
+    ((2, 2, 20, 18), (12, 12), (1, 1), (0, 0)),     # img_layers.py's kind: large, stride 1
+    ((1, 3, 17, 19), (9, 7), (1, 1), (3, 2)),       # padded, non-square, odd sizes
+    ((2, 1, 21, 16), (11, 6), (2, 1), (4, 0)),      # stride 2 rows, windows past the edge
+])
+def test_large_windows_take_the_trees_and_match_the_reference(kind, exclude, shape, k, s, p,
+                                                             chunk, monkeypatch):
+    """``chunk`` 1: one map at a time (the trees run on chunks of maps)."""
+    if chunk is not None:
+        monkeypatch.setattr(pool_module, "SEPARABLE_CHUNK_BYTES", chunk)
+    rng = np.random.default_rng(3)
+    out = tuple(_out_size(n, kk, ss, pp, False) for n, kk, ss, pp in zip(shape[2:], k, s, p))
+    args = dict(kind=kind, kernel=k, stride=s, padding=p, output_size=out,
+                exclude_mode=exclude)
+    assert pool_module._separable_pays(shape, k, out)      # the default takes the trees
+    ties = rng.integers(0, 4, shape)
+    for x in (rng.standard_normal(shape), ties.astype(np.float64), ties.astype(np.float32),
+              rng.standard_normal(shape).astype(np.float32)):
+        y = pool2d_forward(x, **args)
+        dy = rng.integers(1, 4, y.shape).astype(x.dtype)
+        dx = pool2d_backward(x, y, dy, **args)
+        assert y.dtype == dx.dtype == x.dtype and dx.shape == x.shape
+        tol = 1e-12 if x.dtype == np.float64 else 2e-5
+        np.testing.assert_allclose(y, ref_forward(x, **args), rtol=tol, atol=tol)
+        np.testing.assert_allclose(dx, ref_backward(x, dy, **args), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("exclude", [True, False])
+@pytest.mark.parametrize("shape, k, p", [
+    ((3, 2, 8, 8), (8, 8), (0, 0)),                 # resnet_cifar's global average pool
+    ((2, 2, 5, 7), (5, 7), (0, 0)),
+    ((2, 1, 4, 4), (5, 5), (1, 1)),                 # one padded window holding the image
+])
+def test_global_windows_match_the_reference(kind, exclude, shape, k, p):
+    rng = np.random.default_rng(4)
+    args = dict(kind=kind, kernel=k, stride=(1, 1), padding=p, output_size=(1, 1),
+                exclude_mode=exclude)
+    for x in (rng.standard_normal(shape), rng.integers(0, 2, shape).astype(np.float32)):
+        y = pool2d_forward(x, **args)
+        dy = rng.integers(1, 4, y.shape).astype(np.float64)
+        dx = pool2d_backward(x, y, dy, **args)
+        assert y.dtype == dx.dtype == x.dtype and y.shape == shape[:2] + (1, 1)
+        np.testing.assert_allclose(y, ref_forward(x, **args), rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(dx, ref_backward(x, dy, **args), rtol=1e-6, atol=1e-12)
