@@ -66,9 +66,6 @@ def bind_layers(model: ModelConfig, backend: Backend, shapes: dict[str, tuple[in
 class Network:
     """A compiled network.  Build it with :func:`compile`."""
 
-    #: apply a relu feeding only a max pool after the pooling (see rewrites.relu_max_pool_pairs)
-    RELU_AFTER_MAX_POOL = True
-
     def __init__(self, model: ModelConfig, backend: Backend, dtype: str,
                  seed: Optional[int]):
         self.model = model
@@ -87,8 +84,8 @@ class Network:
         self.parameters = init_parameters(model, self.layers, backend, self.dtype, self.rng)
         self._last: Optional[dict] = None
         self._check_masks: dict[str, Any] = {}
-        self._relu_to_pool = (relu_max_pool_pairs(model, self.configs, self.layers)
-                              if self.RELU_AFTER_MAX_POOL else {})
+        #: a relu feeding only a max pool runs after the pooling (rewrites.relu_max_pool_pairs)
+        self._relu_to_pool = relu_max_pool_pairs(model, self.configs, self.layers)
         #: None, or a function summing a 1-D array over the shards of a batch that other
         #: workers compute (data parallelism's synchronised batch norm; set by the trainer)
         self.batch_stat_sum: Optional[Any] = None

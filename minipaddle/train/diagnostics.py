@@ -18,9 +18,7 @@ from .optimizers import ParameterUpdater
 def synthetic_feed(net: Network, batch_size: int, rng: np.random.Generator) -> dict:
     """Dense inputs uniform in [0, 1) (Paddle used sigmoid(U(0,1) - 0.5)); labels uniform."""
     feed = {}
-    for name in net.order:
-        if net.configs[name].type != "data":
-            continue
+    for name in net.data_layers:
         if name in net.label_slots:
             feed[name] = rng.integers(0, net.label_slots[name], size=batch_size)
         else:

@@ -91,9 +91,8 @@ def _datasets(config: TrainerConfig, data: Union[str, tuple[Dataset, Optional[Da
 def _dataset_slots(net: Network, dataset: Dataset) -> tuple[str, str]:
     """(image, label): the one dense data layer a data set's images feed and the one label
     data layer its labels feed, checked against the images' size and the classes."""
-    data_layers = [n for n in net.order if net.configs[n].type == "data"]
-    labels = [n for n in data_layers if n in net.label_slots]
-    dense = [n for n in data_layers if n not in net.label_slots]
+    labels = [n for n in net.data_layers if n in net.label_slots]
+    dense = [n for n in net.data_layers if n not in net.label_slots]
     if len(dense) != 1 or len(labels) != 1:
         raise ConfigError(
             f"a data set feeds one image data layer and one label data layer; this network "
