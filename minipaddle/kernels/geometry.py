@@ -16,6 +16,7 @@ __all__ = [
     "scale_sub_region_forward", "scale_sub_region_backward",
     "block_expand_output_size", "block_expand_forward", "block_expand_backward",
     "trans_forward", "trans_backward",
+    "roi_pool_forward", "roi_pool_backward",
 ]
 
 
@@ -176,3 +177,66 @@ def trans_forward(x, xp=np):
 def trans_backward(dy, xp=np):
     """``dy`` transposed back: ``(D, N)`` -> ``(N, D)``."""
     return xp.ascontiguousarray(dy.T)
+
+
+# -------------------------------------------------------------------------------------- ROI pool
+
+def _roi_bins(roi, spatial_scale, pooled, H, W):
+    """Per output bin ``(ph, pw)``: the window ``(h0, h1, w0, w1)`` of one ROI row
+    ``(batch, x0, y0, x1, y1)``; corners scaled and rounded half away from zero (C ``round``),
+    bins of ``(size + 1) / pooled`` cells, clipped to the image."""
+    r = [int(np.floor(float(v) * spatial_scale + 0.5)) for v in roi[1:5]]
+    x0, y0, x1, y1 = r
+    rh, rw = max(y1 - y0 + 1, 1), max(x1 - x0 + 1, 1)
+    ph_n, pw_n = pooled
+    bh, bw = rh / ph_n, rw / pw_n
+    for ph in range(ph_n):
+        for pw in range(pw_n):
+            h0 = min(int(np.floor(ph * bh)) + y0, H)
+            h1 = min(int(np.ceil((ph + 1) * bh)) + y0, H)
+            w0 = min(int(np.floor(pw * bw)) + x0, W)
+            w1 = min(int(np.ceil((pw + 1) * bw)) + x0, W)
+            yield ph, pw, h0, h1, w0, w1
+
+
+def roi_pool_forward(x, rois, *, pooled, spatial_scale, xp=np):
+    """ROI max pooling: ``x`` ``(N, C, H, W)``, ``rois`` ``(R, >=5)`` rows ``(batch index,
+    x_start, y_start, x_end, y_end)`` in input-image coordinates; ``pooled = (ph, pw)``.
+    Returns ``(y, argmax)``, both ``(R, C, ph, pw)``: as in Paddle, each bin's running maximum
+    starts at 0, so a bin whose values are all <= 0 (or an empty bin) outputs 0 and has
+    ``argmax = -1`` (no gradient); otherwise ``argmax`` is the flat ``h * W + w`` index of the
+    first maximum."""
+    xn = np.asarray(x)
+    N, C, H, W = xn.shape
+    rois = np.asarray(rois)
+    R = rois.shape[0]
+    y = np.zeros((R, C, pooled[0], pooled[1]), dtype=xn.dtype)
+    arg = np.full(y.shape, -1, dtype=np.int64)
+    for r in range(R):
+        plane = xn[int(rois[r, 0])].reshape(C, H * W)
+        for ph, pw, h0, h1, w0, w1 in _roi_bins(rois[r], spatial_scale, pooled, H, W):
+            if h1 <= h0 or w1 <= w0:
+                continue
+            idx = (np.arange(h0, h1)[:, None] * W + np.arange(w0, w1)[None, :]).reshape(-1)
+            vals = plane[:, idx]                               # (C, window)
+            best = vals.argmax(axis=1)                         # first maximum
+            top = vals[np.arange(C), best]
+            pos = top > 0
+            y[r, :, ph, pw] = np.where(pos, top, 0)
+            arg[r, :, ph, pw] = np.where(pos, idx[best], -1)
+    return xp.asarray(y), xp.asarray(arg)
+
+
+def roi_pool_backward(x_shape, rois, argmax, dy, xp=np):
+    """Gradient of :func:`roi_pool_forward`: each bin's gradient added to the pixel its
+    ``argmax`` names (none for ``-1``)."""
+    N, C, H, W = x_shape
+    argmax, dyn, rois = np.asarray(argmax), np.asarray(dy), np.asarray(rois)
+    dx = np.zeros((N, C, H * W), dtype=dyn.dtype)
+    for r in range(argmax.shape[0]):
+        b = int(rois[r, 0])
+        for c in range(C):
+            a, g = argmax[r, c].reshape(-1), dyn[r, c].reshape(-1)
+            keep = a >= 0
+            np.add.at(dx[b, c], a[keep], g[keep])
+    return xp.asarray(dx.reshape(x_shape))

@@ -164,6 +164,54 @@ def test_block_expand_output_size_rounds_up():
     assert G.block_expand_output_size((2, 3), (4, 4), (1, 1), (0, 0)) == (1, 1)
 
 
+def ref_roi_pool(x, rois, pooled, scale):
+    """Paddle's ROIPoolLayer::forward loop (running maximum starting at 0)."""
+    N, C, H, W = x.shape
+    y = np.zeros((len(rois), C) + pooled)
+    for n, roi in enumerate(rois):
+        b = int(roi[0])
+        sw, sh, ew, eh = (int(np.floor(v * scale + 0.5)) for v in roi[1:5])
+        rh, rw = max(eh - sh + 1, 1), max(ew - sw + 1, 1)
+        bh, bw = rh / pooled[0], rw / pooled[1]
+        for c in range(C):
+            for ph in range(pooled[0]):
+                for pw in range(pooled[1]):
+                    hs = min(int(np.floor(ph * bh)) + sh, H)
+                    ws = min(int(np.floor(pw * bw)) + sw, W)
+                    he = min(int(np.ceil((ph + 1) * bh)) + sh, H)
+                    we = min(int(np.ceil((pw + 1) * bw)) + sw, W)
+                    for h in range(hs, he):
+                        for w in range(ws, we):
+                            if x[b, c, h, w] > y[n, c, ph, pw]:
+                                y[n, c, ph, pw] = x[b, c, h, w]
+    return y
+
+
+@given(seed=seeds, pooled=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       scale=st.sampled_from([1.0, 0.5]))
+def test_roi_pool(seed, pooled, scale):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 2, 5, 6))
+    rois = []
+    for _ in range(3):
+        x0, y0 = rng.integers(0, 10), rng.integers(0, 8)
+        rois.append([rng.integers(0, 2), x0, y0, x0 + rng.integers(0, 6), y0 + rng.integers(0, 6)])
+    rois = np.array(rois, dtype=np.float64)
+    y, arg = G.roi_pool_forward(x, rois, pooled=pooled, spatial_scale=scale)
+    np.testing.assert_array_equal(y, ref_roi_pool(x, rois, pooled, scale))
+    r = rng.standard_normal(y.shape)
+    fd_check(lambda x: G.roi_pool_forward(x, rois, pooled=pooled, spatial_scale=scale)[0], x,
+             G.roi_pool_backward(x.shape, rois, arg, r), r)
+
+
+def test_roi_pool_negative_bin_is_zero_without_gradient():
+    x = -np.ones((1, 1, 2, 2))
+    x[0, 0, 1, 1] = 2.0
+    y, arg = G.roi_pool_forward(x, np.array([[0, 0, 0, 1, 1]]), pooled=(2, 2), spatial_scale=1.0)
+    np.testing.assert_array_equal(y[0, 0], [[0, 0], [0, 2]])
+    np.testing.assert_array_equal(arg[0, 0], [[-1, -1], [-1, 3]])
+
+
 def test_float32_stays_float32():
     x = np.random.default_rng(0).standard_normal((2, 3, 4, 4)).astype(np.float32)
     mask = _pool_mask(x, 2)
@@ -180,6 +228,9 @@ def test_float32_stays_float32():
         G.block_expand_backward(x.shape, np.ones((2, 25, 12), np.float32), block=(2, 2),
                                 stride=(1, 1), padding=(1, 1)),
         G.trans_forward(x.reshape(2, -1)), G.trans_backward(x.reshape(2, -1).T),
+        G.roi_pool_forward(x, np.array([[1, 0, 0, 3, 3]]), pooled=(2, 2), spatial_scale=1.0)[0],
+        G.roi_pool_backward(x.shape, np.array([[1, 0, 0, 3, 3]]), np.zeros((1, 3, 2, 2), int),
+                            np.ones((1, 3, 2, 2), np.float32)),
     ]
     for out in outs:
         assert out.dtype == np.float32
