@@ -234,15 +234,17 @@ def _max_backward_tiled(x, y, dy, kh, kw, xp):
 
 def _separable_pays(shape, kernel, output_size):
     """Whether the trees beat the offset loop (kh*kw passes over the output): measured on
-    2x2 to 8x8 windows, strides 1 to 3, they win from about 3 input-sized passes of offsets
-    on (2x2 stride 1: 3.7, 6x6/3: 2.9; 3x3/2 at 2.2 was even: bench/README.md)."""
+    2x2 to 7x7 windows at strides 1 to 3 (with chunks of maps: SEPARABLE_CHUNK_BYTES), they won
+    forward and backward from 2.1 input-sized passes of offsets on (3x3/2: max backward 21.8 ->
+    10.6 ms; 3x3/1 pad 1: 64 -> 22 ms; bench/README.md); at about 1 (windows that do not
+    overlap) the offsets stay."""
     _, _, H, W = shape
     (kh, kw), (Ho, Wo) = kernel, output_size
     return kh * kw * Ho * Wo > SEPARABLE_MARGIN * H * W
 
 
 #: offset passes (in input sizes) from which the trees run instead (tests set it to 0)
-SEPARABLE_MARGIN = 3.0
+SEPARABLE_MARGIN = 2.0
 
 
 def _tree_nodes(flat, unit, k, combine, fill, xp, keep=True):
