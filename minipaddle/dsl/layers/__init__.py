@@ -1,21 +1,19 @@
-"""The layer functions, one module per family."""
+"""The layer functions, one module per family, found by discovery: a module here exports
+every ``@dsl_function`` it defines (and the aliases of one, such as ``regression_cost``), so a
+new layer function is written in its family's module and nothing lists it again."""
 
-from .combine import addto_layer, concat_layer, dropout_layer
-from .conv import img_conv_layer
-from .cost import (
-    classification_cost, classification_error_evaluator, cross_entropy, regression_cost,
-    square_error_cost,
-)
-from .data import data_layer
-from .fc import fc_layer
-from .image import bilinear_interp_layer, maxout_layer, pad_layer, prelu_layer, spp_layer
-from .norm import batch_norm_layer, img_cmrnorm_layer
-from .pool import img_pool_layer
+import importlib
+import pkgutil
 
-__all__ = [
-    "addto_layer", "batch_norm_layer", "bilinear_interp_layer", "classification_cost",
-    "classification_error_evaluator", "concat_layer", "cross_entropy", "data_layer",
-    "dropout_layer", "fc_layer", "img_cmrnorm_layer", "img_conv_layer", "img_pool_layer",
-    "maxout_layer", "pad_layer", "prelu_layer", "regression_cost", "spp_layer",
-    "square_error_cost",
-]
+from ..base import REGISTRY
+
+__all__: list[str] = []
+for _info in pkgutil.iter_modules(__path__):
+    _module = importlib.import_module(f"{__name__}.{_info.name}")
+    _registered = set(map(id, REGISTRY.values()))
+    for _name, _value in vars(_module).items():
+        if (not _name.startswith("_") and id(_value) in _registered
+                and getattr(_value, "__module__", None) == _module.__name__):
+            globals()[_name] = _value
+            __all__.append(_name)
+__all__ = sorted(set(__all__))
