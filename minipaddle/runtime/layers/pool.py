@@ -48,8 +48,8 @@ class PoolLayer(RuntimeLayer):
         # whose maximum is not passes none either way
         return self.kind == "max"
 
-    # Pooling is memory-bound: on this 2-vCPU machine splitting it over two threads was slower
-    # than one thread (bench/README.md), so it runs unsplit.
+    # Pooling is memory-bound: on the 2-core machines it was measured on, splitting it over
+    # two threads was slower than one thread (bench/README.md), so it runs unsplit.
     def forward(self, xs, params, p):
         return K.pool2d_forward(self._input(xs[0]), xp=p.xp, **self.args)
 
