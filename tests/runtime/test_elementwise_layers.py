@@ -350,3 +350,143 @@ def test_multiplex_refuses_an_index_out_of_range():
     with pytest.raises(ValueError, match=r"multiplex layer 'mux': index 2 from 'index' is not "
                                          r"an integer in \[0, 2\)"):
         net_.forward(feed)
+
+
+# ------------------------------------------------------------------ YAML, summary and errors
+
+ZOO_YAML = """\
+schema_version: 1
+kind: model
+name: elementwise_zoo
+layers:
+  - data_layer: {name: x, size: 6}
+  - data_layer: {name: y, size: 6}
+  - data_layer: {name: w, size: 1}
+  - data_layer: {name: keys, size: 12}
+  - data_layer: {name: sel, size: 4}
+  - data_layer: {name: index, size: 1}
+  - slope_intercept_layer: {name: si, input: x, slope: -1.0, intercept: 2}
+  - scaling_layer: {name: sc, input: si, weight: w}
+  - scale_shift_layer: {name: ss, input: sc, bias_attr: false}
+  - clip_layer: {name: cl, input: ss, min: -1, max: 1}
+  - power_layer: {name: pw, input: y, weight: w}
+  - interpolation_layer: {name: ip, input: [x, y], weight: w}
+  - linear_comb_layer: {name: cc, weights: w, vectors: y}
+  - cos_sim: {name: cs, a: x, b: y, scale: 2}
+  - cos_sim: {name: cv, a: x, b: keys, size: 2}
+  - dot_prod_layer: {name: dp, input1: x, input2: y}
+  - l2_distance_layer: {name: l2, x: x, y: y}
+  - out_prod_layer: {name: op, input1: x, input2: w}
+  - tensor_layer: {name: tl, a: x, b: y, size: 3, act: tanh}
+  - factorization_machine: {name: fm, input: x, factor_size: 2, param_attr: {initial_std: 0.1}}
+  - selective_fc_layer: {name: sf, input: [x, y], size: 4, select: sel}
+  - maxid_layer: {name: mi, input: x}
+  - multiplex_layer: {name: mx, input: [index, x, y]}
+outputs: [cl, pw, ip, cc, cs, cv, dp, l2, op, tl, fm, sf, mi, mx]
+"""
+
+
+def zoo_network():
+    x = data_layer(name="x", size=6)
+    y = data_layer(name="y", size=6)
+    w = data_layer(name="w", size=1)
+    keys = data_layer(name="keys", size=12)
+    sel = data_layer(name="sel", size=4)
+    index = data_layer(name="index", size=1)
+    si = slope_intercept_layer(name="si", input=x, slope=-1.0, intercept=2)
+    sc = scaling_layer(name="sc", input=si, weight=w)
+    ss = scale_shift_layer(name="ss", input=sc, bias_attr=False)
+    outs = [clip_layer(name="cl", input=ss, min=-1, max=1),
+            power_layer(name="pw", input=y, weight=w),
+            interpolation_layer(name="ip", input=[x, y], weight=w),
+            convex_comb_layer(name="cc", weights=w, vectors=y),
+            cos_sim(name="cs", a=x, b=y, scale=2),
+            cos_sim(name="cv", a=x, b=keys, size=2),
+            dot_prod_layer(name="dp", input1=x, input2=y),
+            l2_distance_layer(name="l2", x=x, y=y),
+            out_prod_layer(name="op", input1=x, input2=w),
+            tensor_layer(name="tl", a=x, b=y, size=3, act=TanhActivation()),
+            factorization_machine(name="fm", input=x, factor_size=2,
+                                  param_attr=ParamAttr(initial_std=0.1)),
+            selective_fc_layer(name="sf", input=[x, y], size=4, select=sel),
+            maxid_layer(name="mi", input=x),
+            multiplex_layer(name="mx", input=[index, x, y])]
+    outputs(outs)
+
+
+def test_yaml_model_zoo_form_equals_the_dsl(tmp_path):
+    path = tmp_path / "elementwise.yaml"
+    path.write_text(ZOO_YAML)
+    from_yaml = mp.parse_config(str(path)).model_config
+    from_dsl = mp.parse_config(zoo_network).model_config
+    assert from_yaml.layers == from_dsl.layers
+    assert from_yaml.parameters == from_dsl.parameters
+    net_ = mp.compile(from_yaml, dtype="float64", seed=1)
+    feed = random_feed(net_, low=0.2, high=1.0, overrides={
+        "index": np.array([[1.0], [0.0], [1.0], [0.0]]),
+        "sel": np.array([[1, 0, 1, 0], [1, 1, 1, 1], [0, 0, 0, 1], [0, 1, 0, 0]], float)})
+    out = net_.forward(feed)
+    assert out["sf"].shape == (N, 4) and out["mi"].shape == (N, 1) and out["cv"].shape == (N, 2)
+
+
+def test_summary_shapes_parameters_and_mult_adds():
+    summary = format_summary(mp.parse_config(zoo_network).model_config)
+    rows = {line.split()[0]: line.split() for line in summary.splitlines() if line.strip()}
+    # name, type, shape, parameters, multiply-adds
+    assert rows["ss"][1:4] == ["scale_shift", "6", "1"]
+    assert rows["cv"][1:4] == ["cos_vm", "2", "0"]
+    assert rows["op"][1:3] == ["out_prod", "6"]
+    assert rows["tl"][1:] == ["tensor", "3", str(3 * 6 * 6 + 3), str(3 * (6 * 6 + 6))]
+    assert rows["fm"][1:] == ["factorization_machine", "1", "12", str(2 * 6 * 2)]
+    assert rows["sf"][1:] == ["selective_fc", "4", str(4 * 6 * 2 + 4), str(6 * 4 * 2)]
+    assert rows["mi"][1:4] == ["maxid", "1", "0"]
+    assert rows["mx"][1:4] == ["multiplex", "6", "0"]
+
+
+def _layers():
+    return {"x": data_layer(name="x", size=6), "y": data_layer(name="y", size=4),
+            "w": data_layer(name="w", size=1), "w2": data_layer(name="w2", size=2)}
+
+
+@pytest.mark.parametrize("call, pattern", [
+    (lambda d: scaling_layer(input=d["x"], weight=d["w2"]),
+     r"scaling_layer.*weight=.*must have size 1.*'w2' has size 2"),
+    (lambda d: power_layer(input=d["x"], weight=d["y"]),
+     r"power_layer.*weight=.*the exponent layer must have size 1"),
+    (lambda d: interpolation_layer(input=[d["x"], d["y"]], weight=d["w"]),
+     r"interpolation_layer.*input=.*'y' has size 4, but 'x' has size 6"),
+    (lambda d: interpolation_layer(input=[d["x"]], weight=d["w"]),
+     r"interpolation_layer.*input=.*exactly 2 layers, got 1"),
+    (lambda d: clip_layer(input=d["x"], min=1, max=1),
+     r"clip_layer.*max=1: must be greater than min=1"),
+    (lambda d: linear_comb_layer(weights=d["y"], vectors=d["x"]),
+     r"linear_comb_layer.*vectors=.*size 6 is not a multiple of the weights' size 4"),
+    (lambda d: linear_comb_layer(weights=d["w2"], vectors=d["x"], size=2),
+     r"linear_comb_layer.*size=2: must be vectors' size / weights' size = 6 / 2 = 3"),
+    (lambda d: cos_sim(a=d["x"], b=d["y"]),
+     r"cos_sim.*b=.*'y' has size 4, but 'x' has size 6"),
+    (lambda d: cos_sim(a=d["y"], b=d["x"], size=2),
+     r"cos_sim.*size=2: b's size 6 must be size x a's size = 2 x 4 = 8"),
+    (lambda d: dot_prod_layer(input1=d["x"], input2=d["y"]),
+     r"dot_prod_layer.*input2=.*the two inputs must have the same size"),
+    (lambda d: l2_distance_layer(x=d["x"], y=d["y"]),
+     r"l2_distance_layer.*y=.*the two inputs must have the same size"),
+    (lambda d: factorization_machine(input=d["x"], factor_size=0),
+     r"factorization_machine.*factor_size"),
+    (lambda d: selective_fc_layer(input=d["x"], size=3, select=d["y"]),
+     r"selective_fc_layer.*select=.*'y' has size 4, but the layer has size 3"),
+    (lambda d: multiplex_layer(input=[d["w"], d["x"]]),
+     r"multiplex_layer.*input=.*more than 2 layers.*got 2"),
+    (lambda d: multiplex_layer(input=[d["w"], d["x"], d["y"]]),
+     r"multiplex_layer.*input=.*candidate 'y' has size 4, but 'x' has size 6"),
+    (lambda d: multiplex_layer(input=[d["w2"], d["x"], d["x"]]),
+     r"multiplex_layer.*input=.*must have size 1, but layer 'w2' has size 2"),
+    (lambda d: l2_distance_layer(x=d["x"], y=d["x"], layer_attr=ExtraAttr(drop_rate=0.5)),
+     r"l2_distance_layer.*layer_attr=.*does not support drop_rate"),
+])
+def test_bad_arguments_are_one_clear_line(call, pattern):
+    def config():
+        call(_layers())
+    with pytest.raises(ConfigError, match=pattern) as info:
+        mp.parse_config(config)
+    assert "\n" not in str(info.value)
