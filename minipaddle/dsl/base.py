@@ -168,6 +168,9 @@ def _show(value: Any) -> str:
         return big_int(value)
     if isinstance(value, BaseModel):
         return type(value).__name__
+    if isinstance(value, (list, tuple)) and any(isinstance(v, LayerOutput) for v in value):
+        text = "[" + ", ".join(_show(v) for v in value) + "]"
+        return text if len(text) <= 80 else text[:77] + "..."
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 

@@ -239,6 +239,13 @@ def _term_from_mapping(value: Any) -> Any:
 
 
 def _terms(value: Any) -> Any:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if isinstance(item, LayerOutput):
+            raise ValueError(f"layer {item.name!r} is not a projection or operator; a mixed "
+                             "layer sums projections of layers: wrap it, e.g. "
+                             f"identity_projection(input={item.name}) or "
+                             f"full_matrix_projection(input={item.name})")
     if isinstance(value, (list, tuple)):
         return [_term_from_mapping(v) for v in value]
     return _term_from_mapping(value)
