@@ -5,7 +5,7 @@ trans_layer, with Paddle v1's signatures, defaults, auto-name prefixes and confi
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from ...config import LayerInputConfig
 from ...config.models import (
@@ -238,10 +238,10 @@ def resize_layer(input: LayerOutput, size: PosInt, name: Optional[str] = None) -
 # ------------------------------------------------------------------------ scale_sub_region, roi
 
 @dsl_function(prefix="scale_sub_region")
-def scale_sub_region_layer(input: LayerOutput, indices: LayerOutput, value: float,
+def scale_sub_region_layer(input: LayerOutput, indices: LayerOutput, value: Any,
                            name: Optional[str] = None) -> LayerOutput:
     """Multiply each sample's region [c0, c1] x [h0, h1] x [w0, w1] (``indices``: six
-    1-based inclusive bounds per sample) by ``value``."""
+    1-based inclusive bounds per sample) by ``value`` (a float: Paddle refuses an int)."""
     if isinstance(value, bool) or not isinstance(value, float):
         raise fail("value", value, "expected a float (Paddle: 'The value to multiply, must "
                    "be a real value')")
