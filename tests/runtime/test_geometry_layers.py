@@ -314,3 +314,22 @@ def test_block_expand_feeds_fc_and_gradients():
         return fc_layer(input=blocks, size=4, act=TanhActivation())
 
     check_network_gradients(compiled(net), {"x": uniform(N, 60)})
+
+
+def test_a_layer_after_rotate_reads_the_turned_plane():
+    """rotate's config keeps the input's 3 x 5 (as Paddle's); the next image layer infers
+    the turned 5 x 3 plane."""
+    def net():
+        x = image("x", 2, 3, 5)
+        r = rotate_layer(input=x, height=3, width=5, name="r")
+        return img_conv_layer(input=r, filter_size=1, num_channels=2, num_filters=2,
+                              act=LinearActivation(), bias_attr=False, name="c")
+
+    model = model_of(net)
+    assert (model.layer("r").height, model.layer("r").width) == (3, 5)
+    conf = model.layer("c").inputs[0].conv_conf
+    assert (conf.img_size_y, conf.img_size) == (5, 3)
+    net_ = mp.compile(model, dtype="float64", seed=0)
+    out = net_.forward({"x": uniform(N, 30)}, fetch=["r", "c"])
+    w = net_.parameters["_c.w0"].reshape(2, 2)
+    np.testing.assert_allclose(out["c"], np.einsum("oc,nchw->nohw", w, out["r"]), rtol=1e-12)

@@ -189,7 +189,11 @@ def rotate_layer(input: LayerOutput, height: PosInt, width: PosInt, name: Option
               "inputs": [LayerInputConfig(input_layer_name=input.name)],
               "height": height, "width": width}
     apply_layer_attr(values, layer_attr, ())
-    return make_output(new_layer_config(**values), [input], "rotate")
+    out = make_output(new_layer_config(**values), [input], "rotate")
+    # the config keeps the input plane's height and width, as Paddle's did; the image the
+    # next layer reads (its geometry inferred from this LayerOutput) is the turned one
+    out.height, out.width = width, height
+    return out
 
 
 @dsl_function(prefix="switch_order")
