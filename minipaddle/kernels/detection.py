@@ -346,11 +346,12 @@ def nms(boxes: np.ndarray, scores: np.ndarray, confidence_threshold: float,
     order = candidates[np.argsort(-scores[candidates], kind="stable")]
     if top_k > 0:
         order = order[:top_k]
+    overlap = iou_matrix(boxes[order], boxes[order])
     kept: list[int] = []
-    for idx in order:
-        if all(jaccard(boxes[idx], boxes[k]) <= nms_threshold for k in kept):
-            kept.append(int(idx))
-    return kept
+    for a in range(len(order)):
+        if not kept or bool((overlap[a, kept] <= nms_threshold).all()):
+            kept.append(a)
+    return [int(order[a]) for a in kept]
 
 
 def detection_output(loc: np.ndarray, conf: np.ndarray, priors: np.ndarray,
