@@ -132,7 +132,7 @@ def run_backward(net: Any, last: dict, grads_out: dict[str, Any],
 
 
 def gradients(net: Any, last: dict, param_grads: dict[str, Any],
-              grads_out: dict[str, Any]) -> Gradients:
+              grads_out: dict[str, Any], input_grads: bool) -> Gradients:
     """What backward returns: trainable parameters' gradients in their shapes, and the
     wanted fed data layers' gradients in the shape that was fed."""
     static = net.parameters.static
@@ -146,7 +146,7 @@ def gradients(net: Any, last: dict, param_grads: dict[str, Any],
         if g is None:
             g = net.xp.zeros_like(last["values"][name])
         inputs[name] = net.backend.to_output(g.reshape(np.shape(fed)), host=False)
-    return Gradients(params, inputs)
+    return Gradients(params, inputs, input_grads)
 
 
 def gradients_wanted(net: Any, needed: list[str], input_grads: bool) -> frozenset:
