@@ -23,7 +23,7 @@ from math import prod
 
 from ..geometry import ConvAxes, conv_axes
 from ..models import ConvConfig, LayerConfig, ModelConfig
-from . import declare
+from . import declare, output_shape
 from .volume import volume_shape
 
 EXCONV = "exconv"
@@ -80,7 +80,7 @@ def _parameters(layer: LayerConfig, model: ModelConfig) -> dict[str, tuple[int, 
     shapes = {inp.input_parameter_name: weight}
     if layer.bias_parameter_name:
         shapes[layer.bias_parameter_name] = ((layer.num_filters or 0,) if layer.shared_biases
-                                             else volume_shape(layer))
+                                             else output_shape(layer))
     return shapes
 
 
