@@ -2,8 +2,9 @@
 
 The 3-D layers' outputs are volumes ``(C, D, H, W)`` per sample (Paddle's ``set_layer_depth``),
 depth 1 included.  A data layer is a volume when it states a ``depth`` > 1 (with height and
-width); with depth 1 or unset it is an image ``(C, H, W)`` or a flat ``(size,)`` as before.  The convolution types ``conv3d`` and
-``deconv3d`` are declared with the other convolutions (:mod:`.conv`).
+width); with depth 1 or unset it is an image ``(C, H, W)`` or a flat ``(size,)`` as before.
+The convolution types ``conv3d`` and ``deconv3d`` are declared with the other convolutions
+(:mod:`.conv`).
 """
 
 from __future__ import annotations
