@@ -357,6 +357,7 @@ class LayerConfig(ProtoModel):
     depth: Optional[int] = opt(1, n=58)
     reshape_conf: Optional[ReshapeConfig] = opt(n=59)
     epsilon: Optional[Double] = opt(1e-5, n=60)
+    factor_size: Optional[int] = opt(n=61)
 
 
 class ParameterConfig(ProtoModel):

@@ -30,6 +30,7 @@ __all__ = [
     "maxid_forward",
     "multiplex_forward", "multiplex_backward",
     "factorization_machine_forward", "factorization_machine_backward",
+    "selective_fc_forward", "selective_fc_backward",
 ]
 
 
@@ -374,3 +375,28 @@ def factorization_machine_backward(x, v, dz, xp=np):
     dx = dz * (xp.matmul(xv, v.T) - x * xp.sum(v * v, axis=1)[None, :])
     dv = xp.matmul((x * dz).T, xv) - v * xp.sum(x * x * dz, axis=0)[:, None]
     return dx, dv
+
+
+# ------------------------------------------------------------------------------ selective fc
+
+def selective_fc_forward(xs, ws, b=None, mask=None, xp=np):
+    """Paddle's ``selective_fc``: ``z = (sum_i x_i W_i^T + b) * mask``. Each weight is stored
+    transposed, ``(size, input size)``; ``mask`` ``(N, size)`` holds 1 for a selected column
+    and 0 for one left out (None: every column, a plain fc)."""
+    z = xp.matmul(xs[0], ws[0].T)
+    for x, w in zip(xs[1:], ws[1:]):
+        z = z + xp.matmul(x, w.T)
+    if b is not None:
+        z = z + b.reshape(1, -1)
+    return z * mask if mask is not None else z
+
+
+def selective_fc_backward(xs, ws, dz, mask=None, *, bias=True, xp=np):
+    """``(dxs, dws, db)`` of :func:`selective_fc_forward`: the output gradient is masked
+    first, then ``dx_i = dz W_i``, ``dW_i = dz^T x_i`` (shape ``(size, input size)``),
+    ``db = sum_n dz`` (None without bias)."""
+    if mask is not None:
+        dz = dz * mask
+    dxs = [xp.matmul(dz, w) for w in ws]
+    dws = [xp.matmul(dz.T, x) for x in xs]
+    return dxs, dws, (xp.sum(dz, axis=0) if bias else None)

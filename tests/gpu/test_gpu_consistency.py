@@ -60,7 +60,7 @@ def check_consistency(fn, device, positive: bool = False, seed: int = 2) -> None
         assert_close(out_dev[name], out_cpu[name], rtol, f"training forward of {name!r}")
     seeds = {k: rng.standard_normal(out_cpu[k].shape).astype(np.float32)
              for k in model.output_layer_names}
-    g_cpu, g_dev = cpu.backward(seeds), dev.backward(seeds)
+    g_cpu, g_dev = cpu.backward(seeds, input_grads=True), dev.backward(seeds, input_grads=True)
     assert sorted(g_dev.parameters) == sorted(g_cpu.parameters)
     assert sorted(g_dev.inputs) == sorted(g_cpu.inputs)
     rtol = rtol_of(device)

@@ -22,9 +22,12 @@ def _direction(rng, array) -> np.ndarray:
 
 
 def check_network_gradients(net, feed: dict, *, fetch=None, eps: float = 1e-6,
-                            rtol: float = 1e-4, seed: int = 0, jitter: float = 0.05) -> dict:
+                            rtol: float = 1e-4, seed: int = 0, jitter: float = 0.05,
+                            frozen: tuple = ()) -> dict:
     """Assert analytic == numeric directional derivatives for every non-static parameter
-    and dense input; returns {name: (analytic, numeric)} for inspection."""
+    and dense input; returns {name: (analytic, numeric)} for inspection.  ``frozen`` names
+    dense inputs that are indices or masks by definition (a multiplex index, a selective fc
+    column mask): they take no gradient and are never perturbed."""
     rng = np.random.default_rng(seed)
     # Like Paddle's harness (random parameters), move every trainable parameter off its
     # initial value (by a fraction of its spread): zero-initialised biases would otherwise put ReLUs exactly on their kink
@@ -35,7 +38,7 @@ def check_network_gradients(net, feed: dict, *, fetch=None, eps: float = 1e-6,
             param += rng.normal(0.0, jitter * spread, size=param.shape)
     outs = net.forward(feed, training="check", fetch=fetch)
     weights = {k: rng.standard_normal(v.shape) for k, v in outs.items()}
-    grads = net.backward(weights)
+    grads = net.backward(weights, input_grads=True)
 
     def loss() -> float:
         return weighted_loss(net.forward(feed, training="check", fetch=fetch), weights)
@@ -57,7 +60,7 @@ def check_network_gradients(net, feed: dict, *, fetch=None, eps: float = 1e-6,
         analytic = float((grads.parameters[name] * d).sum())
         results[name] = (analytic, numeric)
     for name, value in feed.items():
-        if name not in grads.inputs:
+        if name not in grads.inputs or name in frozen:
             continue
         value = np.asarray(value, dtype=np.float64)
         d = _direction(rng, value)
