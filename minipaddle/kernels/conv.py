@@ -41,6 +41,7 @@ backend's business (it calls these functions per chunk of the batch). ``xp`` is 
 (NumPy, or CuPy on a GPU backend).
 """
 
+from functools import lru_cache
 from itertools import product
 
 import numpy as np
@@ -190,17 +191,42 @@ class _Geometry:
         #: the interior of the padded image, per axis
         self.interior = tuple(slice(p, p + s) for s, p in zip(self.image, padding))
 
-    def offsets(self):
-        """Every kernel offset (one index per axis), the last axis fastest."""
-        return product(*(range(k) for k in self.filter))
-
     def windows(self):
-        """For each kernel offset: the strided slices of the padded image that it reads for
-        all outputs."""
-        spans = [s * (o - 1) + 1 for s, o in zip(self.stride, self.out)]
-        for taps in self.offsets():
-            yield taps, tuple(slice(t * d, t * d + span, s) for t, d, span, s
-                              in zip(taps, self.dilation, spans, self.stride))
+        """For each kernel offset (the last axis fastest): the offset and the strided slices of
+        the padded image that it reads for all outputs."""
+        return _window_plan(self.filter, self.stride, self.dilation, self.out)
+
+    def phases(self):
+        """For col2im with a stride: :func:`_phase_plan`."""
+        return _phase_plan(self.filter, self.stride, self.dilation, self.out)
+
+
+# The slicing plans depend on the geometry only: worked out once per geometry (a network has a
+# handful), not on every call.
+
+@lru_cache(maxsize=512)
+def _window_plan(filt, stride, dilation, out):
+    spans = [s * (o - 1) + 1 for s, o in zip(stride, out)]
+    return tuple((taps, tuple([slice(t * d, t * d + span, s) for t, d, span, s
+                               in zip(taps, dilation, spans, stride)]))
+                 for taps in product(*[range(k) for k in filt]))
+
+
+@lru_cache(maxsize=512)
+def _phase_plan(filt, stride, dilation, out):
+    """Per phase of the padded image (cells whose index is p mod stride along every axis):
+    its strided slices, and the kernel offsets that feed it with the slices of the phase
+    they land on."""
+    plan = []
+    for phase in product(*[range(s) for s in stride]):
+        dest = tuple([slice(p, None, s) for p, s in zip(phase, stride)])
+        taps = tuple(
+            (t, tuple([slice(k * d // s, k * d // s + o)
+                       for k, d, s, o in zip(t, dilation, stride, out)]))
+            for t in product(*[range(k) for k in filt])
+            if all([(k * d) % s == p for k, d, s, p in zip(t, dilation, stride, phase)]))
+        plan.append((dest, taps))
+    return tuple(plan)
 
 
 def _buffer(ws, xp, tag, shape, dtype):
@@ -354,19 +380,14 @@ def _col2im(tap, where, shape, geo, xp, ws, dtype):
         for taps, slices in geo.windows():
             pad[where(slices)] += tap(taps)
         return pad
-    for phase_index in product(*(range(s) for s in geo.stride)):
-        dest = pad[where(tuple(slice(p, None, s) for p, s in zip(phase_index, geo.stride)))]
-        taps = [t for t in geo.offsets()
-                if all((k * d) % s == p for k, d, s, p
-                       in zip(t, geo.dilation, geo.stride, phase_index))]
+    for dest_slices, taps in geo.phases():
+        dest = pad[where(dest_slices)]
         if not taps:
             dest[...] = 0
             continue
         phase = _buffer(ws, xp, "phase", dest.shape, dtype)
         phase[...] = 0
-        for t in taps:
-            shift = tuple(slice(k * d // s, k * d // s + o) for k, d, s, o
-                          in zip(t, geo.dilation, geo.stride, geo.out))
+        for t, shift in taps:
             phase[where(shift)] += tap(t)
         dest[...] = phase
     return pad
