@@ -266,7 +266,7 @@ def max_pool_mask(x, *, window, stride, padding, output_size, xp=np):
             if not ok.any():
                 continue
             r, c = np.clip(rows, 0, H - 1), np.clip(cols, 0, W - 1)
-            vals = x[:, :, r[:, None], c[None, :]]
+            vals = x[:, :, xp.asarray(r)[:, None], xp.asarray(c)[None, :]]
             take = (vals > best) & xp.asarray(ok)
             best = xp.where(take, vals, best)
             where = xp.where(take, xp.asarray(r[:, None] * W + c[None, :]), where)
