@@ -48,9 +48,11 @@ def upsample_forward(x, mask, *, output_size, xp=np):
     position: the later (in row-major input order) wins, as Paddle's loop does."""
     N, C = x.shape[:2]
     Ho, Wo = (int(v) for v in output_size)
-    y = xp.zeros((N, C, Ho * Wo), dtype=x.dtype)
-    idx = xp.asarray(mask).reshape(N, C, -1).astype(np.intp)
-    xp.put_along_axis(y, idx, x.reshape(N, C, -1), axis=2)
+    y = xp.zeros((N * C, Ho * Wo), dtype=x.dtype)
+    idx = xp.asarray(mask).reshape(N * C, -1).astype(np.intp)
+    # an advanced-index assignment (what put_along_axis does; CuPy has no put_along_axis in
+    # every version)
+    y[xp.arange(N * C)[:, None], idx] = x.reshape(N * C, -1)
     return y.reshape(N, C, Ho, Wo)
 
 
