@@ -66,13 +66,8 @@ class LayerOutput(BaseModel):
 
     __hash__ = object.__hash__
 
-    def _arithmetic(self, other: Any) -> Any:
-        raise NotImplementedError(
-            f"arithmetic on layer {self.name!r} (Paddle's layer_math: a + b, a - b, a * b) "
-            "builds mixed, slope_intercept and scaling layers, which minipaddle does not "
-            "implement; for the sum of two equal-sized layers write addto_layer(input=[a, b])")
-
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _arithmetic
+    # ``a + b``, ``a - b``, ``a * b``, ``-a`` (with layers or numbers) are Paddle's layer_math:
+    # dsl/layers/mixed.py installs them here, as Paddle's layer_math module did.
 
 
 # ---------------------------------------------------------------------------------------------
