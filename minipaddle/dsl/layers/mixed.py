@@ -428,6 +428,35 @@ def _mixed_bias(values: dict, terms: list, size: int, bias_attr: Any) -> list:
     return [bias]
 
 
+def concat_projections(terms: list, act: Any, name: str, layer_attr: Any,
+                       bias_attr: Any) -> LayerOutput:
+    """concat_layer given projections (Paddle's ConcatenateLayer2, type ``concat2``): each
+    projection's output, of its own size, side by side; a bias only given a ParamAttr."""
+    layers = [t for t in terms if not isinstance(t, Projection)]
+    if layers:
+        raise fail("input", layers[0], "concat_layer takes either layers or projections, not "
+                   "both")
+    inputs, params, size = [], [], 0
+    for i, term in enumerate(terms):
+        if not term.size:
+            raise fail("input", term, f"{term!r} states no output size (give size=; an "
+                       "identity projection with an offset cannot be concatenated)")
+        inputs.append(LayerInputConfig(input_layer_name=term.origin.name))
+        params.extend(_write_projection(name, i, term, inputs[i], term.size))
+        size += term.size
+    values = {"name": name, "type": "concat2", "size": size, "active_type": act.name,
+              "inputs": inputs}
+    if isinstance(terms[0], Projection) and terms[0].type == "conv" and any(
+            t.type != "conv" for t in terms):
+        raise fail("input", terms, "the first input is a conv_projection, so every input "
+                   "must be one (Paddle's rule)")
+    params.extend(_mixed_bias(values, terms, size, bias_attr
+                              if isinstance(bias_attr, ParameterAttribute) else False))
+    apply_layer_attr(values, layer_attr, DROPOUT + ERROR_CLIPPING)
+    return make_output(new_layer_config(**values), [t.origin for t in terms], "concat2",
+                       activation=act, parameters=params)
+
+
 # -- layers built of mixed layers -----------------------------------------------------------------
 @dsl_function(prefix="embedding")
 def embedding_layer(input: LayerOutput, size: PosInt, name: Optional[str] = None,
