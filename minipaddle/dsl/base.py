@@ -357,6 +357,10 @@ def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str
     height/width are read back from the emitted config, as Paddle's helpers did.
     """
     ctx = current()
+    for parent in parents:
+        if parent.layer_type == "mixed" and parent.config is None:
+            raise fail("input", parent, "this mixed layer is not written yet: it is written "
+                       "when its with-block closes (or given input=); use it after that")
     if config.size is not None and config.size > 2 ** 63 - 1:
         reason = (f"layer {config.name!r} would have {big_int(config.size)} values per "
                   "sample, more than a config can describe (2**63 - 1)")
