@@ -106,7 +106,7 @@ class MultiBoxLossLayer(_Boxes):
             loc, conf, self._priors(xs), gts, c.num_classes, c.overlap_threshold,
             c.neg_pos_ratio, c.neg_overlap, c.background_id, xp=p.xp)
         self.cache = {"state": state, "loc": loc.shape, "conf": conf.shape}
-        return p.xp.full((loc.shape[0], 1), loss, dtype=loc.dtype)
+        return p.xp.zeros((loc.shape[0], 1), dtype=loc.dtype) + loss
 
     def backward(self, xs, z, dz, params, grads, p):
         # Paddle's layer ignores its output gradient (every row reports the batch's loss and
