@@ -332,3 +332,15 @@ def test_two_feature_maps_follow_the_concatenated_priors(config):
     det = out["detections"].reshape(2, 10, 7)
     for s in range(2):
         np.testing.assert_allclose(det[s, :len(want[s])], want[s], rtol=1e-12)
+
+
+@pytest.mark.parametrize("row,what", [([3, 0.1, 0.1, 0.5, 0.5, 0], "integer label in"),
+                                      ([1.5, 0.1, 0.1, 0.5, 0.5, 0], "integer label in"),
+                                      ([1, 0.5, 0.1, 0.5, 0.5, 0], "xmin < xmax")])
+def test_bad_ground_truth_is_named(tiny, row, what):
+    net = mp.compile(tiny, seed=1)
+    feed = _feed(np.random.default_rng(0))
+    feed["boxes"][1, 6:12] = row
+    with pytest.raises(ValueError, match=r"layer 'loss': sample 1 of label 'boxes' has the "
+                                         r"ground-truth row .*" + what):
+        net.forward(feed, fetch=["loss"])
