@@ -191,6 +191,18 @@ def image_layers():
             prelu_layer(input=x, channel_shared=True)]
 
 
+def volumes():
+    """The 3-D layers (their kernels run on the GPU's array module as on the CPU)."""
+    x = data_layer(name="x", size=4 * 3 * 4 * 5, depth=3, height=4, width=5)
+    conv = img_conv3d_layer(input=x, filter_size=[3, 2, 2], num_filters=4, padding=1,
+                            groups=2, act=TanhActivation())
+    return [img_conv3d_layer(input=conv, filter_size=2, num_filters=4, stride=2, trans=True,
+                             act=LinearActivation()),
+            img_pool3d_layer(input=conv, pool_size=2, stride=2),
+            img_pool3d_layer(input=x, pool_size=3, padding=1, pool_type=AvgPooling()),
+            batch_norm_layer(input=conv, img3D=True, act=LinearActivation())]
+
+
 ACTIVATIONS = ["tanh", "sigmoid", "softmax", "relu", "brelu", "softrelu", "stanh", "abs",
                "square", "exp", "log", "sqrt", "reciprocal", "softsign", "linear"]
 
@@ -231,9 +243,10 @@ def costs():
 
 @pytest.mark.parametrize("case,positive", [(pools, False), (norms, False),
                                            (image_layers, False), (activations, True),
-                                           (combinations, False), (costs, True)],
+                                           (combinations, False), (costs, True),
+                                           (volumes, False)],
                          ids=["pool", "norm", "image", "activations", "concat_addto_dropout",
-                              "costs"])
+                              "costs", "volumes"])
 def test_layers(case, positive, device):
     check_consistency(case, device, positive=positive)
 
@@ -286,7 +299,7 @@ def test_every_runtime_layer_type_is_covered():
     from minipaddle.runtime.registry import known_types
 
     seen = {layer.type for name in CONFIG_CASES for layer in config_model(name).layers}
-    for fn in ([pools, norms, image_layers, activations, combinations, costs]
+    for fn in ([pools, norms, image_layers, activations, combinations, costs, volumes]
                + [conv_cases(kind)[case] for kind in CONV_TYPES for case in CONV_CASES]):
         seen |= {layer.type for layer in model_of(fn).layers}
     pool_types = set()
