@@ -48,7 +48,7 @@ roi = roi_pool_layer(input=conv, rois=rois, pooled_width=3, pooled_height=2,
                      spatial_scale=0.25)
 
 # __block_expand_layer_0__: 3 x 2 blocks, stride 2, padding_x 1:
-# x 1 + ceil((6 + 2 - 2) / 2) = 4, y 1 + ceil((8 - 3) / 2) = 4 -> 16 blocks of 3 * 3 * 2.
+# x 1 + ceil((6 + 2 - 2) / 2) = 4, y 1 + ceil((8 - 3) / 2) = 4 -> 16 rows of 3 * 3 * 2 a sample.
 blocks = block_expand_layer(input=image, num_channels=3, block_x=2, block_y=3, stride_x=2,
                             stride_y=2, padding_x=1)
 

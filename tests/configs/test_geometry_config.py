@@ -80,11 +80,12 @@ def test_scale_sub_region_and_roi_pool_fields():
 
 def test_block_expand_fields():
     be = layer("__block_expand_layer_0__")
-    # x: 1 + ceil((6 + 2 - 2) / 2) = 4; y: 1 + ceil((8 - 3) / 2) = 4; 16 blocks of 3 * 3 * 2
-    fields(be, type="blockexpand", size=16 * 18, height=None, width=None)
+    # Paddle's size is one block's (a time step of its sequence): 3 channels * 3 * 2; the
+    # image and block counts stay 0 in the config (worked out at run time)
+    fields(be, type="blockexpand", size=3 * 3 * 2, height=None, width=None)
     fields(be.inputs[0].block_expand_conf, channels=3, block_x=2, block_y=3, stride_x=2,
-           stride_y=2, padding_x=1, padding_y=0, output_x=4, output_y=4, img_size_x=6,
-           img_size_y=8)
+           stride_y=2, padding_x=1, padding_y=0, output_x=0, output_y=0, img_size_x=0,
+           img_size_y=0)
 
 
 def test_summary_shapes():
@@ -99,5 +100,5 @@ def test_summary_shapes():
     assert rows["__resize_0__"] == "16"
     assert rows["__scale_sub_region_0__"] == "3x8x6"
     assert rows["__roi_pool_0__"] == "3x2x3"
-    assert rows["__block_expand_layer_0__"] == "288"
+    assert rows["__block_expand_layer_0__"] == "18"         # per block (time step)
     assert rows["__trans_layer_0__"] == "16"

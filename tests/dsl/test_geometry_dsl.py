@@ -65,9 +65,9 @@ def test_yaml_model_equals_the_dsl_calls(tmp_path):
     from_dsl = mp.parse_config(dsl_network).model_config
     assert from_yaml.layers == from_dsl.layers
     assert from_yaml.parameters == from_dsl.parameters
-    # 4 x 2 blocks of 3 x 2 x 2 feed the fc
-    assert from_yaml.layer("blocks").size == 8 * 12
-    assert from_yaml.parameter("_out.w0").size == 8 * 12 * 2
+    # each block of 3 x 2 x 2 is a row the fc reads (Paddle's time steps)
+    assert from_yaml.layer("blocks").size == 12
+    assert from_yaml.parameter("_out.w0").size == 12 * 2
 
 
 def parse(fn):

@@ -304,16 +304,36 @@ def test_block_expand_forward_in_paddles_time_step_order():
         h, w = i * 2 + u, j * 2 - 1 + v
         if 0 <= h < 5 and 0 <= w < 6:
             expect[n, i * ow + j, c, u, v] = x[n, c, h, w]
-    assert out.shape == (N, oh * ow * 12)
-    np.testing.assert_array_equal(out, expect.reshape(N, -1))
+    # one row per block, each sample's blocks after each other (Paddle's sequence rows)
+    assert out.shape == (N * oh * ow, 12)
+    np.testing.assert_array_equal(out, expect.reshape(N * oh * ow, 12))
+
+
+def test_block_expand_reads_a_flat_input_as_square_planes():
+    def net():
+        x = data_layer(name="x", size=2 * 4 * 4)
+        return block_expand_layer(input=x, num_channels=2, block_x=2, block_y=2, stride_x=2,
+                                  stride_y=2, name="blocks")
+
+    x = uniform(N, 32)
+    out = forward(net, {"x": x}, ["blocks"])["blocks"]
+    planes = x.reshape(N, 2, 4, 4)
+    expect = planes.reshape(N, 2, 2, 2, 2, 2).transpose(0, 2, 4, 1, 3, 5).reshape(N * 4, 8)
+    np.testing.assert_array_equal(out, expect)
 
 
 def test_block_expand_feeds_fc_and_gradients():
+    """An fc after block_expand works per block, as in Paddle (its weight is one block's
+    size by the fc's)."""
     def net():
         blocks = block_net()
-        return fc_layer(input=blocks, size=4, act=TanhActivation())
+        return fc_layer(input=blocks, size=4, act=TanhActivation(), name="per_block")
 
-    check_network_gradients(compiled(net), {"x": uniform(N, 60)})
+    compiled_net = compiled(net)
+    assert compiled_net.parameters["_per_block.w0"].shape == (12, 4)
+    out = compiled_net.forward({"x": uniform(N, 60)}, fetch=["per_block"])["per_block"]
+    assert out.shape == (N * 12, 4)
+    check_network_gradients(compiled_net, {"x": uniform(N, 60)})
 
 
 def test_a_layer_after_rotate_reads_the_turned_plane():

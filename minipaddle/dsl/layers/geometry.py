@@ -310,20 +310,24 @@ def block_expand_layer(input: LayerOutput, block_x: NonNegInt = 0, block_y: NonN
                        num_channels: Optional[PosInt] = None, name: Optional[str] = None,
                        layer_attr: LayerAttrArg = None) -> LayerOutput:
     """Every block_y x block_x block of the image (row-major over the blocks, channel-major
-    within one), all in one row: Paddle's sequence of one time step per block, flattened
-    (docs/paddle_compat.md)."""
+    within one), one row per block: Paddle's sequence of one time step per block, its rows
+    following each other sample by sample (the layer's size is one block's C * block_y *
+    block_x; a batch of N images gives N * blocks rows, as Paddle's sequence did).  The
+    config is Paddle's: the image and block counts stay 0 there, worked out at run time
+    from the input's geometry."""
     channels = infer_channels(input, num_channels)
     width, height = image_size(input, channels)
-    out_x = _blocks("block_x" if block_x <= 0 or stride_x > 0 else "stride_x", width, block_x,
-                    stride_x, padding_x)
-    out_y = _blocks("block_y" if block_y <= 0 or stride_y > 0 else "stride_y", height, block_y,
-                    stride_y, padding_y)
+    # checked here, where the error can name the argument; the runtime counts them again
+    _blocks("block_x" if block_x <= 0 or stride_x > 0 else "stride_x", width, block_x,
+            stride_x, padding_x)
+    _blocks("block_y" if block_y <= 0 or stride_y > 0 else "stride_y", height, block_y,
+            stride_y, padding_y)
     conf = BlockExpandConfig(channels=channels, stride_x=stride_x, stride_y=stride_y,
                              padding_x=padding_x, padding_y=padding_y, block_x=block_x,
-                             block_y=block_y, output_x=out_x, output_y=out_y,
-                             img_size_x=width, img_size_y=height)
-    values = {"name": name, "type": "blockexpand",
-              "size": out_x * out_y * channels * block_x * block_y, "active_type": "",
+                             block_y=block_y, output_x=0, output_y=0, img_size_x=0,
+                             img_size_y=0)
+    values = {"name": name, "type": "blockexpand", "size": channels * block_x * block_y,
+              "active_type": "",
               "inputs": [LayerInputConfig(input_layer_name=input.name,
                                           block_expand_conf=conf)]}
     apply_layer_attr(values, layer_attr, ())

@@ -4,6 +4,9 @@ Paddle's runtime facts: docs/layer_notes_16.md)."""
 
 from __future__ import annotations
 
+import math
+
+from ...config import ConfigError
 from ...config.models import ModelConfig
 from ...kernels import geometry as K
 from ..backend import to_host
@@ -204,19 +207,43 @@ class ROIPoolLayer(RuntimeLayer):
 
 @register("blockexpand")
 class BlockExpandLayer(RuntimeLayer):
-    """All blocks of a sample in one row, in Paddle's time-step order."""
+    """One row per block, each sample's blocks after each other in Paddle's time-step order
+    (row-major over the blocks): a batch of N images gives N * blocks rows.  The image
+    geometry is the input's (Paddle's frame height and width; a flat input is read as a
+    square image, as Paddle's config helpers inferred one)."""
+
+    changes_batch = True
 
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
         c = config.inputs[0].block_expand_conf
-        self.image = (c.channels, c.img_size_y, c.img_size_x)
+        self.image = _block_image(config, c.channels, self.input_shapes[0])
         self.args = dict(block=(c.block_y, c.block_x), stride=(c.stride_y, c.stride_x),
                          padding=(c.padding_y, c.padding_x))
 
     def forward(self, xs, params, p):
         x = xs[0].reshape((xs[0].shape[0],) + self.image)
-        return K.block_expand_forward(x, xp=p.xp, **self.args).reshape(x.shape[0], -1)
+        y = K.block_expand_forward(x, xp=p.xp, **self.args)
+        return y.reshape(-1, y.shape[2])
 
     def backward(self, xs, z, dz, params, grads, p):
         shape = (xs[0].shape[0],) + self.image
-        return [K.block_expand_backward(shape, dz, xp=p.xp, **self.args).reshape(xs[0].shape)]
+        return [K.block_expand_backward(shape, dz.reshape(shape[0], -1), xp=p.xp,
+                                        **self.args).reshape(xs[0].shape)]
+
+
+def _block_image(config, channels: int, shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(C, H, W) of a block_expand input: its image shape, or a flat row of C square
+    planes."""
+    if len(shape) == 3:
+        if shape[0] != channels:
+            raise ConfigError(f"block_expand_layer {config.name!r}: num_channels is {channels} "
+                              f"but its input has {shape[0]} channels", layer=config.name)
+        return tuple(shape)
+    plane, rest = divmod(shape[0], channels)
+    side = math.isqrt(plane)
+    if rest or side * side != plane:
+        raise ConfigError(f"block_expand_layer {config.name!r}: its input of size {shape[0]} "
+                          f"is not {channels} square planes; give the input layer height and "
+                          "width", layer=config.name)
+    return (channels, side, side)
