@@ -138,15 +138,11 @@ def maxid_layer(input: LayerOutput, name: Optional[str] = None,
 def multiplex_layer(input: list[LayerOutput], name: Optional[str] = None,
                     layer_attr: LayerAttrArg = None) -> LayerOutput:
     """Row n of the output is row n of candidate ``ids[n]``: ``input[0]`` gives one index per
-    sample (size 1), ``input[1:]`` are the equal-sized candidates."""
+    sample (a data layer of size 1, or a ``maxid_layer``), ``input[1:]`` are the equal-sized
+    candidates."""
     if len(input) <= 2:
         raise fail("input", input, f"a list of more than 2 layers (the index layer and at "
                    f"least 2 candidates), got {len(input)}")
-    require_ids = input[0]
-    if require_ids.size != 1:
-        raise fail("input", require_ids, f"input[0] gives one candidate index per sample and "
-                   f"must have size 1, but layer {require_ids.name!r} has size "
-                   f"{require_ids.size}")
     for other in input[2:]:
         if other.size != input[1].size:
             raise fail("input", other, f"candidate {other.name!r} has size {other.size}, but "
