@@ -220,11 +220,33 @@ def costs():
             cross_entropy(input=p, label=lab)]
 
 
+def elementwise_layers():
+    """The element-wise and vector layers of issue 16 (positive inputs: power's bases)."""
+    x = data_layer(name="ex", size=6)
+    y = data_layer(name="ey", size=6)
+    w = data_layer(name="ew", size=1)
+    keys = data_layer(name="ekeys", size=12)
+    sel = data_layer(name="esel", size=4)
+    si = slope_intercept_layer(input=x, slope=-1.5, intercept=2.0)
+    return [scaling_layer(input=si, weight=w), scale_shift_layer(input=x),
+            clip_layer(input=x, min=0.4, max=0.8), power_layer(input=x, weight=w),
+            interpolation_layer(input=[x, y], weight=w),
+            linear_comb_layer(weights=data_layer(name="ecw", size=2), vectors=keys),
+            cos_sim(a=x, b=y, scale=2), cos_sim(a=x, b=keys, size=2),
+            dot_prod_layer(input1=x, input2=y), l2_distance_layer(x=x, y=y),
+            out_prod_layer(input1=x, input2=w), tensor_layer(a=x, b=y, size=3),
+            factorization_machine(input=x, factor_size=2),
+            selective_fc_layer(input=[x, y], size=4, select=sel),
+            multiplex_layer(input=[maxid_layer(input=data_layer(name="escore", size=2)),
+                                   x, y])]
+
+
 @pytest.mark.parametrize("case,positive", [(pools, False), (norms, False),
                                            (image_layers, False), (activations, True),
-                                           (combinations, False), (costs, True)],
+                                           (combinations, False), (costs, True),
+                                           (elementwise_layers, True)],
                          ids=["pool", "norm", "image", "activations", "concat_addto_dropout",
-                              "costs"])
+                              "costs", "elementwise"])
 def test_layers(case, positive, device):
     check_consistency(case, device, positive=positive)
 
@@ -234,7 +256,8 @@ def test_every_runtime_layer_type_is_covered():
     from minipaddle.runtime.registry import known_types
 
     seen = set()
-    for fn in ([pools, norms, image_layers, activations, combinations, costs]
+    for fn in ([pools, norms, image_layers, activations, combinations, costs,
+                elementwise_layers]
                + [conv_cases(kind)[case] for kind in CONV_TYPES for case in CONV_CASES]):
         seen |= {layer.type for layer in model_of(fn).layers}
     pool_types = set()
