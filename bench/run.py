@@ -45,6 +45,9 @@ Per row:
   backward without input gradients, update, finish_batch) on full batches of 64 of mnist5k;
   PyTorch runs the same network and SGD settings (momentum 0.9, weight decay 0.032, summed cross
   entropy) on random data of the same shapes. images/s = steps * 64 / seconds of a round.
+  The user-loop row is the loop a user writes on the bare API with its defaults (compile in
+  float32, ``forward(feed, training=True)``, ``backward()``, ``p -= lr * g``) against the same
+  hand-written loop in PyTorch (``p -= lr * p.grad`` under ``no_grad``).
 * models: the same as lenet for model_zoo/resnet_cifar.yaml at batch 64 and small_vgg.yaml at
   batch 32 (its own 128 takes seconds a step on 2 cores) on a fixed random batch of 3x32x32
   images (``synthetic_feed``); PyTorch runs the same layers (``bench/torch_worker.py``: biases,
@@ -106,6 +109,8 @@ from minipaddle.train.optimizers import ParameterUpdater  # noqa: E402
 
 PAUSE = 0.2          # seconds after every round of an interleaved comparison
 LENET_BATCH = 64
+#: the plain SGD step of the user-loop row (bench/torch_worker.py's USER_LOOP_LR)
+USER_LOOP_LR = 0.0003125
 VGG_BATCH = 32       # small_vgg.yaml says 128: about 4 s a step on 2 cores, too slow to repeat
 MODELS_BATCH = {"resnet_cifar": 64, "small_vgg": VGG_BATCH}
 FLOOR_GEMM = (512, 4608, 1024)       # (M, K, N) of the matmul that sets the floor's rate
@@ -279,6 +284,23 @@ class TrainingStep:
         return update
 
 
+class UserLoop:
+    """A user's own training loop on the library API with its defaults: ``compile`` (float32),
+    ``forward(feed, training=True)``, ``backward()``, and a plain SGD update of the returned
+    gradients in place (``p -= lr * g``)."""
+
+    def __init__(self, name: str, lr: float) -> None:
+        self.config = minipaddle.parse_config(ROOT / "model_zoo" / f"{name}.yaml")
+        self.net = minipaddle.compile(self.config, seed=1)
+        self.lr = np.float32(lr)
+
+    def __call__(self, feed: dict, batch: int) -> None:
+        self.net.forward(feed, training=True)
+        for name, grad in self.net.backward().parameters.items():
+            param = self.net.parameters[name]
+            param -= self.lr * grad
+
+
 @dataclass(frozen=True)
 class ConvCase:
     """One convolution layer, NCHW. ``repeats``: calls per timed round (small layers)."""
@@ -435,8 +457,11 @@ def bench_lenet(ctx: Context) -> list[Row]:
             batches(train, LENET_BATCH, shuffle=True, rng=np.random.default_rng(0))
             if len(labels) == LENET_BATCH]
     feeds = itertools.cycle({"pixel": images, "label": labels} for images, labels in data)
+    loop = UserLoop("lenet", USER_LOOP_LR)
     return [training_row(ctx, "lenet", "LeNet training img/s / PyTorch's", step, feeds,
-                         LENET_BATCH, ctx.steps, {"case": "lenet_step"}, 1.2)]
+                         LENET_BATCH, ctx.steps, {"case": "lenet_step"}, 1.2),
+            training_row(ctx, "lenet", "LeNet user loop (API defaults) / PyTorch's", loop,
+                         feeds, LENET_BATCH, ctx.steps, {"case": "lenet_user_loop"}, 1.2)]
 
 
 def bench_models(ctx: Context) -> list[Row]:

@@ -8,6 +8,7 @@ command per line on stdin and answers one JSON line on stdout:
 
     {"case": "version"}                                   -> {"torch": "2.13.0+cpu", "threads": 2}
     {"case": "lenet_step", "steps": 20}                   -> {"seconds": 0.91}
+    {"case": "lenet_user_loop", "steps": 20}              -> {"seconds": 0.85}
     {"case": "train_step", "model": "small_vgg", "batch": 32, "steps": 2}
                                                           -> {"seconds": 0.62}
     {"case": "pool", "kind": "max", "n": 8, "c": 64, "h": 64, "w": 64, "k": 32, "stride": 1,
@@ -21,7 +22,8 @@ command per line on stdin and answers one JSON line on stdout:
 ``torch.no_grad()``; with ``backward`` it is the forward plus ``torch.autograd.grad`` of the
 input, weight and bias for a fixed random output gradient. "lenet_step" is one LeNet training
 step (zero_grad, forward, summed cross entropy, backward, SGD with momentum and weight decay) at
-batch 64 on random data of MNIST's shapes. "train_step" is the same for ``resnet_cifar`` or
+batch 64 on random data of MNIST's shapes; "lenet_user_loop" is the loop a user writes by hand
+(forward, summed cross entropy, backward, ``p -= lr * p.grad`` under ``no_grad``). "train_step" is the same for ``resnet_cifar`` or
 ``small_vgg`` (model_zoo/*.yaml's layers, settings and summed cross entropy, in training mode:
 batch statistics and dropout) on random 3x32x32 images. "pool" is ``F.max_pool2d`` /
 ``F.avg_pool2d`` (``count_include_pad=False``), forward under ``no_grad`` or forward plus the
@@ -52,6 +54,8 @@ else:
     torch.manual_seed(0)
 
 BATCH = 64
+#: the plain SGD step of the user-loop row (bench/run.py uses the same)
+USER_LOOP_LR = 0.0003125
 _cache: dict[str, object] = {}
 
 
@@ -80,6 +84,26 @@ def lenet_step(steps: int) -> dict:
         loss = F.cross_entropy(model(images), labels, reduction="sum")
         loss.backward()
         optimizer.step()
+    return {"seconds": time.perf_counter() - start}
+
+
+def lenet_user_loop(steps: int) -> dict:
+    if "lenet_user" not in _cache:
+        model = lenet()
+        data = [(torch.rand(BATCH, 1, 28, 28), torch.randint(0, 10, (BATCH,)))
+                for _ in range(8)]
+        _cache["lenet_user"] = (model, list(model.parameters()), data)
+    model, params, data = _cache["lenet_user"]
+    start = time.perf_counter()
+    for i in range(steps):
+        images, labels = data[i % len(data)]
+        for p in params:
+            p.grad = None
+        loss = F.cross_entropy(model(images), labels, reduction="sum")
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= USER_LOOP_LR * p.grad
     return {"seconds": time.perf_counter() - start}
 
 
@@ -207,6 +231,8 @@ def answer(command: dict) -> dict:
         return {"torch": torch.__version__, "threads": torch.get_num_threads()}
     if case == "lenet_step":
         return lenet_step(**command)
+    if case == "lenet_user_loop":
+        return lenet_user_loop(**command)
     if case == "train_step":
         return train_step(**command)
     if case == "pool":

@@ -1466,7 +1466,7 @@ def run_network(tc: Any, gen: Gen) -> None:
 
     seed_costs = rng.uniform() < 0.4
     if seed_costs:
-        grads = net.backward(None)
+        grads = net.backward(None, input_grads=True)
         reached: set[str] = set()
         stack = [layer.name for layer in model.layers
                  if layer.type in ("multi-class-cross-entropy", "square_error")]
@@ -1478,7 +1478,7 @@ def run_network(tc: Any, gen: Gen) -> None:
     else:
         grad_outputs = {name: rng.normal(size=out[name].shape) for name in fetch
                         if configs[name].type != "data"}
-        grads = net.backward(grad_outputs)
+        grads = net.backward(grad_outputs, input_grads=True)
         reached = set(configs)
     static = net.parameters.static
     want_params = set()

@@ -168,6 +168,9 @@ def _show(value: Any) -> str:
         return big_int(value)
     if isinstance(value, BaseModel):
         return type(value).__name__
+    if isinstance(value, (list, tuple)) and any(isinstance(v, LayerOutput) for v in value):
+        text = "[" + ", ".join(_show(v) for v in value) + "]"
+        return text if len(text) <= 80 else text[:77] + "..."
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -351,8 +354,10 @@ def _bind_message(err: TypeError) -> str:
 def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str,
                 activation: Optional[BaseActivation] = None, num_filters: Optional[int] = None,
                 parameters: Optional[list[ParameterConfig]] = None,
-                size_argument: Optional[str] = "size") -> LayerOutput:
-    """Register an emitted LayerConfig in the current context and wrap it in a LayerOutput.
+                size_argument: Optional[str] = "size",
+                output: Optional[LayerOutput] = None) -> LayerOutput:
+    """Register an emitted LayerConfig in the current context and wrap it in a LayerOutput
+    (``output``: fill in this one, made before its config, as a ``with mixed_layer()``).
 
     height/width are read back from the emitted config, as Paddle's helpers did.
     """
@@ -368,10 +373,16 @@ def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str
         if config.device is not None and param.device is None:  # is its parameters' too
             param.device = config.device
     ctx.fresh_parameters.clear()
-    out = LayerOutput(name=config.name, layer_type=layer_type, parents=list(parents),
-                      size=config.size, num_filters=num_filters,
-                      height=config.height or None, width=config.width or None,
-                      activation=activation)
+    fields = dict(name=config.name, layer_type=layer_type, parents=list(parents),
+                  size=config.size, num_filters=num_filters,
+                  height=config.height or None, width=config.width or None,
+                  activation=activation)
+    if output is None:
+        out = LayerOutput(**fields)
+    else:
+        out = output
+        for key, value in fields.items():
+            setattr(out, key, value)
     out._config = config
     out._parameters = list(parameters or [])
     out._seq = ctx.seq()

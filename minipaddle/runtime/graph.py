@@ -59,12 +59,12 @@ def needed_layers(fetch: list[str], configs: dict[str, LayerConfig],
 def label_slots(model: ModelConfig, configs: dict[str, LayerConfig],
                 data: set[str]) -> dict[str, int]:
     """data layer -> number of classes, for the ``data`` layers used only as integer labels:
-    read at an input a layer type declares a label input (its facts' ``label_inputs``), the
-    number of classes being the size of the layer's first input."""
+    read at an input a layer type declares a label input (its facts' ``labels``: the number
+    of classes is the size of the layer's first input, or what the type says)."""
     label_uses: dict[str, list[tuple[str, int]]] = {}
     dense_uses: dict[str, list[str]] = {}
     for layer in model.layers:
-        labels = facts_of(layer.type).label_inputs
+        labels = facts_of(layer.type).labels(layer, model)
         for i, inp in enumerate(layer.inputs):
             src = inp.input_layer_name
             if i in labels and src not in data:
@@ -74,8 +74,7 @@ def label_slots(model: ModelConfig, configs: dict[str, LayerConfig],
             if src not in data:
                 continue
             if i in labels:
-                classes = configs[layer.inputs[0].input_layer_name].size or 0
-                label_uses.setdefault(src, []).append((layer.name, classes))
+                label_uses.setdefault(src, []).append((layer.name, labels[i]))
             else:
                 dense_uses.setdefault(src, []).append(layer.name)
     for ev in model.evaluators:

@@ -131,14 +131,15 @@ class Network:
 
     def backward(self, grad_outputs: Optional[dict[str, Any]] = None,
                  timings: Optional[dict[str, float]] = None,
-                 input_grads: bool = True) -> Gradients:
+                 input_grads: bool = False) -> Gradients:
         """Gradients after a training (or check) forward.  ``grad_outputs`` maps layer names
         to output gradients (returned shape or (N, size)); None seeds every computed cost
         layer with ones (the gradient of the summed cost, as Paddle does).  ``timings`` as in
         :meth:`forward`.  The gradients are arrays of the backend (device arrays on the GPU).
-        ``input_grads=False`` skips the gradients of the fed data layers (training needs
-        none): layers whose inputs need no gradient are not run backward at all, and a
-        convolution reading a data layer computes only its weight gradient."""
+        The fed data layers' gradients are computed only with ``input_grads=True`` (training
+        needs none; the default skips them): layers whose inputs need no gradient are not
+        run backward at all, and a convolution reading a data layer computes only its
+        weight gradient."""
         last = self._last
         if last is None or last["pass"].mode == Pass.TEST:
             raise RuntimeError("backward() needs a preceding forward(..., training=True or "
@@ -146,7 +147,7 @@ class Network:
         grads_out = seed_gradients(self, last, grad_outputs)
         last["pass"].wanted = gradients_wanted(self, last["needed"], input_grads)
         param_grads = run_backward(self, last, grads_out, timings)
-        return gradients(self, last, param_grads, grads_out)
+        return gradients(self, last, param_grads, grads_out, input_grads)
 
     def first_non_finite(self, feed: dict[str, Any]) -> Optional[tuple[str, str]]:
         """Re-run ``feed`` in gradient-check mode and return (layer, what) for the first layer

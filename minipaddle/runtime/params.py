@@ -53,13 +53,31 @@ class Parameters(MutableMapping):
         return f"Parameters({shapes})"
 
 
+class InputGradients(dict):
+    """The fed data layers' gradients; asking for one that backward was not asked to compute
+    says how to ask for it (instead of a bare KeyError)."""
+
+    def __init__(self, values: dict[str, Any], computed: bool):
+        super().__init__(values)
+        self.computed = computed
+
+    def __missing__(self, name: str) -> Any:
+        if not self.computed:
+            raise KeyError(f"no gradient of data layer {name!r}: backward() skips the data "
+                           "layers' gradients unless called with input_grads=True")
+        raise KeyError(f"no gradient of data layer {name!r}: it is not a dense data layer "
+                       "this pass fed and read (label slots take none)")
+
+
 class Gradients:
     """What backward returns: parameter gradients (same shapes as the parameters; static
-    parameters have none) and data-layer gradients (in the shape that was fed)."""
+    parameters have none) and data-layer gradients (in the shape that was fed), these only
+    when backward was called with ``input_grads=True``."""
 
-    def __init__(self, parameters: dict[str, Any], inputs: dict[str, Any]):
+    def __init__(self, parameters: dict[str, Any], inputs: dict[str, Any],
+                 input_grads: bool = True):
         self.parameters = parameters
-        self.inputs = inputs
+        self.inputs = InputGradients(inputs, input_grads)
 
     def __repr__(self) -> str:
         return (f"Gradients(parameters={sorted(self.parameters)}, "

@@ -50,7 +50,8 @@ def run_forward(net: Any, p: Pass, values: dict[str, Any], needed: list[str],
             start = perf_counter() if timings is not None else 0.0
             xs = [values[i] for i in runtime.input_names]
             z = runtime.forward(xs, net.parameters, p)
-            z = z.reshape((xs[0].shape[0],) + runtime.out_shape)    # the layer's natural shape
+            rows = -1 if runtime.changes_batch else xs[0].shape[0]
+            z = z.reshape((rows,) + runtime.out_shape)                 # the layer's natural shape
             if timings is not None:
                 start = lap(net.backend, timings, name, start)
             y = activate(net.backend, acts[name], z)
@@ -132,7 +133,7 @@ def run_backward(net: Any, last: dict, grads_out: dict[str, Any],
 
 
 def gradients(net: Any, last: dict, param_grads: dict[str, Any],
-              grads_out: dict[str, Any]) -> Gradients:
+              grads_out: dict[str, Any], input_grads: bool) -> Gradients:
     """What backward returns: trainable parameters' gradients in their shapes, and the
     wanted fed data layers' gradients in the shape that was fed."""
     static = net.parameters.static
@@ -146,7 +147,7 @@ def gradients(net: Any, last: dict, param_grads: dict[str, Any],
         if g is None:
             g = net.xp.zeros_like(last["values"][name])
         inputs[name] = net.backend.to_output(g.reshape(np.shape(fed)), host=False)
-    return Gradients(params, inputs)
+    return Gradients(params, inputs, input_grads)
 
 
 def gradients_wanted(net: Any, needed: list[str], input_grads: bool) -> frozenset:

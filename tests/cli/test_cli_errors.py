@@ -102,8 +102,8 @@ RAISING_CONFIGS = {
     "ReluActivation(1)": ("a = ReluActivation(1)", "ReluActivation: takes no arguments, got 1"),
     "class typo": ("o = MomentumOptimizer(momentun=0.9)",
                    "MomentumOptimizer: unknown argument 'momentun' (did you mean 'momentum'?)"),
-    "unsupported name": ("m = mixed_layer()", "mixed_layer is a PaddlePaddle v1 function that "
-                                              "minipaddle does not implement"),
+    "unsupported name": ("m = lstmemory()", "lstmemory is a PaddlePaddle v1 function that "
+                                            "minipaddle does not implement"),
 }
 
 

@@ -38,7 +38,7 @@ def compare(net_a, net_b, feed, seeds=None):
     for name in outs:
         assert np.abs(ya[name]).max() > 0, name
         np.testing.assert_allclose(yb[name], ya[name], rtol=1e-12, atol=1e-12, err_msg=name)
-    ga, gb = net_a.backward(seeds), net_b.backward(seeds)
+    ga, gb = net_a.backward(seeds, input_grads=True), net_b.backward(seeds, input_grads=True)
     assert set(ga.parameters) == set(gb.parameters)
     for name, grad in ga.parameters.items():
         assert np.abs(grad).max() > 0, name

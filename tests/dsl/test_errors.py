@@ -595,8 +595,8 @@ def test_error_inside_network_helper_points_at_user_call():
 # ---------------------------------------------------------------------------------------------
 # known but unsupported Paddle names
 
-UNSUPPORTED = ["mixed_layer", "embedding_layer", "lstmemory", "simple_lstm", "grumemory",
-               "recurrent_group", "full_matrix_projection"]
+UNSUPPORTED = ["context_projection", "recurrent_layer", "lstmemory", "simple_lstm", "grumemory",
+               "recurrent_group", "pooling_layer"]
 
 
 @pytest.mark.parametrize("name", UNSUPPORTED)

@@ -258,7 +258,7 @@ def test_layer_output_repr_eq_dump_ignore_parents():
 
 
 def test_unsupported_paddle_names_raise_not_implemented():
-    for fn in (mixed_layer, embedding_layer, lstmemory, simple_lstm):
+    for fn in (context_projection, recurrent_layer, lstmemory, simple_lstm):
         with pytest.raises(NotImplementedError, match=fn.__name__):
             fn()
 

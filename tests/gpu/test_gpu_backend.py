@@ -206,7 +206,7 @@ def test_cupy_feeds_give_cupy_outputs_and_gradients_stay_on_the_device():
     assert isinstance(net.forward({"x": cupy.asarray(x)}, as_numpy=True)["b"], np.ndarray)
     out = net.forward({"x": cupy.asarray(x)}, training=True)["b"]
     assert isinstance(out, cupy.ndarray)
-    grads = net.backward({"b": cupy.ones_like(out)})
+    grads = net.backward({"b": cupy.ones_like(out)}, input_grads=True)
     assert all(isinstance(g, cupy.ndarray) for g in grads.parameters.values())
     assert isinstance(grads.inputs["x"], cupy.ndarray)
     assert isinstance(net.parameters["_c.w0"], cupy.ndarray)

@@ -7,6 +7,8 @@ integer cases of test_ConvUnify (spec 7.2) exactly, for every conv type on every
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -26,14 +28,14 @@ def compile_pair(model, device, seed: int = 1):
         return mp.compile(model, seed=seed), mp.compile(model, device=device, seed=seed)
 
 
-def feed_for(net, rng, positive: bool) -> dict:
+def feed_for(net, rng, positive: bool, batch: int = N) -> dict:
     feed = {}
     for name in net.order:
         if net.configs[name].type != "data":
             continue
-        shape = (N,) + net.shapes[name]
+        shape = (batch,) + net.shapes[name]
         if name in net.label_slots:
-            feed[name] = rng.integers(0, net.label_slots[name], size=N)
+            feed[name] = rng.integers(0, net.label_slots[name], size=batch)
         elif positive:
             feed[name] = rng.uniform(0.2, 1.0, size=shape).astype(np.float32)
         else:
@@ -42,7 +44,13 @@ def feed_for(net, rng, positive: bool) -> dict:
 
 
 def check_consistency(fn, device, positive: bool = False, seed: int = 2) -> None:
-    model = model_of(fn)
+    check_model_consistency(model_of(fn), device, positive, seed)
+
+
+def check_model_consistency(model, device, positive: bool = False, seed: int = 2,
+                            values: Optional[dict] = None, batch: int = N) -> None:
+    """``values``: data layer -> function of a generator giving what it is fed (an index, a
+    mask, a box row: inputs that random values would make invalid)."""
     cpu, dev = compile_pair(model, device)
     rng = np.random.default_rng(seed)
     static = cpu.parameters.static
@@ -51,7 +59,8 @@ def check_consistency(fn, device, positive: bool = False, seed: int = 2) -> None
             param += rng.normal(0.0, 0.05 * (float(param.std()) or 1.0),
                                 size=param.shape).astype(param.dtype)
         dev.parameters[name] = param
-    feed = feed_for(cpu, rng, positive)
+    feed = feed_for(cpu, rng, positive, batch)
+    feed.update({name: make(rng).astype(np.float32) for name, make in (values or {}).items()})
     layers = [name for name in cpu.order if name in cpu.layers]
     out_cpu = cpu.forward(feed, training=True, fetch=layers)
     out_dev = dev.forward(feed, training=True, fetch=layers)
@@ -60,7 +69,7 @@ def check_consistency(fn, device, positive: bool = False, seed: int = 2) -> None
         assert_close(out_dev[name], out_cpu[name], rtol, f"training forward of {name!r}")
     seeds = {k: rng.standard_normal(out_cpu[k].shape).astype(np.float32)
              for k in model.output_layer_names}
-    g_cpu, g_dev = cpu.backward(seeds), dev.backward(seeds)
+    g_cpu, g_dev = cpu.backward(seeds, input_grads=True), dev.backward(seeds, input_grads=True)
     assert sorted(g_dev.parameters) == sorted(g_cpu.parameters)
     assert sorted(g_dev.inputs) == sorted(g_cpu.inputs)
     rtol = rtol_of(device)
@@ -220,44 +229,64 @@ def costs():
             cross_entropy(input=p, label=lab)]
 
 
-def elementwise_layers():
-    """The element-wise and vector layers of issue 16 (positive inputs: power's bases)."""
-    x = data_layer(name="ex", size=6)
-    y = data_layer(name="ey", size=6)
-    w = data_layer(name="ew", size=1)
-    keys = data_layer(name="ekeys", size=12)
-    sel = data_layer(name="esel", size=4)
-    si = slope_intercept_layer(input=x, slope=-1.5, intercept=2.0)
-    return [scaling_layer(input=si, weight=w), scale_shift_layer(input=x),
-            clip_layer(input=x, min=0.4, max=0.8), power_layer(input=x, weight=w),
-            interpolation_layer(input=[x, y], weight=w),
-            linear_comb_layer(weights=data_layer(name="ecw", size=2), vectors=keys),
-            cos_sim(a=x, b=y, scale=2), cos_sim(a=x, b=keys, size=2),
-            dot_prod_layer(input1=x, input2=y), l2_distance_layer(x=x, y=y),
-            out_prod_layer(input1=x, input2=w), tensor_layer(a=x, b=y, size=3),
-            factorization_machine(input=x, factor_size=2),
-            selective_fc_layer(input=[x, y], size=4, select=sel),
-            multiplex_layer(input=[maxid_layer(input=data_layer(name="escore", size=2)),
-                                   x, y])]
-
-
 @pytest.mark.parametrize("case,positive", [(pools, False), (norms, False),
                                            (image_layers, False), (activations, True),
-                                           (combinations, False), (costs, True),
-                                           (elementwise_layers, True)],
+                                           (combinations, False), (costs, True)],
                          ids=["pool", "norm", "image", "activations", "concat_addto_dropout",
-                              "costs", "elementwise"])
+                              "costs"])
 def test_layers(case, positive, device):
     check_consistency(case, device, positive=positive)
+
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def _ground_truth(rng) -> np.ndarray:
+    """Five rows [label, xmin, ymin, xmax, ymax, difficult] per image, the last two padding
+    (label -1), as tests/configs/detection.py feeds its boxes."""
+    rows = np.full((N, 5, 6), -1.0)
+    for i in range(N):
+        for j in range(3):
+            x0, y0 = rng.uniform(0.0, 0.6, size=2)
+            w, h = rng.uniform(0.15, 0.4, size=2)
+            rows[i, j] = [j % 2, x0, y0, x0 + w, y0 + h, 0]
+    return rows.reshape(N, -1)
+
+
+#: trans_layer transposes the batch: it runs when the batch size is its input's size (16)
+GEOMETRY_BATCH = 16
+#: issue 16's layer families, by their test config files, with the data layers random values
+#: would make invalid
+CONFIG_CASES = {
+    "elementwise": {"index": lambda rng: rng.integers(0, 3, size=(N, 1)),
+                    "columns": lambda rng: (rng.uniform(size=(N, 5)) < 0.6)},
+    "geometry": {"indices": lambda rng: np.tile([1, 2, 2, 5, 1, 4], (GEOMETRY_BATCH, 1)),
+                 "rois": lambda rng: np.tile([[0, 0, 0, 5, 7], [1, 1, 2, 4, 6],
+                                              [3, 2, 1, 2, 1], [2, 0.5, 0.5, 3.5, 6.5]],
+                                             (GEOMETRY_BATCH // 4, 1))},
+    "mixed": {},
+    "detection": {"boxes": _ground_truth},
+}
+
+
+def config_model(name: str):
+    return mp.parse_config(CONFIGS / f"{name}.py").model_config
+
+
+@pytest.mark.parametrize("name", sorted(CONFIG_CASES))
+def test_layer_families(name, device):
+    # positive inputs: power_layer's fractional powers of negative numbers are NaN
+    check_model_consistency(config_model(name), device, positive=name == "elementwise",
+                            values=CONFIG_CASES[name],
+                            batch=GEOMETRY_BATCH if name == "geometry" else N)
 
 
 def test_every_runtime_layer_type_is_covered():
     """The cases above compile every registered layer type at least once."""
     from minipaddle.runtime.registry import known_types
 
-    seen = set()
-    for fn in ([pools, norms, image_layers, activations, combinations, costs,
-                elementwise_layers]
+    seen = {layer.type for name in CONFIG_CASES for layer in config_model(name).layers}
+    for fn in ([pools, norms, image_layers, activations, combinations, costs]
                + [conv_cases(kind)[case] for kind in CONV_TYPES for case in CONV_CASES]):
         seen |= {layer.type for layer in model_of(fn).layers}
     pool_types = set()

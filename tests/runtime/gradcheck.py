@@ -38,7 +38,7 @@ def check_network_gradients(net, feed: dict, *, fetch=None, eps: float = 1e-6,
             param += rng.normal(0.0, jitter * spread, size=param.shape)
     outs = net.forward(feed, training="check", fetch=fetch)
     weights = {k: rng.standard_normal(v.shape) for k, v in outs.items()}
-    grads = net.backward(weights)
+    grads = net.backward(weights, input_grads=True)
 
     def loss() -> float:
         return weighted_loss(net.forward(feed, training="check", fetch=fetch), weights)

@@ -51,7 +51,7 @@ def test_worked_example_forward_backward_and_sgd_step(dtype):
     np.testing.assert_array_equal(out[0, 0], [[6, 7, 5], [3, -1, -1], [2, -1, 4]])
     np.testing.assert_array_equal(out[0, 1], [[2, -5, -8], [1, -4, -4], [0, -5, -5]])
     dy = np.array([[[[0, 1, 1], [2, 2, 2], [1, 0, 0]], [[1, 0, 2], [0, 0, 0], [1, 2, 1]]]])
-    grads = network.backward({"conv": dy})
+    grads = network.backward({"conv": dy}, input_grads=True)
     dx = grads.inputs["x"]
     assert dx.shape == (1, 3, 5, 5)          # the shape that was fed
     dx = dx[0]
@@ -223,7 +223,7 @@ def test_backward_seeds_costs_and_returns_fed_shapes():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 2, 6, 6))
     net.forward({"x": x, "lab": np.array([[0], [2], [1]])}, training=True)
-    g = net.backward()
+    g = net.backward(input_grads=True)
     assert g.inputs["x"].shape == (3, 2, 6, 6) and "lab" not in g.inputs
     assert set(g.parameters) == set(net.parameters) - {"_bn.w1", "_bn.w2"}
     for name, grad in g.parameters.items():
@@ -231,6 +231,25 @@ def test_backward_seeds_costs_and_returns_fed_shapes():
     with pytest.raises(RuntimeError, match="needs a preceding forward"):
         net.forward({"x": x}, fetch=["p"])
         net.backward()
+
+
+def test_backward_skips_data_layer_gradients_by_default():
+    """The bare API does no work nobody asked for: without input_grads=True there are no
+    data-layer gradients (a clear KeyError names the flag), and the parameter gradients are
+    the same as when they are computed."""
+    net = compile_fn(small_net, seed=2, dtype="float64")
+    x = np.random.default_rng(1).standard_normal((3, 2, 6, 6))
+    feed = {"x": x, "lab": np.array([[0], [2], [1]])}
+    net.forward(feed, training=True)
+    full = net.backward(input_grads=True)
+    net.forward(feed, training=True)
+    bare = net.backward()
+    assert len(bare.inputs) == 0
+    with pytest.raises(KeyError, match="input_grads=True"):
+        bare.inputs["x"]
+    assert set(bare.parameters) == set(full.parameters)
+    for name, grad in full.parameters.items():
+        np.testing.assert_array_equal(bare.parameters[name], grad, err_msg=name)
 
 
 def test_label_slot_also_used_as_dense_input_is_rejected_at_compile():

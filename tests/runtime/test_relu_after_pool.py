@@ -51,7 +51,7 @@ def test_moved_relu_gives_identical_outputs_and_gradients(size, stride, padding,
         b = plain.forward(data, training=True, fetch=["cost", "p", "f"])
         for name in a:
             np.testing.assert_array_equal(a[name], b[name])
-        ga, gb = moved.backward(), plain.backward()
+        ga, gb = moved.backward(input_grads=True), plain.backward(input_grads=True)
         assert sorted(ga.parameters) == sorted(gb.parameters)
         for name in ga.parameters:
             np.testing.assert_array_equal(ga.parameters[name], gb.parameters[name])
@@ -72,7 +72,7 @@ def test_fetching_or_seeding_the_moved_layer_sees_its_relu(monkeypatch):
     moved.forward(data, training=True)
     plain.forward(data, training=True)
     seed = {"c": rng.normal(size=(5, 4 * 10 * 10)), "cost": np.ones((5, 1))}
-    ga, gb = moved.backward(seed), plain.backward(seed)
+    ga, gb = moved.backward(seed, input_grads=True), plain.backward(seed, input_grads=True)
     for name in ga.parameters:
         np.testing.assert_allclose(ga.parameters[name], gb.parameters[name], rtol=1e-12,
                                    atol=1e-12)

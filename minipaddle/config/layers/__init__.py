@@ -9,7 +9,9 @@ A layer type declares here (one module per family, found by discovery: nothing l
   C-order flattening is Paddle's buffer layout; the DSL sizes its parameters from the same
   rule, the runtime allocates these shapes;
 * ``label_inputs``: which of its inputs are integer label slots (a data layer read there
-  takes class indices);
+  takes class indices, as many as the size of the layer's first input); or a function
+  ``(layer, model) -> {input index: number of classes}`` for a type whose label inputs
+  depend on its config (a mixed layer's table projections read ids);
 * ``display``: the family ``minipaddle time`` counts it in (``"convolution"``, ...);
 * ``runs_as``: for a GPU algorithm, the type whose implementation runs it where its own is
   missing (on the CPU; with ``needs_cudnn``, also on a GPU without cuDNN);
@@ -25,7 +27,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from ..models import LayerConfig, ModelConfig
 
@@ -59,11 +61,21 @@ class LayerFacts:
     type: str
     output_shape: Callable[[LayerConfig], Shape] = image_shape
     parameters: Callable[[LayerConfig, ModelConfig], dict[str, Shape]] = no_parameters
-    label_inputs: tuple[int, ...] = ()
+    label_inputs: Union[tuple[int, ...],
+                        Callable[[LayerConfig, ModelConfig], dict[int, int]]] = ()
     display: str = ""
     runs_as: Optional[str] = None
     needs_cudnn: bool = False
     mult_adds: Optional[Callable[[LayerConfig, ModelConfig], int]] = None
+
+    def labels(self, layer: LayerConfig, model: ModelConfig) -> dict[int, int]:
+        """{input index: number of classes} of the layer's integer label inputs."""
+        if callable(self.label_inputs):
+            return self.label_inputs(layer, model)
+        if not self.label_inputs:
+            return {}
+        classes = input_size(model, layer, 0)
+        return {i: classes for i in self.label_inputs}
 
     @property
     def family(self) -> str:
