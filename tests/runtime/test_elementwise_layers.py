@@ -475,12 +475,13 @@ def _layers():
      r"factorization_machine.*factor_size"),
     (lambda d: selective_fc_layer(input=d["x"], size=3, select=d["y"]),
      r"selective_fc_layer.*select=.*'y' has size 4, but the layer has size 3"),
+    (lambda d: selective_fc_layer(input=d["x"], size=4, select=d["y"],
+                                  has_selected_colums=False),
+     r"selective_fc_layer.*has_selected_colums=False: contradicts select='y'"),
     (lambda d: multiplex_layer(input=[d["w"], d["x"]]),
      r"multiplex_layer.*input=.*more than 2 layers.*got 2"),
     (lambda d: multiplex_layer(input=[d["w"], d["x"], d["y"]]),
      r"multiplex_layer.*input=.*candidate 'y' has size 4, but 'x' has size 6"),
-    (lambda d: multiplex_layer(input=[d["w2"], d["x"], d["x"]]),
-     r"multiplex_layer.*input=.*must have size 1, but layer 'w2' has size 2"),
     (lambda d: l2_distance_layer(x=d["x"], y=d["x"], layer_attr=ExtraAttr(drop_rate=0.5)),
      r"l2_distance_layer.*layer_attr=.*does not support drop_rate"),
 ])
@@ -490,3 +491,24 @@ def test_bad_arguments_are_one_clear_line(call, pattern):
     with pytest.raises(ConfigError, match=pattern) as info:
         mp.parse_config(config)
     assert "\n" not in str(info.value)
+
+
+def test_multiplex_index_must_be_one_value_per_sample_and_may_come_from_maxid():
+    def wide():
+        index = data_layer(name="index", size=2)
+        return multiplex_layer(input=[index, data_layer(name="a", size=2),
+                                      data_layer(name="b", size=2)], name="mux")
+    with pytest.raises(ConfigError, match=r"multiplex layer 'mux': its index input 'index' "
+                                          r"gives 2 values per sample"):
+        compiled(wide)
+
+    def from_maxid():
+        scores = data_layer(name="scores", size=2)
+        a, b = data_layer(name="a", size=3), data_layer(name="b", size=3)
+        return multiplex_layer(input=[maxid_layer(input=scores), a, b], name="mux")
+    net_ = compiled(from_maxid)
+    feed = random_feed(net_)
+    (mux,) = forward(net_, feed, "mux")
+    picks = np.argmax(feed["scores"], axis=1)
+    np.testing.assert_allclose(mux, [feed["ab"[k]][n] for n, k in enumerate(picks)], rtol=0)
+    check_network_gradients(net_, feed, frozen=("scores",))

@@ -7,7 +7,7 @@ docs/layer_notes_16.md.  The id-selecting and weighted layers are in ``select.py
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 from ...config import LayerInputConfig
 from ...config.models import ClipConfig
@@ -22,6 +22,9 @@ from ..params import (
 #: what a layer without Paddle's ``layer_support`` decorator let through ``layer_attr``
 #: unchecked (Paddle wrote both fields into the config)
 UNCHECKED = DROPOUT + ERROR_CLIPPING
+
+#: a list or tuple of layers (Paddle took any sequence)
+LayerSeq = Union[list[LayerOutput], tuple[LayerOutput, ...]]
 
 
 def inputs_of(*parents: LayerOutput) -> list[LayerInputConfig]:
@@ -120,7 +123,7 @@ def power_layer(input: LayerOutput, weight: LayerOutput, name: Optional[str] = N
 
 
 @dsl_function()
-def interpolation_layer(input: list[LayerOutput], weight: LayerOutput,
+def interpolation_layer(input: LayerSeq, weight: LayerOutput,
                         name: Optional[str] = None,
                         layer_attr: LayerAttrArg = None) -> LayerOutput:
     """``y = w * x1 + (1 - w) * x2`` with ``input=[x1, x2]`` of equal size and one weight per

@@ -16,7 +16,7 @@ from ..base import Activation, Layers, LayerOutput, PosInt, Size, as_list, dsl_f
 from ..params import (
     DROPOUT, ERROR_CLIPPING, bias_attr_of, bias_name, create_parameter, weight_name,
 )
-from .elementwise import UNCHECKED, emit, inputs_of
+from .elementwise import UNCHECKED, LayerSeq, emit, inputs_of
 
 
 def _bias(values: dict, params: list, bias_attr, name: str, size: int) -> None:
@@ -100,6 +100,10 @@ def selective_fc_layer(input: Layers, size: Size, select: Optional[LayerOutput] 
     if not inputs:
         raise fail("input", input, "expected at least one input layer")
     act = act or TanhActivation()
+    if select is not None and not has_selected_colums:
+        raise fail("has_selected_colums", has_selected_colums,
+                   f"contradicts select={select.name!r}: the select layer marks the selected "
+                   "columns; pass select=None for a plain fc")
     if select is not None and select.size != size:
         raise fail("select", select, f"layer {select.name!r} has size {select.size}, but the "
                    f"layer has size {size}; select marks each of the {size} output columns")
@@ -136,18 +140,14 @@ def maxid_layer(input: LayerOutput, name: Optional[str] = None,
 
 
 @dsl_function()
-def multiplex_layer(input: list[LayerOutput], name: Optional[str] = None,
+def multiplex_layer(input: LayerSeq, name: Optional[str] = None,
                     layer_attr: LayerAttrArg = None) -> LayerOutput:
     """Row n of the output is row n of candidate ``ids[n]``: ``input[0]`` gives one index per
-    sample (size 1), ``input[1:]`` are the equal-sized candidates."""
+    sample (a data layer of size 1, or a ``maxid_layer``), ``input[1:]`` are the equal-sized
+    candidates."""
     if len(input) <= 2:
         raise fail("input", input, f"a list of more than 2 layers (the index layer and at "
                    f"least 2 candidates), got {len(input)}")
-    require_ids = input[0]
-    if require_ids.size != 1:
-        raise fail("input", require_ids, f"input[0] gives one candidate index per sample and "
-                   f"must have size 1, but layer {require_ids.name!r} has size "
-                   f"{require_ids.size}")
     for other in input[2:]:
         if other.size != input[1].size:
             raise fail("input", other, f"candidate {other.name!r} has size {other.size}, but "

@@ -4,6 +4,7 @@ types' declared facts (:mod:`minipaddle.config.layers.elementwise`)."""
 
 from __future__ import annotations
 
+from ...config import ConfigError
 from ...kernels import elementwise as K
 from ..registry import register
 from .base import accumulate
@@ -91,6 +92,17 @@ class MaxIdLayer(RowLayer):
 @register("multiplex")
 class MultiplexLayer(RowLayer):
     """Row n of candidate ``ids[n]`` (input 0 gives the ids as values ``(N, 1)``)."""
+
+    def __init__(self, config, model, shapes):
+        super().__init__(config, model, shapes)
+        width = 1
+        for extent in self.input_shapes[0]:
+            width *= extent
+        if width != 1:
+            raise ConfigError(f"multiplex layer {self.name!r}: its index input "
+                              f"{self.input_names[0]!r} gives {width} values per sample; it "
+                              "must give one candidate index (a data layer of size 1 or a "
+                              "maxid_layer)", layer=self.name)
 
     def _ids(self, xs, p):
         values = rows(xs[0])[:, 0]
