@@ -500,4 +500,4 @@ class DetectionMAP:
             total += average_precision(self.true_pos[c], self.false_pos[c], self.num_pos[c],
                                        self.ap_type)
             count += 1
-        return total / count * 100 if count else 0.0
+        return float(total / count * 100) if count else 0.0

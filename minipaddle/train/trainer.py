@@ -347,6 +347,11 @@ class Trainer:
         self.batch_evaluators = build_evaluators(config.model_config.evaluators, self.costs)
         self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs}
                             | set(self.costs))
+        whole = [ev.name for ev in self.evaluators if not ev.additive]
+        if whole and self.comm.distributed:
+            raise ConfigError(f"evaluator(s) {', '.join(whole)} need every detection of a "
+                              "pass in one process and cannot run data parallel (as in "
+                              "Paddle); remove them or train in one process")
         self.parallel = DataParallel(self.comm, self.net,
                                      1 + count_size(self.evaluators),
                                      sync_batch_norm)
@@ -450,6 +455,9 @@ class Trainer:
             grads = self.net.backward(input_grads=False).parameters
             for batch_ev in self.batch_evaluators:
                 batch_ev.add(out, feed)
+            for ev in self.evaluators:          # no counts to carry: the pass's adds itself
+                if not ev.additive:
+                    ev.add(out, feed)
         grads, totals = self.parallel.reduce(grads, [size] + counts_of(self.batch_evaluators))
         size = int(totals[0])
         for evaluators in (self.batch_evaluators, self.evaluators):

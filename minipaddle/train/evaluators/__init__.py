@@ -49,6 +49,11 @@ class Evaluator:
     #: batches (or of several ranks' shards of one batch) add up; each attribute is a number
     #: or a float array of a shape fixed at construction
     fields: tuple[str, ...] = ()
+    #: False for an evaluator whose state is no fixed vector of sums (detection_map keeps
+    #: every detection's score): it has no counts, the trainer adds each training batch to
+    #: the pass's evaluator itself, ``add_counts`` never resets it, and data parallel
+    #: training refuses it
+    additive: bool = True
 
     def count_size(self) -> int:
         """The length of :meth:`counts`."""
@@ -136,10 +141,10 @@ def count_size(evaluators: list[Evaluator]) -> int:
 
 def add_counts(evaluators: list[Evaluator], counts: Any, reset: bool = False) -> None:
     """Add a flat list of counts (``counts_of``'s layout) to the evaluators; with ``reset``,
-    the evaluators hold exactly those counts."""
+    the evaluators hold exactly those counts (a non-additive one keeps what it holds)."""
     counts = list(counts)
     for ev in evaluators:
-        if reset:
+        if reset and ev.additive:
             ev.reset()
         n = ev.count_size()
         ev.add_counts(counts[:n])
