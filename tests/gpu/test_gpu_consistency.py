@@ -244,12 +244,35 @@ def costs():
             cross_entropy(input=p, label=lab)]
 
 
+def mixed_layers():
+    """mixed (every projection and operator), concat2 and featmap_expand."""
+    x = data_layer(name="x", size=6)
+    ids = data_layer(name="ids", size=7)
+    img = image("img", 2, 5, 5)
+    flt = data_layer(name="flt", size=3 * 2 * 3 * 3)
+    m = mixed_layer(size=4, act=TanhActivation(), bias_attr=True, input=[
+        full_matrix_projection(x), trans_full_matrix_projection(x), table_projection(ids),
+        identity_projection(x, offset=1)])
+    d = mixed_layer(input=[dotmul_projection(x), scaling_projection(x),
+                           dotmul_operator(a=x, b=x, scale=0.5)])
+    c = mixed_layer(bias_attr=True, input=[conv_projection(img, filter_size=2, num_filters=2),
+                                           conv_projection(img, filter_size=2, num_filters=2,
+                                                           groups=2)])
+    t = mixed_layer(input=[conv_projection(img, filter_size=2, num_filters=2, stride=2,
+                                           trans=True),
+                           conv_operator(img=img, filter=data_layer(name="tf", size=16),
+                                         filter_size=2, num_filters=2, stride=2, trans=True)])
+    o = mixed_layer(input=conv_operator(img=img, filter=flt, filter_size=3, num_filters=3))
+    cat = concat_layer(input=[identity_projection(m), full_matrix_projection(d, size=3)])
+    return [m, d, c, t, o, cat, repeat_layer(m, 3), repeat_layer(d, 2, as_row_vector=False)]
+
+
 @pytest.mark.parametrize("case,positive", [(pools, False), (norms, False),
                                            (image_layers, False), (activations, True),
                                            (combinations, False), (costs, True),
-                                           (volumes, False)],
+                                           (volumes, False), (mixed_layers, False)],
                          ids=["pool", "norm", "image", "activations", "concat_addto_dropout",
-                              "costs", "volumes"])
+                              "costs", "volumes", "mixed"])
 def test_layers(case, positive, device):
     check_consistency(case, device, positive=positive)
 
@@ -302,7 +325,8 @@ def test_every_runtime_layer_type_is_covered():
     from minipaddle.runtime.registry import known_types
 
     seen = {layer.type for name in CONFIG_CASES for layer in config_model(name).layers}
-    for fn in ([pools, norms, image_layers, activations, combinations, costs, volumes]
+    for fn in ([pools, norms, image_layers, activations, combinations, costs, volumes,
+                mixed_layers]
                + [conv_cases(kind)[case] for kind in CONV_TYPES for case in CONV_CASES]):
         seen |= {layer.type for layer in model_of(fn).layers}
     pool_types = set()
