@@ -39,7 +39,8 @@ from . import killpoints
 from .comm import Communicator, LocalComm
 from .datasets import Dataset, batches, load_dataset
 from .divergence import DivergenceGuard, quiet_floating_point
-from .evaluators import Evaluator, add_counts, build_evaluators, count_size, counts_of
+from .evaluators import (Evaluator, add_counts, add_records, build_evaluators, count_size,
+                         counts_of, has_records, records_of)
 from .events import BeginIteration, BeginPass, EndForwardBackward, EndIteration, EndPass
 from .optimizers import ParameterUpdater
 from .parallel import DataParallel, agreement_items, rank_device
@@ -322,10 +323,10 @@ class Trainer:
                                             if self.train_data is not None else (None, None))
         self.updater = self.new_updater()
         self.costs = _cost_layers(self.net, config.model_config.output_layer_names)
-        self.evaluators: list[Evaluator] = build_evaluators(config.model_config.evaluators,
-                                                            self.costs)
-        #: the same metrics over the last batch only (EndIteration.batch_metrics)
-        self.batch_evaluators = build_evaluators(config.model_config.evaluators, self.costs)
+        self.evaluators: list[Evaluator] = self._build_evaluators()
+        #: the same metrics over the last batch only (EndIteration.batch_metrics); these see
+        #: the batches (printers print from them), the pass's add up their counts
+        self.batch_evaluators = self._build_evaluators()
         self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs}
                             | set(self.costs))
         self.parallel = DataParallel(self.comm, self.net,
@@ -338,6 +339,16 @@ class Trainer:
         self.batch_in_pass = 0
 
     # -- wiring --------------------------------------------------------------------------------
+    def _build_evaluators(self) -> list[Evaluator]:
+        return build_evaluators(self.config.model_config.evaluators, self.costs,
+                                log=getattr(self.log, "note", None),
+                                model=self.config.model_config)
+
+    def _gather_records(self, evaluators: list[Evaluator]) -> list:
+        """Every rank's evaluator records (one list per rank)."""
+        mine = records_of(evaluators)
+        return self.comm.allgather(mine) if self.comm.distributed else [mine]
+
     def _feed(self, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
         # in the shape the data layer declares: a flat one (Paddle's demos have no
         # height/width) gets flat rows, which the first image layer reads as an image
@@ -433,8 +444,12 @@ class Trainer:
                 batch_ev.add(out, feed)
         grads, totals = self.parallel.reduce(grads, [size] + counts_of(self.batch_evaluators))
         size = int(totals[0])
+        gathered = (self._gather_records(self.batch_evaluators)
+                    if has_records(self.batch_evaluators) else None)
         for evaluators in (self.batch_evaluators, self.evaluators):
             add_counts(evaluators, totals[1:], reset=evaluators is self.batch_evaluators)
+            if gathered is not None:
+                add_records(evaluators, gathered, reset=evaluators is self.batch_evaluators)
         self.handler(EndForwardBackward(pass_id, batch_id, grads))
         self.updater.step(size, self.net.parameters, grads)
         self.batch_count += 1
@@ -506,10 +521,13 @@ class Trainer:
         return self._evaluate_shards(self.parallel.shard_feeds(feeds), averaged)
 
     def _evaluate_shards(self, feeds: Iterable[Feed], averaged: bool) -> dict[str, float]:
-        evaluators = build_evaluators(self.config.model_config.evaluators, self.costs)
+        evaluators = self._build_evaluators()
         with _averaged_weights(self.net, self.updater, averaged):
             _forward_all(self.net, feeds, evaluators, self.fetch)
+        gathered = self._gather_records(evaluators) if has_records(evaluators) else None
         add_counts(evaluators, self.parallel.sum_counts(counts_of(evaluators)), reset=True)
+        if gathered is not None:        # (the reset above emptied the records)
+            add_records(evaluators, gathered, reset=True)
         return _values(evaluators)
 
     def check_agreement(self, data: bool = True) -> None:
