@@ -236,6 +236,19 @@ def _forward_all(net: Network, feeds: Iterable[Feed], evaluators: list[Evaluator
             ev.add(out, feed)
 
 
+def _evaluators_of(trainer: Any) -> list[Evaluator]:
+    """The evaluators of the trainer's model: printers print through its log."""
+    model = trainer.config.model_config
+    return build_evaluators(model.evaluators, trainer.costs,
+                            log=getattr(trainer.log, "note", None), model=model)
+
+
+def _gathered_records(comm: Communicator, evaluators: list[Evaluator]) -> list:
+    """Every rank's evaluator records (one list per rank)."""
+    mine = records_of(evaluators)
+    return comm.allgather(mine) if comm.distributed else [mine]
+
+
 @contextlib.contextmanager
 def _averaged_weights(net: Network, updater: ParameterUpdater, averaged: bool
                       ) -> Iterator[None]:
@@ -323,10 +336,10 @@ class Trainer:
                                             if self.train_data is not None else (None, None))
         self.updater = self.new_updater()
         self.costs = _cost_layers(self.net, config.model_config.output_layer_names)
-        self.evaluators: list[Evaluator] = self._build_evaluators()
+        self.evaluators: list[Evaluator] = _evaluators_of(self)
         #: the same metrics over the last batch only (EndIteration.batch_metrics); these see
         #: the batches (printers print from them), the pass's add up their counts
-        self.batch_evaluators = self._build_evaluators()
+        self.batch_evaluators = _evaluators_of(self)
         self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs}
                             | set(self.costs))
         self.parallel = DataParallel(self.comm, self.net,
@@ -339,16 +352,6 @@ class Trainer:
         self.batch_in_pass = 0
 
     # -- wiring --------------------------------------------------------------------------------
-    def _build_evaluators(self) -> list[Evaluator]:
-        return build_evaluators(self.config.model_config.evaluators, self.costs,
-                                log=getattr(self.log, "note", None),
-                                model=self.config.model_config)
-
-    def _gather_records(self, evaluators: list[Evaluator]) -> list:
-        """Every rank's evaluator records (one list per rank)."""
-        mine = records_of(evaluators)
-        return self.comm.allgather(mine) if self.comm.distributed else [mine]
-
     def _feed(self, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
         # in the shape the data layer declares: a flat one (Paddle's demos have no
         # height/width) gets flat rows, which the first image layer reads as an image
@@ -444,7 +447,7 @@ class Trainer:
                 batch_ev.add(out, feed)
         grads, totals = self.parallel.reduce(grads, [size] + counts_of(self.batch_evaluators))
         size = int(totals[0])
-        gathered = (self._gather_records(self.batch_evaluators)
+        gathered = (_gathered_records(self.comm, self.batch_evaluators)
                     if has_records(self.batch_evaluators) else None)
         for evaluators in (self.batch_evaluators, self.evaluators):
             add_counts(evaluators, totals[1:], reset=evaluators is self.batch_evaluators)
@@ -521,10 +524,10 @@ class Trainer:
         return self._evaluate_shards(self.parallel.shard_feeds(feeds), averaged)
 
     def _evaluate_shards(self, feeds: Iterable[Feed], averaged: bool) -> dict[str, float]:
-        evaluators = self._build_evaluators()
+        evaluators = _evaluators_of(self)
         with _averaged_weights(self.net, self.updater, averaged):
             _forward_all(self.net, feeds, evaluators, self.fetch)
-        gathered = self._gather_records(evaluators) if has_records(evaluators) else None
+        gathered = _gathered_records(self.comm, evaluators) if has_records(evaluators) else None
         add_counts(evaluators, self.parallel.sum_counts(counts_of(evaluators)), reset=True)
         if gathered is not None:        # (the reset above emptied the records)
             add_records(evaluators, gathered, reset=True)
