@@ -77,9 +77,10 @@ def label_slots(model: ModelConfig, configs: dict[str, LayerConfig],
             else:
                 dense_uses.setdefault(src, []).append(layer.name)
     for ev in model.evaluators:
-        for i in evaluator_facts(ev.type).label_inputs:
+        facts = evaluator_facts(ev.type)
+        for i in facts.label_inputs:
             if i < len(ev.input_layers) and ev.input_layers[i] in data:
-                classes = configs[ev.input_layers[0]].size or 0
+                classes = max(facts.label_classes or 0, configs[ev.input_layers[0]].size or 0)
                 label_uses.setdefault(ev.input_layers[i], []).append((ev.name, classes))
     return _slots(label_uses, dense_uses)
 

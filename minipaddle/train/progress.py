@@ -59,6 +59,15 @@ class Progress:
                               f"{format_metrics(metrics)}\n")
             self.stream.flush()
 
+    def note(self, text: str) -> None:
+        """A message (a printer evaluator's), on lines of its own."""
+        if not self.enabled:
+            return
+        if self.tty:
+            self.stream.write("\r\033[K")
+        self.stream.write(text.rstrip("\n") + "\n")
+        self.stream.flush()
+
     def _columns(self) -> int:
         """The terminal's width (``COLUMNS`` first, as the shell sets it), 80 if unknown."""
         env = os.environ.get("COLUMNS", "")

@@ -39,7 +39,8 @@ from . import killpoints
 from .comm import Communicator, LocalComm
 from .datasets import Dataset, batches, load_dataset
 from .divergence import DivergenceGuard, quiet_floating_point
-from .evaluators import Evaluator, add_counts, build_evaluators, count_size, counts_of
+from .evaluators import (Evaluator, add_counts, add_records, build_evaluators, count_size,
+                         counts_of, has_records, records_of)
 from .events import BeginIteration, BeginPass, EndForwardBackward, EndIteration, EndPass
 from .optimizers import ParameterUpdater
 from .parallel import DataParallel, agreement_items, rank_device
@@ -254,6 +255,19 @@ def _forward_all(net: Network, feeds: Iterable[Feed], evaluators: list[Evaluator
             ev.add(out, feed)
 
 
+def _evaluators_of(trainer: Any) -> list[Evaluator]:
+    """The evaluators of the trainer's model: printers print through its log."""
+    model = trainer.config.model_config
+    return build_evaluators(model.evaluators, trainer.costs,
+                            log=getattr(trainer.log, "note", None), model=model)
+
+
+def _gathered_records(comm: Communicator, evaluators: list[Evaluator]) -> list:
+    """Every rank's evaluator records (one list per rank)."""
+    mine = records_of(evaluators)
+    return comm.allgather(mine) if comm.distributed else [mine]
+
+
 @contextlib.contextmanager
 def _averaged_weights(net: Network, updater: ParameterUpdater, averaged: bool
                       ) -> Iterator[None]:
@@ -341,10 +355,10 @@ class Trainer:
                                             if self.train_data is not None else (None, None))
         self.updater = self.new_updater()
         self.costs = _cost_layers(self.net, config.model_config.output_layer_names)
-        self.evaluators: list[Evaluator] = build_evaluators(config.model_config.evaluators,
-                                                            self.costs)
-        #: the same metrics over the last batch only (EndIteration.batch_metrics)
-        self.batch_evaluators = build_evaluators(config.model_config.evaluators, self.costs)
+        self.evaluators: list[Evaluator] = _evaluators_of(self)
+        #: the same metrics over the last batch only (EndIteration.batch_metrics); these see
+        #: the batches (printers print from them), the pass's add up their counts
+        self.batch_evaluators = _evaluators_of(self)
         self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs}
                             | set(self.costs))
         whole = [ev.name for ev in self.evaluators if not ev.additive]
@@ -460,8 +474,12 @@ class Trainer:
                     ev.add(out, feed)
         grads, totals = self.parallel.reduce(grads, [size] + counts_of(self.batch_evaluators))
         size = int(totals[0])
+        gathered = (_gathered_records(self.comm, self.batch_evaluators)
+                    if has_records(self.batch_evaluators) else None)
         for evaluators in (self.batch_evaluators, self.evaluators):
             add_counts(evaluators, totals[1:], reset=evaluators is self.batch_evaluators)
+            if gathered is not None:
+                add_records(evaluators, gathered, reset=evaluators is self.batch_evaluators)
         self.handler(EndForwardBackward(pass_id, batch_id, grads))
         self.updater.step(size, self.net.parameters, grads)
         self.batch_count += 1
@@ -533,10 +551,13 @@ class Trainer:
         return self._evaluate_shards(self.parallel.shard_feeds(feeds), averaged)
 
     def _evaluate_shards(self, feeds: Iterable[Feed], averaged: bool) -> dict[str, float]:
-        evaluators = build_evaluators(self.config.model_config.evaluators, self.costs)
+        evaluators = _evaluators_of(self)
         with _averaged_weights(self.net, self.updater, averaged):
             _forward_all(self.net, feeds, evaluators, self.fetch)
+        gathered = _gathered_records(self.comm, evaluators) if has_records(evaluators) else None
         add_counts(evaluators, self.parallel.sum_counts(counts_of(evaluators)), reset=True)
+        if gathered is not None:        # (the reset above emptied the records)
+            add_records(evaluators, gathered, reset=True)
         return _values(evaluators)
 
     def check_agreement(self, data: bool = True) -> None:

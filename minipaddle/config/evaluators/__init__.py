@@ -4,7 +4,8 @@ An ``EvaluatorConfig.type`` declares here (one module per family, found by disco
 nothing lists them)
 
 * ``label_inputs``: which of its inputs are integer label slots (a data layer read there
-  takes class indices, as many classes as the size of the evaluator's first input).
+  takes class indices, as many classes as the size of the evaluator's first input, and at
+  least ``label_classes`` when the type states it: AUC's 0/1 labels of a one-column output).
 
 A new evaluator type calls :func:`declare_evaluator` once (in its family's module here, or
 anywhere for a type defined outside the package); an undeclared type has the defaults: no
@@ -16,6 +17,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class EvaluatorFacts:
 
     type: str
     label_inputs: tuple[int, ...] = ()
+    label_classes: Optional[int] = None
 
 
 _FACTS: dict[str, EvaluatorFacts] = {}

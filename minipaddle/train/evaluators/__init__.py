@@ -8,12 +8,20 @@ floor (``minipaddle.config.evaluators``).
 Counts: an evaluator's state over a pass is a fixed-length vector of sums (``fields``, each a
 number or an array of fixed shape), so that the counts of several batches, or of several
 ranks' shards of one batch, add up; ``counts_of`` / ``add_counts`` move them as one flat
-list, ``count_size`` says its length.
+list, ``count_size`` says its length.  An evaluator whose metric is not a function of sums
+(AUC over Paddle's 2^24 bins, pnpair's pairs within a query) keeps per-sample ``records``
+(rows of a 2-D float array) instead: ``records_of`` / ``add_records`` move them, gathered
+from every rank.
+
+A class is built as ``cls(config)``, plus ``model=`` (the ModelConfig, for input sizes) and
+``log=`` (a callable taking one line: the trainer's log, which printers print through) when
+its constructor takes them.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from typing import Any, Callable, Optional
 
@@ -54,6 +62,16 @@ class Evaluator:
     #: the pass's evaluator itself, ``add_counts`` never resets it, and data parallel
     #: training refuses it
     additive: bool = True
+
+    #: per-sample records (a 2-D float array of ``record_width`` columns), for a metric that
+    #: is not a function of sums; None for an evaluator without records
+    records: Optional[np.ndarray] = None
+
+    def add_records(self, rows: Any) -> None:
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.size:
+            self.records = rows if self.records is None or not len(self.records) else \
+                np.concatenate([self.records, rows])
 
     def count_size(self) -> int:
         """The length of :meth:`counts`."""
@@ -151,17 +169,47 @@ def add_counts(evaluators: list[Evaluator], counts: Any, reset: bool = False) ->
         counts = counts[n:]
 
 
+def records_of(evaluators: list[Evaluator]) -> list[Optional[np.ndarray]]:
+    """Every evaluator's records (None for one without), in order."""
+    return [ev.records if ev.records is not None else None for ev in evaluators]
+
+
+def has_records(evaluators: list[Evaluator]) -> bool:
+    return any(ev.records is not None for ev in evaluators)
+
+
+def add_records(evaluators: list[Evaluator], gathered: list[list[Optional[np.ndarray]]],
+                reset: bool = False) -> None:
+    """Add the records of every rank (``records_of``'s layout, one list per rank) to the
+    evaluators that keep records; with ``reset``, they hold exactly those records."""
+    for i, ev in enumerate(evaluators):
+        if ev.records is None:
+            continue
+        if reset:
+            ev.records = np.zeros((0, ev.records.shape[1]))
+        for per_rank in gathered:
+            if per_rank[i] is not None:
+                ev.add_records(per_rank[i])
+
+
+def _no_log(line: str) -> None:
+    pass
+
+
 def build_evaluators(configs: list[EvaluatorConfig], cost_layers: list[str],
-                     log: Any = None) -> list[Evaluator]:
+                     log: Any = None, model: Any = None) -> list[Evaluator]:
     """The cost average (when there are cost layers) and one evaluator per config; ``log``
-    (a ``Progress``) is handed to the evaluators that print."""
+    (a callable taking a line) is handed to the evaluators that print, ``model`` (the
+    ModelConfig) to those that need input sizes."""
     evaluators: list[Evaluator] = [CostAverage(cost_layers)] if cost_layers else []
     for config in configs:
         cls = EVALUATORS.get(config.type)
         if cls is None:
             raise ConfigError(f"evaluator {config.name!r}: type {config.type!r} is not "
                               f"supported; known: {', '.join(sorted(EVALUATORS))}")
-        evaluator = cls(config, log=log) if getattr(cls, "prints", False) else cls(config)
+        wanted = inspect.signature(cls).parameters
+        extra = {k: v for k, v in (("log", log or _no_log), ("model", model)) if k in wanted}
+        evaluator = cls(config, **extra)
         if any(e.name == evaluator.name for e in evaluators):
             # several evaluators of one type: name each metric after the layer it scores
             evaluator.name = f"{evaluator.name}({evaluator.inputs[0]})"
