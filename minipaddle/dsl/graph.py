@@ -132,10 +132,6 @@ def define_py_data_sources(train_list: Any, test_list: Any,
     if train_list is None and test_list is None:
         raise ConfigError("define_py_data_sources: train_list and test_list are both None; "
                           "give at least one file list", argument="train_list")
-    if module is None or obj is None:
-        raise ConfigError(f"define_py_data_sources: module={module!r}, obj={obj!r}: both "
-                          "are needed (the provider's module and function names)",
-                          argument="module" if module is None else "obj")
     ctx = current()
     modules, objs, arg_list = (_split_pair(v) for v in (module, obj, args))
     if train_list is not None:
