@@ -12,7 +12,8 @@ from .activations import *  # noqa: F401,F403
 from .attrs import *  # noqa: F401,F403
 from .base import LayerOutput
 from .context import get_config_arg
-from .graph import define_py_data_sources2, inputs, outputs, resolve
+from .graph import (define_py_data_sources, define_py_data_sources2, inputs, outputs,
+                    resolve)
 from .layers import *  # noqa: F401,F403
 from .networks import (
     img_conv_bn_pool, img_conv_group, img_separable_conv, simple_img_conv_pool, small_vgg,
@@ -26,6 +27,7 @@ from .unsupported import *  # noqa: F401,F403
 __all__ = sorted(set(
     _activations.__all__ + _attrs.__all__ + _layers.__all__ + _optimizers.__all__
     + _poolings.__all__ + _unsupported.__all__
-    + ["LayerOutput", "get_config_arg", "define_py_data_sources2", "inputs", "outputs",
+    + ["LayerOutput", "get_config_arg", "define_py_data_sources", "define_py_data_sources2",
+       "inputs", "outputs",
        "img_conv_bn_pool", "img_conv_group", "img_separable_conv", "simple_img_conv_pool",
        "small_vgg", "vgg_16_network", "parse_config"]))

@@ -78,6 +78,8 @@ class ParseContext:
         self.declared_names: list[tuple[str, str, Optional[str]]] = []
         self.data_config: Optional[DataConfig] = None
         self.test_data_config: Optional[DataConfig] = None
+        #: modules named by PyData sources so far (config_parser's g_py_module_name_list)
+        self.py_module_names: list[str] = []
         self.next_seq = 0
 
     # -- config args -------------------------------------------------------------------------

@@ -71,7 +71,8 @@ def _split_pair(value: Any) -> tuple[Any, Any]:
     return value, value
 
 
-def _data_config(file_list: Any, module: str, obj: str, args: Any, for_test: bool) -> DataConfig:
+def _data_config(file_list: Any, module: str, obj: str, args: Any, for_test: bool,
+                 kind: str = "py2", async_load: bool = False) -> DataConfig:
     if isinstance(file_list, (list, tuple)):
         files = ",".join(str(f) for f in file_list)
     else:
@@ -83,7 +84,7 @@ def _data_config(file_list: Any, module: str, obj: str, args: Any, for_test: boo
     else:
         # Paddle pickled a dict here; JSON text is data, never code (docs/paddle_compat.md).
         load_args = json.dumps(args, sort_keys=True)
-    return DataConfig(type="py2", files=files, async_load_data=False, for_test=for_test,
+    return DataConfig(type=kind, files=files, async_load_data=async_load, for_test=for_test,
                       load_data_module=module, load_data_object=obj, load_data_args=load_args,
                       data_ratio=1, is_main_data=True, usage_ratio=current().usage_ratio)
 
@@ -102,6 +103,43 @@ def define_py_data_sources2(train_list: Any, test_list: Any,
         ctx.data_config = _data_config(train_list, modules[0], objs[0], arg_list[0], False)
     if test_list is not None:
         ctx.test_data_config = _data_config(test_list, modules[1], objs[1], arg_list[1], True)
+
+
+def _py_data_module(module: Any) -> str:
+    """config_parser's PyData: a module named a second time in one config is loaded as a
+    copy, ``<module>_copy_<k>`` (k: the modules named so far); minipaddle records the name
+    and copies no file (docs/paddle_compat.md)."""
+    names = current().py_module_names
+    if module in names:
+        module = f"{module}_copy_{len(names)}"
+    names.append(module)
+    return module
+
+
+@dsl_function(named=False)
+def define_py_data_sources(train_list: Any, test_list: Any,
+                           module: Union[str, list[str], tuple[str, str]],
+                           obj: Union[str, list[str], tuple[str, str]],
+                           args: Any = None, train_async: bool = False,
+                           data_cls: Any = None) -> None:
+    """The older form of :func:`define_py_data_sources2`: Paddle's ``PyData`` sources (type
+    ``py``), the training one loaded asynchronously when ``train_async``.  Recorded only, as
+    the newer form is.  ``data_cls`` may only be Paddle's default, ``PyData`` (or None)."""
+    if data_cls is not None and getattr(data_cls, "__name__", None) != "PyData":
+        raise ConfigError(f"define_py_data_sources: data_cls={data_cls!r}: minipaddle records "
+                          "PyData sources only; leave data_cls out (or use "
+                          "define_py_data_sources2)", argument="data_cls")
+    if train_list is None and test_list is None:
+        raise ConfigError("define_py_data_sources: train_list and test_list are both None; "
+                          "give at least one file list", argument="train_list")
+    ctx = current()
+    modules, objs, arg_list = (_split_pair(v) for v in (module, obj, args))
+    if train_list is not None:
+        ctx.data_config = _data_config(train_list, _py_data_module(modules[0]), objs[0],
+                                       arg_list[0], False, kind="py", async_load=train_async)
+    if test_list is not None:
+        ctx.test_data_config = _data_config(test_list, _py_data_module(modules[1]), objs[1],
+                                            arg_list[1], True, kind="py")
 
 
 def build_model_config(layers: list[LayerConfig], parameters: list[ParameterConfig],

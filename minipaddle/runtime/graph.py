@@ -53,6 +53,16 @@ def needed_layers(fetch: list[str], configs: dict[str, LayerConfig],
     return [name for name in order if name in needed]
 
 
+def with_observers(needed: list[str], layers: dict[str, Any], order: list[str]) -> list[str]:
+    """``needed`` plus the layers that observe their inputs (a class's ``observes``: print)
+    whose inputs are all computed, in model order."""
+    have = set(needed)
+    extra = {name for name, runtime in layers.items()
+             if runtime.observes and name not in have
+             and all(i in have for i in runtime.input_names)}
+    return needed if not extra else [name for name in order if name in have | extra]
+
+
 # -- label slots ----------------------------------------------------------------------------------
 def label_slots(model: ModelConfig, configs: dict[str, LayerConfig],
                 data: set[str]) -> dict[str, int]:

@@ -25,7 +25,8 @@ from . import layers as _layers  # noqa: F401  (registers the runtime layers)
 from .backend import Backend, get_backend
 from .diagnostics import first_non_finite
 from .graph import (check_layer_order, check_request,  # noqa: F401
-                    feed_values, label_slots, natural_shape, needed_layers)
+                    feed_values, label_slots, natural_shape, needed_layers,
+                    with_observers)
 from .layers.base import Pass, RuntimeLayer
 from .memory import check_batch_memory, check_network_memory, memory_budget  # noqa: F401
 from .params import Gradients, Parameters, init_parameters
@@ -113,10 +114,11 @@ class Network:
             raise ValueError(f"training must be False, True or 'check', got {training!r}")
         fetch = list(self.model.output_layer_names) if fetch is None else list(fetch)
         check_request(feed, fetch, self.configs, self.order, self.data_layers)
-        needed = needed_layers(fetch, self.configs, self.order)
+        needed = with_observers(needed_layers(fetch, self.configs, self.order), self.layers,
+                                self.order)
         host = (as_numpy if as_numpy is not None
                 else not any(self.backend.is_device_array(v) for v in feed.values()))
-        p = Pass(mode, self.backend)
+        p = Pass(mode, self.backend, rng=self.rng)
         p.stat_sum = self.batch_stat_sum
         values, batch = feed_values(self, feed, needed)
         check_batch_memory(self, needed, batch or 0)

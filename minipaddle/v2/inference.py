@@ -90,9 +90,9 @@ class Inference:
 def _field(item: dict[str, Optional[np.ndarray]], field: str, layer: str) -> np.ndarray:
     value = item[field]
     if value is None:
-        raise ValueError(f"infer: field {field!r} needs an id-producing layer (max_id, "
-                         f"sampling_id, which minipaddle does not implement); layer {layer!r} "
-                         "gives 'value'")
+        raise ValueError(f"infer: field {field!r} needs an id-producing layer; layer "
+                         f"{layer!r} gives 'value' (minipaddle's max_id and sampling_id give "
+                         "their ids as values too: ask for field='value')")
     return value
 
 

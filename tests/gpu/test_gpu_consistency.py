@@ -305,6 +305,8 @@ CONFIG_CASES = {
                                              (GEOMETRY_BATCH // 4, 1))},
     "mixed": {},
     "detection": {"boxes": _ground_truth},
+    # conv_shift, sampling_id (both sides draw from generators seeded alike) and print
+    "misc": {},
 }
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import numpy as np
+
 from ...config import LayerConfig, ModelConfig
 from ...config.layers import parameter_shapes
 from ..algorithm import Algorithm
@@ -25,10 +27,12 @@ class Pass:
 
     TEST, TRAIN, CHECK = "test", "train", "check"
 
-    def __init__(self, mode: str, backend: Any):
+    def __init__(self, mode: str, backend: Any, rng: Optional[np.random.Generator] = None):
         self.mode = mode
         self.backend = backend
         self.xp = backend.xp
+        #: the network's random generator (host side), for layers that draw (sampling_id)
+        self.rng = rng if rng is not None else np.random.default_rng()
         #: set by the backward pass: the layers whose output gradient is needed
         self.wanted: frozenset = frozenset()
         #: the network's ``batch_stat_sum``: None, or a function summing a 1-D array over the
@@ -60,6 +64,9 @@ class RuntimeLayer:
     #: resize_layer reads the batch matrix as rows of its size): the network then takes the
     #: rows from the output instead of the input
     changes_batch = False
+    #: the layer watches its inputs (print): a forward computes it whenever it computes all
+    #: of its inputs, although no fetched output needs it
+    observes = False
 
     @property
     def commutes_with_relu(self) -> bool:
