@@ -78,7 +78,10 @@ PADDLE_V1_NAMES = (
 
 #: the non-sequence names left out on purpose, each with its reason in docs/paddle_compat.md
 #: ("Paddle v1 features not implemented")
-LEFT_OUT: tuple[str, ...] = ()
+LEFT_OUT: tuple[str, ...] = (
+    # never a Paddle v1 function (Paddle's cross-map norm is img_cmrnorm_layer's "norm" layer)
+    "img_cmrnorm_projection",
+)
 
 UNSUPPORTED = tuple(
     name for name in PADDLE_V1_NAMES

@@ -171,6 +171,7 @@ def test_summary_shapes_and_mult_adds():
     assert rows["up"].shape == "4x6x14x10"
     assert (rows["up"].mult_adds, rows["up"].trainable) == (4 * 105 * 4 * 8, 4 * 4 * 8 + 4)
     assert rows["p"].shape == "4x3x7x5" and rows["p"].mult_adds == 0
+    assert rows["bn"].shape == "4x3x7x5"
 
 
 YAML = """\

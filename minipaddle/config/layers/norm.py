@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..models import LayerConfig, ModelConfig
 from . import declare
+from .volume import deep_shape
 
 
 def _batch_norm_parameters(layer: LayerConfig, model: ModelConfig) -> dict[str, tuple[int, ...]]:
@@ -17,7 +18,9 @@ def _batch_norm_parameters(layer: LayerConfig, model: ModelConfig) -> dict[str, 
     return {name: (channels,) for name in names}
 
 
-declare("batch_norm", parameters=_batch_norm_parameters, display="batch norm")
+# over a volume (img3D, depth > 1) the output is (C, D, H, W), else as the defaults
+declare("batch_norm", parameters=_batch_norm_parameters, display="batch norm",
+        output_shape=deep_shape)
 declare("cudnn_batch_norm", parameters=_batch_norm_parameters, display="batch norm",
-        runs_as="batch_norm")
+        runs_as="batch_norm", output_shape=deep_shape)
 declare("norm", display="normalisation")

@@ -25,10 +25,11 @@ def volume_shape(layer: LayerConfig) -> Shape:
     return image_shape(layer)
 
 
-def data_shape(layer: LayerConfig) -> Shape:
-    """A data layer: a volume when it states a depth > 1, else an image or a flat row."""
+def deep_shape(layer: LayerConfig) -> Shape:
+    """A volume when the config states a depth > 1, else an image or a flat row (a data
+    layer, a batch norm over 2-D or 3-D input)."""
     return volume_shape(layer) if (layer.depth or 1) > 1 else image_shape(layer)
 
 
 declare(POOL3D, output_shape=volume_shape, display="pooling")
-declare("data", output_shape=data_shape)
+declare("data", output_shape=deep_shape)
