@@ -143,9 +143,11 @@ def _run_training(args: argparse.Namespace, trainer) -> None:
     if args.plot and args.comm.rank == 0:       # one writer
         plot_history(result.passes, args.plot)
     accuracy = result.test_accuracy
-    shown = f"{100 * accuracy:.2f}%" if accuracy is not None else "n/a"
+    shown = f"accuracy {100 * accuracy:.2f}%" if accuracy is not None else "accuracy n/a"
+    if accuracy is None and "detection_map" in (result.test_metrics or {}):
+        shown = f"detection mAP {result.test_metrics['detection_map']:.2f}%"
     ranks = f" on {args.comm.size} ranks" if args.comm.distributed else ""
-    _say(args, f"test accuracy {shown} | {result.images_per_second:.0f} images/s{ranks} | "
+    _say(args, f"test {shown} | {result.images_per_second:.0f} images/s{ranks} | "
          f"wall {result.wall_seconds:.1f} s")
 
 

@@ -41,7 +41,10 @@ def test_minipaddle_train_and_test_on_shapes(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(shapes, "shapes_dataset", small)
     assert main(["train", str(SSD), "--data", "shapes", "--num-passes", "1",
                  "--save-dir", str(tmp_path)]) == 0
-    assert "detection_map" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "detection_map" in captured.err
+    assert re.match(r"test detection mAP \d+\.\d\d% \| \d+ images/s \| wall ",
+                    captured.out.strip().splitlines()[-1])
     assert main(["test", str(SSD), "--data", "shapes", "--model",
                  str(tmp_path / "pass-00000")]) == 0
     assert re.search(r"detection_map[ =:]+\d", capsys.readouterr().out)
