@@ -66,13 +66,8 @@ class LayerOutput(BaseModel):
 
     __hash__ = object.__hash__
 
-    def _arithmetic(self, other: Any) -> Any:
-        raise NotImplementedError(
-            f"arithmetic on layer {self.name!r} (Paddle's layer_math: a + b, a - b, a * b) "
-            "builds mixed, slope_intercept and scaling layers, which minipaddle does not "
-            "implement; for the sum of two equal-sized layers write addto_layer(input=[a, b])")
-
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _arithmetic
+    # ``a + b``, ``a - b``, ``a * b``, ``-a`` (with layers or numbers) are Paddle's layer_math:
+    # dsl/layers/mixed.py installs them here, as Paddle's layer_math module did.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,6 +357,10 @@ def make_output(config: LayerConfig, parents: list[LayerOutput], layer_type: str
     height/width are read back from the emitted config, as Paddle's helpers did.
     """
     ctx = current()
+    for parent in parents:
+        if parent.layer_type == "mixed" and parent.config is None:
+            raise fail("input", parent, "this mixed layer is not written yet: it is written "
+                       "when its with-block closes (or given input=); use it after that")
     if config.size is not None and config.size > 2 ** 63 - 1:
         reason = (f"layer {config.name!r} would have {big_int(config.size)} values per "
                   "sample, more than a config can describe (2**63 - 1)")

@@ -10,13 +10,13 @@ instead.
 
 from __future__ import annotations
 
-import types
 from typing import Any, Callable
 
 from ..config import ConfigError
 from . import graph as _graph
 from . import layers as _layers
 from . import networks as _networks
+from .layers import mixed as _mixed
 from .base import REGISTRY
 from .calls import user_location
 
@@ -108,24 +108,8 @@ def setup_data_provider(*args: Any, **kwargs: Any) -> None:
                       where=user_location())
 
 
-def _layer_math_op(name: str, activation: str) -> Callable[..., Any]:
-    def op(*args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(
-            f"layer_math.{name} builds a mixed_layer (identity_projection, {activation}), "
-            f"which minipaddle does not implement; for the same values write "
-            f"addto_layer(input=x, act={activation}())")
-
-    op.__name__ = op.__qualname__ = name
-    return op
-
-
-#: Paddle's ``layer_math``: unary functions of a layer (and, in Paddle, ``+ - *`` on layers,
-#: which LayerOutput refuses likewise); each built a mixed_layer, not implemented here.
-layer_math = types.SimpleNamespace(**{
-    op: _layer_math_op(op, act) for op, act in (
-        ("exp", "ExpActivation"), ("log", "LogActivation"), ("abs", "AbsActivation"),
-        ("sigmoid", "SigmoidActivation"), ("tanh", "TanhActivation"),
-        ("square", "SquareActivation"), ("relu", "ReluActivation"),
-        ("sqrt", "SqrtActivation"), ("reciprocal", "ReciprocalActivation"))})
+#: Paddle's ``layer_math`` (unary functions of a layer; ``+ - *`` on layers are installed on
+#: LayerOutput by the same module)
+layer_math = _mixed.layer_math
 
 __all__ = list(UNSUPPORTED) + ["layer_math", "setup_data_provider"]

@@ -338,20 +338,27 @@ def _to_host(x: Any) -> np.ndarray:
 # --------------------------------------------------------------------------- detection output
 
 def nms(boxes: np.ndarray, scores: np.ndarray, confidence_threshold: float,
-        nms_threshold: float, top_k: int) -> list[int]:
+        nms_threshold: float, top_k: int, overlaps: Optional[np.ndarray] = None) -> list[int]:
     """Paddle's applyNMSFast: the indices whose score is above ``confidence_threshold``, in
     descending score order (stable), the first ``top_k`` of them when ``top_k > 0``; each is
-    kept when its overlap with every box kept before is <= ``nms_threshold``."""
+    kept when its overlap with every box kept before is <= ``nms_threshold``.  ``overlaps``:
+    the :func:`iou_matrix` of ``boxes`` with themselves, when the caller has it."""
     candidates = np.flatnonzero(scores > confidence_threshold)
     order = candidates[np.argsort(-scores[candidates], kind="stable")]
     if top_k > 0:
         order = order[:top_k]
-    overlap = iou_matrix(boxes[order], boxes[order])
+    if overlaps is None:
+        overlap = iou_matrix(boxes[order], boxes[order])
+    else:
+        overlap = overlaps[np.ix_(order, order)]
+    too_close = ~(overlap <= nms_threshold)       # a NaN overlap suppresses, as in Paddle
+    suppressed = np.zeros(len(order), dtype=bool)
     kept: list[int] = []
     for a in range(len(order)):
-        if not kept or bool((overlap[a, kept] <= nms_threshold).all()):
-            kept.append(a)
-    return [int(order[a]) for a in kept]
+        if not suppressed[a]:
+            kept.append(int(order[a]))
+            suppressed |= too_close[a]
+    return kept
 
 
 def detection_output(loc: np.ndarray, conf: np.ndarray, priors: np.ndarray,
@@ -373,12 +380,13 @@ def detection_output(loc: np.ndarray, conf: np.ndarray, priors: np.ndarray,
     out = []
     for n in range(loc.shape[0]):
         boxes = decode_boxes(pri, loc[n])
+        overlaps = iou_matrix(boxes, boxes)
         indices: dict[int, list[int]] = {}
         for c in range(num_classes):
             if c == background_id:
                 continue
             indices[c] = nms(boxes, prob[n, :, c], confidence_threshold, nms_threshold,
-                             nms_top_k)
+                             nms_top_k, overlaps)
         total = sum(len(v) for v in indices.values())
         if keep_top_k > 0 and total > keep_top_k:
             pairs = [(prob[n, i, c], c, i) for c in sorted(indices) for i in indices[c]]

@@ -48,9 +48,11 @@ def upsample_forward(x, mask, *, output_size, xp=np):
     position: the later (in row-major input order) wins, as Paddle's loop does."""
     N, C = x.shape[:2]
     Ho, Wo = (int(v) for v in output_size)
-    y = xp.zeros((N, C, Ho * Wo), dtype=x.dtype)
-    idx = xp.asarray(mask).reshape(N, C, -1).astype(np.intp)
-    xp.put_along_axis(y, idx, x.reshape(N, C, -1), axis=2)
+    y = xp.zeros((N * C, Ho * Wo), dtype=x.dtype)
+    idx = xp.asarray(mask).reshape(N * C, -1).astype(np.intp)
+    # an advanced-index assignment (what put_along_axis does; CuPy has no put_along_axis in
+    # every version)
+    y[xp.arange(N * C)[:, None], idx] = x.reshape(N * C, -1)
     return y.reshape(N, C, Ho, Wo)
 
 
@@ -266,7 +268,7 @@ def max_pool_mask(x, *, window, stride, padding, output_size, xp=np):
             if not ok.any():
                 continue
             r, c = np.clip(rows, 0, H - 1), np.clip(cols, 0, W - 1)
-            vals = x[:, :, r[:, None], c[None, :]]
+            vals = x[:, :, xp.asarray(r)[:, None], xp.asarray(c)[None, :]]
             take = (vals > best) & xp.asarray(ok)
             best = xp.where(take, vals, best)
             where = xp.where(take, xp.asarray(r[:, None] * W + c[None, :]), where)

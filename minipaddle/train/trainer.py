@@ -39,7 +39,7 @@ from . import killpoints
 from .comm import Communicator, LocalComm
 from .datasets import Dataset, batches, load_dataset
 from .divergence import DivergenceGuard, quiet_floating_point
-from .evaluators import Evaluator, add_counts, build_evaluators, counts_of
+from .evaluators import Evaluator, add_counts, build_evaluators, count_size, counts_of
 from .events import BeginIteration, BeginPass, EndForwardBackward, EndIteration, EndPass
 from .optimizers import ParameterUpdater
 from .parallel import DataParallel, agreement_items, rank_device
@@ -239,7 +239,7 @@ def _non_finite_cost(net: Network, feed: Feed, pass_id: int, batch: int) -> Floa
 
 def _values(evaluators: list[Evaluator]) -> dict[str, float]:
     """Metric name -> value."""
-    return {ev.name: ev.value() for ev in evaluators}
+    return {name: value for ev in evaluators for name, value in ev.values().items()}
 
 
 def _forward_all(net: Network, feeds: Iterable[Feed], evaluators: list[Evaluator],
@@ -348,7 +348,7 @@ class Trainer:
         self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs}
                             | set(self.costs))
         self.parallel = DataParallel(self.comm, self.net,
-                                     1 + sum(len(ev.fields) for ev in self.evaluators),
+                                     1 + count_size(self.evaluators),
                                      sync_batch_norm)
         self.guard = DivergenceGuard()
         self.shuffle_rng = np.random.default_rng([seed, 1])

@@ -77,12 +77,15 @@ def test_old_spellings_without_a_meaning_here_are_refused_naming_todays(tmp_path
         parse(tmp_path, "setup_data_provider('train.list', None, 'provider', 'process')\n")
 
 
-def test_layer_math_and_arithmetic_on_layers_name_what_to_write(tmp_path):
-    with pytest.raises(NotImplementedError, match=r"layer_math.exp builds a mixed_layer .*; "
-                                                  r"for the same values write "
-                                                  r"addto_layer\(input=x, act=ExpActivation"):
-        parse(tmp_path, "layer_math.exp(x)\n")
-    for expression in ("x + x", "2 * x", "x - 1"):
-        with pytest.raises(NotImplementedError, match=r"arithmetic on layer 'x' \(Paddle's "
-                                                      r"layer_math.*addto_layer"):
-            parse(tmp_path, f"{expression}\n")
+def test_layer_math_and_arithmetic_on_layers_build_paddles_layers(tmp_path):
+    # once refused (NotImplementedError); now Paddle's layer_math: a mixed layer with an
+    # identity projection per unary function, slope_intercept for numbers (tests/dsl/
+    # test_layer_math.py has the rest)
+    model = parse(tmp_path, "y = layer_math.exp(x)\nz = 2 * x - 1\noutputs(y, z)\n").model_config
+    exp = model.layer("__exp_0__")
+    assert exp.type == "mixed" and exp.active_type == "exponential"
+    assert [model.layer(n).type for n in model.output_layer_names] == ["mixed",
+                                                                        "slope_intercept"]
+    with pytest.raises(ConfigError, match=r"layer_math 'x': a layer can be added to a layer or "
+                                          r"a number, got str"):
+        parse(tmp_path, "x + 'one'\n")

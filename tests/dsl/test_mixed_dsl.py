@@ -164,3 +164,12 @@ def test_with_block_errors():
             m += x
     with pytest.raises(mp.ConfigError, match=r"mixed_layer 'm': \+= takes a projection"):
         mp.parse_config(add_a_layer)
+
+    def use_before_written():
+        x = data_layer(name="x", size=4)
+        m = mixed_layer(size=4, name="m")
+        m += identity_projection(x)
+        mp.fc_layer(input=m, size=2, name="f")
+    with pytest.raises(mp.ConfigError, match=r"fc_layer 'f': input=layer 'm': this mixed layer "
+                                             r"is not written yet"):
+        mp.parse_config(use_before_written)

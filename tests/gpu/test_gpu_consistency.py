@@ -226,7 +226,10 @@ def combinations():
                     bias_attr=ParamAttr(initial_mean=0.0, initial_std=0.5))
     i1 = img_conv_layer(input=b, filter_size=1, num_filters=3, act=LinearActivation())
     i2 = img_conv_layer(input=b, filter_size=3, num_filters=2, padding=1)
-    return [s, concat_layer(input=[i1, i2]), addto_layer(input=[i1, i1])]
+    # concat of projections (type concat2)
+    projected = concat_layer(input=[full_matrix_projection(input=a, size=3),
+                                    identity_projection(input=f)])
+    return [s, concat_layer(input=[i1, i2]), addto_layer(input=[i1, i1]), projected]
 
 
 def costs():

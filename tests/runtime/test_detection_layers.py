@@ -303,3 +303,44 @@ def test_detection_map_evaluator_errors():
         mp.parse_config(_errors_net(bad_input))
     with pytest.raises(ConfigError, match=r"ap_type='voc': expected '11point' or 'Integral'"):
         mp.parse_config(_errors_net(bad_type))
+
+
+def test_two_feature_maps_follow_the_concatenated_priors(config):
+    """tests/configs/detection.py: priors of an 8x8 and a 4x4 map concatenated; the loc and
+    conf lists are gathered in the same order (each map location by location)."""
+    net = mp.compile(config, dtype="float64", seed=3)
+    rng = np.random.default_rng(2)
+    boxes = np.full((2, 5, 6), -1.0)
+    boxes[0, 0] = [0, 0.1, 0.1, 0.3, 0.35, 0]
+    boxes[0, 1] = [1, 0.4, 0.3, 0.95, 0.9, 1]
+    boxes[1, 0] = [1, 0.2, 0.5, 0.7, 0.9, 0]
+    feed = {"image": rng.uniform(size=(2, 3, 32, 32)), "boxes": boxes.reshape(2, -1)}
+    names = ["priors", "fine_loc", "coarse_loc", "fine_conf", "coarse_conf", "detections"]
+    out = net.forward(feed, fetch=names + ["__multibox_loss_0__"])
+    priors = out["priors"][0].reshape(-1, 8)
+    assert priors.shape == (8 * 8 * 5 + 4 * 4 * 4, 8)
+    np.testing.assert_allclose(priors[:320], K.prior_boxes(
+        (8, 8), (32, 32), [6], [], [2.0, 3.0], [0.1, 0.1, 0.2, 0.2], dtype=np.float64))
+    loc = np.concatenate([_gather(out["fine_loc"]), _gather(out["coarse_loc"])], axis=1)
+    conf = np.concatenate([_gather(out["fine_conf"]), _gather(out["coarse_conf"])], axis=1)
+    loc, conf = loc.reshape(2, -1, 4), conf.reshape(2, -1, 3)
+    gts = K.ground_truth_rows(feed["boxes"])
+    loss, state = K.multibox_loss_forward(loc, conf, priors, gts, 3, 0.6, 2.0, 0.4, 2)
+    assert state.num_matches > 0
+    np.testing.assert_allclose(out["__multibox_loss_0__"][:, 0], float(loss), rtol=1e-12)
+    want = K.detection_output(loc, conf, priors, 3, 2, 0.2, 100, 0.5, 10)
+    det = out["detections"].reshape(2, 10, 7)
+    for s in range(2):
+        np.testing.assert_allclose(det[s, :len(want[s])], want[s], rtol=1e-12)
+
+
+@pytest.mark.parametrize("row,what", [([3, 0.1, 0.1, 0.5, 0.5, 0], "integer label in"),
+                                      ([1.5, 0.1, 0.1, 0.5, 0.5, 0], "integer label in"),
+                                      ([1, 0.5, 0.1, 0.5, 0.5, 0], "xmin < xmax")])
+def test_bad_ground_truth_is_named(tiny, row, what):
+    net = mp.compile(tiny, seed=1)
+    feed = _feed(np.random.default_rng(0))
+    feed["boxes"][1, 6:12] = row
+    with pytest.raises(ValueError, match=r"layer 'loss': sample 1 of label 'boxes' has the "
+                                         r"ground-truth row .*" + what):
+        net.forward(feed, fetch=["loss"])

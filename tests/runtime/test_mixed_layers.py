@@ -231,3 +231,20 @@ def test_ids_out_of_range_are_refused():
     with pytest.raises(ValueError, match="ids"):
         net.forward({"ids": np.array([0, 4])}, fetch=["emb"])
 
+
+
+def test_concat_of_projections_puts_each_output_in_its_columns():
+    def network():
+        x = data_layer(name="x", size=4)
+        y = data_layer(name="y", size=3)
+        mp.concat_layer(name="cat", input=[full_matrix_projection(x, size=2),
+                                           identity_projection(y), dotmul_projection(x)],
+                        bias_attr=mp.ParamAttr(initial_std=0.5))
+    net = compiled(network)
+    P = net.parameters
+    x, y = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 3))
+    out = net.forward({"x": x, "y": y}, fetch=["cat"])["cat"]
+    expected = np.hstack([x @ P["_cat.w0"], y, x * P["_cat.w2"]]) + P["_cat.wbias"]
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    results = check_network_gradients(net, {"x": x, "y": y}, fetch=["cat"])
+    assert {"_cat.w0", "_cat.w2", "_cat.wbias", "input:x", "input:y"} <= set(results)

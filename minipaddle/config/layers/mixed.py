@@ -1,4 +1,5 @@
-"""mixed: a sum of projections and operators (plus a bias), and featmap_expand.
+"""mixed: a sum of projections and operators (plus a bias); concat2: projections side by
+side; featmap_expand.
 
 Each projection type (``proj_conf.type``) states once, here, the shape of its weight (the
 C-order flattening is Paddle's buffer layout), the ``dims`` Paddle's config parser wrote for
@@ -151,6 +152,9 @@ def _mixed_labels(layer: LayerConfig, model: ModelConfig) -> dict[int, int]:
 
 
 declare("mixed", parameters=_mixed_parameters, mult_adds=_mixed_mult_adds,
+        label_inputs=_mixed_labels, display="mixed")
+# concat_layer of projections: their outputs side by side (the same parameter rules)
+declare("concat2", parameters=_mixed_parameters, mult_adds=_mixed_mult_adds,
         label_inputs=_mixed_labels, display="mixed")
 # repeat_layer: the input row repeated num_filters times
 declare("featmap_expand", display="mixed")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Optional, Union
 
 from pydantic import Field
 
@@ -12,6 +12,7 @@ from ..activations import IdentityActivation
 from ..attrs import BiasAttrArg, ExtraLayerAttribute, LayerAttrArg
 from ..base import Activation, Layers, LayerOutput, as_list, dsl_function, fail, make_output
 from .common import shape_fields
+from .mixed import Projection, concat_projections
 from ..params import (
     DROPOUT, ERROR_CLIPPING, apply_layer_attr, bias_attr_of, bias_name, create_parameter,
     new_layer_config,
@@ -19,12 +20,16 @@ from ..params import (
 
 
 @dsl_function(prefix="concat")
-def concat_layer(input: Layers, act: Optional[Activation] = None, name: Optional[str] = None,
+def concat_layer(input: Union[Layers, Projection, list[Projection]],
+                 act: Optional[Activation] = None, name: Optional[str] = None,
                  layer_attr: LayerAttrArg = None, bias_attr: BiasAttrArg = None) -> LayerOutput:
     """Concatenate the inputs' values (channel-wise for images of equal height and width).
-    Like Paddle, the output carries no channel count."""
+    Like Paddle, the output carries no channel count.  Given projections, the concatenation
+    of their outputs (a ``concat2`` layer, dsl/layers/mixed.py)."""
     inputs = as_list(input)
     act = act or IdentityActivation()
+    if any(isinstance(term, Projection) for term in inputs):
+        return concat_projections(inputs, act, name, layer_attr, bias_attr)
     if not inputs:
         raise fail("input", input, "expected at least one layer")
     if bias_attr:

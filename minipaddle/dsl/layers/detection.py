@@ -144,7 +144,7 @@ def detection_map_evaluator(input: LayerOutput, label: LayerOutput,
     # its configs list the label twice
     config = EvaluatorConfig(name=name, type="detection_map",
                              input_layers=[input.name, label.name, label.name],
-                             overlap_threshold=float(overlap_threshold),
+                             overlap_threshold=overlap_threshold,     # a double: kept as given
                              background_id=background_id,
                              evaluate_difficult=evaluate_difficult, ap_type=ap_type)
     current().evaluators.append(config)

@@ -17,6 +17,8 @@ conv_projection has one bias per filter (``shared_biases``).
 from __future__ import annotations
 
 from math import prod
+from numbers import Real
+from types import SimpleNamespace
 from typing import Annotated, Any, Optional, Union
 
 from pydantic import BeforeValidator, Field, PrivateAttr
@@ -26,7 +28,10 @@ from ...config.models import OperatorConfig, ProjectionConfig, SliceConfig
 from ...config.layers.conv import CONV_TYPES
 from ...config.layers.mixed import projection_weight
 from ...config.models import Double as Number
-from ..activations import IdentityActivation, SigmoidActivation
+from ..activations import (
+    AbsActivation, ExpActivation, IdentityActivation, LogActivation, ReciprocalActivation,
+    ReluActivation, SigmoidActivation, SqrtActivation, SquareActivation, TanhActivation,
+)
 from ..attrs import BiasAttrArg, LayerAttrArg, ParamAttrArg, ParameterAttribute
 from ..base import (
     REGISTRY, Activation, LayerOutput, NonNegInt, NonNegIntOrPair, PosInt, PosIntOrPair,
@@ -39,6 +44,7 @@ from ..params import (
 )
 from .common import infer_channels
 from .conv import conv_geometry, smart_conv_attr
+from .elementwise import scaling_layer, slope_intercept_layer
 
 
 class Projection:
@@ -422,6 +428,35 @@ def _mixed_bias(values: dict, terms: list, size: int, bias_attr: Any) -> list:
     return [bias]
 
 
+def concat_projections(terms: list, act: Any, name: str, layer_attr: Any,
+                       bias_attr: Any) -> LayerOutput:
+    """concat_layer given projections (Paddle's ConcatenateLayer2, type ``concat2``): each
+    projection's output, of its own size, side by side; a bias only given a ParamAttr."""
+    layers = [t for t in terms if not isinstance(t, Projection)]
+    if layers:
+        raise fail("input", layers[0], "concat_layer takes either layers or projections, not "
+                   "both")
+    inputs, params, size = [], [], 0
+    for i, term in enumerate(terms):
+        if not term.size:
+            raise fail("input", term, f"{term!r} states no output size (give size=; an "
+                       "identity projection with an offset cannot be concatenated)")
+        inputs.append(LayerInputConfig(input_layer_name=term.origin.name))
+        params.extend(_write_projection(name, i, term, inputs[i], term.size))
+        size += term.size
+    values = {"name": name, "type": "concat2", "size": size, "active_type": act.name,
+              "inputs": inputs}
+    if isinstance(terms[0], Projection) and terms[0].type == "conv" and any(
+            t.type != "conv" for t in terms):
+        raise fail("input", terms, "the first input is a conv_projection, so every input "
+                   "must be one (Paddle's rule)")
+    params.extend(_mixed_bias(values, terms, size, bias_attr
+                              if isinstance(bias_attr, ParameterAttribute) else False))
+    apply_layer_attr(values, layer_attr, DROPOUT + ERROR_CLIPPING)
+    return make_output(new_layer_config(**values), [t.origin for t in terms], "concat2",
+                       activation=act, parameters=params)
+
+
 # -- layers built of mixed layers -----------------------------------------------------------------
 @dsl_function(prefix="embedding")
 def embedding_layer(input: LayerOutput, size: PosInt, name: Optional[str] = None,
@@ -468,3 +503,89 @@ def gated_unit_layer(input: LayerOutput, size: PosInt, act: Optional[Activation]
     return mixed_layer(name=f"{name}_gated_act", input=dotmul_operator(proj, gate),
                        layer_attr=layer_attr)
 
+
+
+# -- layer_math: arithmetic on layers, as Paddle wrote it -----------------------------------------
+def _unary(op_name: str, act: type) -> Any:
+    def op(input: LayerOutput, name: Optional[str] = None) -> LayerOutput:
+        if name is None:
+            name = current().auto_name(op_name)
+        return mixed_layer(input=[identity_projection(input=input)], name=name, act=act())
+
+    op.__name__ = op.__qualname__ = op_name
+    op.__doc__ = f"``{act.__name__}`` of the input: a mixed layer with an identity projection."
+    return op
+
+
+def _math_operand(layer: LayerOutput, other: Any, verb: str) -> bool:
+    """True for a number; None for a layer; an error for anything else."""
+    if isinstance(other, Real):
+        return True
+    if not isinstance(other, LayerOutput):
+        with dsl_call("layer_math", layer.name):
+            raise fail(None, None, f"a layer can be {verb} a layer or a number, got "
+                       f"{type(other).__name__} {other!r:.40}")
+    return False
+
+
+def _add(layer: LayerOutput, other: Any) -> LayerOutput:
+    """``layer + other``: a number is an intercept; equal sizes are summed by a mixed layer;
+    a size-1 layer is first repeated to the other's size (repeat_layer)."""
+    if _math_operand(layer, other, "added to"):
+        return slope_intercept_layer(input=layer, intercept=other)
+    if layer.size != other.size:
+        if layer.size != 1 and other.size != 1:
+            with dsl_call("layer_math", layer.name):
+                raise fail(None, None, f"cannot add layers of sizes {layer.size} and "
+                           f"{other.size} ({other.name!r}): the sizes must be equal or one "
+                           "of them 1")
+        if layer.size == 1:
+            layer, other = other, layer
+        other = repeat_layer(input=other, num_repeats=layer.size)
+    return mixed_layer(input=[identity_projection(input=layer),
+                              identity_projection(input=other)])
+
+
+def _neg(layer: LayerOutput) -> LayerOutput:
+    return slope_intercept_layer(input=layer, slope=-1.0)
+
+
+def _sub(layer: LayerOutput, other: Any) -> LayerOutput:
+    if _math_operand(layer, other, "subtracted from"):
+        return slope_intercept_layer(input=layer, intercept=-other)
+    return _add(layer, _neg(other))
+
+
+def _rsub(layer: LayerOutput, other: Any) -> LayerOutput:
+    _math_operand(layer, other, "subtracted from")
+    return _add(_neg(layer), other)
+
+
+def _mul(layer: LayerOutput, other: Any) -> LayerOutput:
+    """``layer * other``: a number is a slope; a size-1 layer scales the other per sample
+    (scaling_layer)."""
+    if _math_operand(layer, other, "multiplied by"):
+        return slope_intercept_layer(input=layer, slope=other)
+    if layer.size == 1:
+        return scaling_layer(input=other, weight=layer)
+    if other.size == 1:
+        return scaling_layer(input=layer, weight=other)
+    with dsl_call("layer_math", layer.name):
+        raise fail(None, None, f"cannot multiply layers of sizes {layer.size} and "
+                   f"{other.size} ({other.name!r}): one of them must be a number or a layer "
+                   "of size 1 (for an element-wise product use "
+                   "mixed_layer(input=dotmul_operator(a, b)))")
+
+
+#: Paddle's ``layer_math`` module: exp, log, abs, sigmoid, tanh, square, relu, sqrt and
+#: reciprocal of a layer (auto names ``__exp_0__`` ...)
+layer_math = SimpleNamespace(**{op: _unary(op, act) for op, act in (
+    ("exp", ExpActivation), ("log", LogActivation), ("abs", AbsActivation),
+    ("sigmoid", SigmoidActivation), ("tanh", TanhActivation), ("square", SquareActivation),
+    ("relu", ReluActivation), ("sqrt", SqrtActivation),
+    ("reciprocal", ReciprocalActivation))})
+
+LayerOutput.__add__ = LayerOutput.__radd__ = _add
+LayerOutput.__sub__, LayerOutput.__rsub__ = _sub, _rsub
+LayerOutput.__mul__ = LayerOutput.__rmul__ = _mul
+LayerOutput.__neg__ = _neg

@@ -102,11 +102,26 @@ class MultiBoxLossLayer(_Boxes):
         loc, conf = self._gather(xs, p)
         c = self.conf
         gts = K.ground_truth_rows(to_host(xs[1]))
+        self._check_labels(gts)
         loss, state = K.multibox_loss_forward(
             loc, conf, self._priors(xs), gts, c.num_classes, c.overlap_threshold,
             c.neg_pos_ratio, c.neg_overlap, c.background_id, xp=p.xp)
         self.cache = {"state": state, "loc": loc.shape, "conf": conf.shape}
-        return p.xp.full((loc.shape[0], 1), loss, dtype=loc.dtype)
+        return p.xp.zeros((loc.shape[0], 1), dtype=loc.dtype) + loss
+
+    def _check_labels(self, gts) -> None:
+        """Ground-truth rows fed with a class outside [0, num_classes) or an empty box would
+        index past the scores or take log(0): named here, before any arithmetic."""
+        for n, rows in enumerate(gts):
+            bad = ((rows[:, 0] != np.floor(rows[:, 0])) | (rows[:, 0] >= self.num_classes)
+                   | (rows[:, 3] <= rows[:, 1]) | (rows[:, 4] <= rows[:, 2]))
+            if bad.any():
+                row = rows[np.flatnonzero(bad)[0]]
+                raise ValueError(
+                    f"layer {self.name!r}: sample {n} of label {self.input_names[1]!r} has the "
+                    f"ground-truth row {[float(v) for v in row]}; expected [label, xmin, ymin, "
+                    f"xmax, ymax, difficult] with an integer label in [0, {self.num_classes}) "
+                    "and xmin < xmax, ymin < ymax (a negative label marks padding)")
 
     def backward(self, xs, z, dz, params, grads, p):
         # Paddle's layer ignores its output gradient (every row reports the batch's loss and

@@ -1,5 +1,6 @@
 """mixed: the sum of its projections' and operators' outputs plus the bias (Paddle's
-MixedLayer; the network applies the activation), and featmap_expand (repeat_layer).
+MixedLayer; the network applies the activation); concat2 (concat_layer of projections: their
+outputs side by side); featmap_expand (repeat_layer).
 
 Each projection type (``proj_conf.type``) and operator type is a small class found in a
 registry (:data:`PROJECTIONS`, :data:`OPERATORS`): ``forward`` gives its term of the sum,
@@ -242,6 +243,8 @@ class MixedLayer(RuntimeLayer):
             (list(op.input_indices), OPERATORS[op.type](op))
             for op in config.operator_confs or []]
         self.shared_bias = bool(config.shared_biases)
+        #: input index -> the output columns its term writes (all of them in a mixed layer)
+        self.blocks = {i: slice(None) for i, _ in self.terms}
 
     def _flat(self, xs, i):
         x = xs[i]
@@ -260,7 +263,8 @@ class MixedLayer(RuntimeLayer):
         xp, n = p.xp, xs[0].shape[0]
         z = xp.zeros((n, self.config.size), dtype=self._dtype(xs, params))
         for i, term in self.terms:
-            z += term.forward(self._flat(xs, i), params.get(self.weight_name(i)), xp)
+            z[:, self.blocks[i]] += term.forward(self._flat(xs, i),
+                                                 params.get(self.weight_name(i)), xp)
         for indices, op in self.operators:
             z += op.forward([self._flat(xs, j) for j in indices], xp)
         if self.bias_name:
@@ -287,8 +291,8 @@ class MixedLayer(RuntimeLayer):
                        if self.shared_bias else dz.sum(axis=0))
         for i, term in self.terms:
             need = p.needs_grad(self.input_names[i])
-            dx, dw = term.backward(self._flat(xs, i), params.get(self.weight_name(i)), dz, need,
-                                   xp)
+            dx, dw = term.backward(self._flat(xs, i), params.get(self.weight_name(i)),
+                                   dz[:, self.blocks[i]], need, xp)
             accumulate(grads, self.weight_name(i), dw)
             add(i, dx if need else None)
         for indices, op in self.operators:
@@ -297,6 +301,19 @@ class MixedLayer(RuntimeLayer):
                                                   wanted, xp)):
                 add(j, dx if p.needs_grad(self.input_names[j]) else None)
         return dxs
+
+
+@register("concat2")
+class ConcatProjections(MixedLayer):
+    """concat_layer of projections: each term writes its own columns, in input order."""
+
+    def __init__(self, config, model, shapes):
+        super().__init__(config, model, shapes)
+        start = 0
+        for i, _ in self.terms:
+            width = config.inputs[i].proj_conf.output_size
+            self.blocks[i] = slice(start, start + width)
+            start += width
 
 
 @register("featmap_expand")
