@@ -1,6 +1,6 @@
 """The ``minipaddle`` command (floor 5).
 
-    minipaddle train CONFIG [--data mnist5k|digits|idx:DIR] [--num-passes N] [--batch-size B]
+    minipaddle train CONFIG [--data mnist5k|digits|shapes|idx:DIR] [--num-passes N] [--batch-size B]
                             [--seed S] [--save-dir DIR] [--init-model-path DIR]
                             [--start-pass N | --resume] [--plot FILE.png] [--use-gpu]
     minipaddle test CONFIG --model DIR [--data ...]
@@ -50,7 +50,7 @@ DEFAULT_DATA = "mnist5k"
 #: set to 1 for full tracebacks (like --debug)
 DEBUG_ENV = "MINIPADDLE_DEBUG"
 #: data-layer size -> the embedded data set that fits it, when --data is not given
-EMBEDDED_BY_SIZE = {784: "mnist5k", 64: "digits"}
+EMBEDDED_BY_SIZE = {784: "mnist5k", 64: "digits", 48 * 48: "shapes"}
 
 
 def _embedded_data_for(config) -> str:
@@ -335,8 +335,9 @@ def _add_command(sub: Any, name: str, help_text: str,
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, metavar="DATA",
-                   help="mnist5k, digits or idx:DIR (default: the embedded data set "
-                        "whose images fit the network: mnist5k for 28x28, digits for 8x8)")
+                   help="mnist5k, digits, shapes or idx:DIR (default: the data set whose "
+                        "images fit the network: mnist5k for 28x28, digits for 8x8, the "
+                        "generated detection set shapes for 48x48)")
     p.add_argument("--use-gpu", action="store_true", help="run on the GPU backend")
 
 

@@ -70,6 +70,9 @@ EXPECTED = {
     "digits.yaml": (DIGITS, 0),
 }
 YAML_FILES = sorted(name for name in EXPECTED if name.endswith(".yaml"))
+# detection networks (not classifiers: tested at the end of this file)
+SSD_SHAPES = conv(1, 8, 3) + conv(8, 16, 3) + conv(16, 32, 3) + 2 * conv(32, 16, 3)
+DETECTION = {"ssd_shapes.yaml": (SSD_SHAPES, 0)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -105,7 +108,7 @@ def test_the_hand_counts_match_the_published_ones():
 
 def test_every_shipped_file_is_covered():
     shipped = {p.name for p in ZOO.iterdir() if p.suffix in (".yaml", ".yml", ".py", ".json")}
-    assert shipped == set(EXPECTED)
+    assert shipped == set(EXPECTED) | set(DETECTION)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -314,3 +317,24 @@ def test_digits_shapes():
     assert chw(cfg, "conv2") == (32, 4, 4)
     assert chw(cfg, "pool2") == (32, 2, 2)
     assert layer_params(cfg, "hidden") == 128 * 64 + 64
+
+
+# -- SSD on the generated shapes set --------------------------------------------------------------
+
+
+def test_ssd_shapes():
+    cfg = parsed("ssd_shapes.yaml")
+    model = cfg.model_config
+    assert SSD_SHAPES == 15_136
+    assert parameter_totals(model) == DETECTION["ssd_shapes.yaml"]
+    assert chw(cfg, "stage3_pool") == (32, 6, 6)
+    # 6 x 6 locations x 4 priors (min square, max square, ratio 2 and 1/2) x 8 numbers
+    assert model.layer("priors").size == 6 * 6 * 4 * 8
+    assert chw(cfg, "loc") == (4 * 4, 6, 6) and chw(cfg, "conf") == (4 * 4, 6, 6)
+    assert model.output_layer_names == ["loss"]
+    assert model.layer("loss").type == "multibox_loss"
+    assert model.layer("detections").size == 20 * 7
+    assert [(e.type, e.input_layers) for e in model.evaluators] == [
+        ("detection_map", ["detections", "label", "label"])]
+    assert minipaddle.from_yaml(minipaddle.to_yaml(cfg)) == cfg
+    assert minipaddle.from_json(minipaddle.to_json(cfg)) == cfg

@@ -44,12 +44,14 @@ def bias_attr_of(bias_attr: Union[bool, ParameterAttribute, None],
 def create_parameter(attr: ParameterAttribute, default_name: str, size: int,
                      dims: Optional[list[int]] = None, *, argument: str = "param_attr",
                      is_shared: Optional[bool] = None, smart: Optional[bool] = None,
-                     size_argument: Optional[str] = "size") -> ParameterConfig:
+                     size_argument: Optional[str] = "size",
+                     is_sparse: Optional[bool] = None) -> ParameterConfig:
     """Make (or, for a shared name, look up) the ParameterConfig an attribute describes.
 
     The attribute is never mutated (Paddle mutated it; see docs/paddle_compat.md).  ``smart``
     overrides the attribute's initial_smart (img_conv_layer writes False after its own
-    smart rule, as Paddle's helper did).
+    smart rule, as Paddle's helper did).  ``is_sparse`` is written when given (Paddle's
+    selective fc stated ``is_sparse: false`` for its dense weights).
     """
     ctx = current()
     dims = list(dims or [])
@@ -71,6 +73,8 @@ def create_parameter(attr: ParameterAttribute, default_name: str, size: int,
     fields = attribute_fields(attr)
     if smart is not None:
         fields["initial_smart"] = smart
+    if is_sparse is not None:
+        fields["is_sparse"] = is_sparse
     return define_parameter(name, size, dims, argument=argument,
                             is_shared=True if is_shared else None, **fields)
 
@@ -111,7 +115,8 @@ def define_parameter(name: str, size: int, dims: list[int], *, argument: str = "
                      sparse_update: Optional[bool] = None,
                      gradient_clipping_threshold: Optional[float] = None,
                      is_static: Optional[bool] = None,
-                     is_shared: Optional[bool] = None) -> ParameterConfig:
+                     is_shared: Optional[bool] = None,
+                     is_sparse: Optional[bool] = None) -> ParameterConfig:
     """Paddle's config-parser ``Parameter()``: a new parameter whose unset fields take the
     global defaults (``default_momentum``, ``default_initial_std``, ...; ``settings()`` sets
     some of them).  Smart initialisation means mean 0 and std ``1/sqrt(dims[0])`` (or
@@ -143,7 +148,8 @@ def define_parameter(name: str, size: int, dims: list[int], *, argument: str = "
               "gradient_clipping_threshold": default(gradient_clipping_threshold,
                                                      "gradient_clipping_threshold"),
               "initial_strategy": default(initial_strategy, "initial_strategy"),
-              "initial_smart": smart, "is_static": is_static, "is_shared": is_shared}
+              "initial_smart": smart, "is_sparse": is_sparse, "is_static": is_static,
+              "is_shared": is_shared}
     param = ParameterConfig(**{k: v for k, v in values.items() if v is not None})
     ctx.parameters[name] = param
     if of_layer:

@@ -1,5 +1,7 @@
-"""2-D convolution (Paddle's ``exconv``) and transposed convolution (``exconvt``) by im2col + GEMM,
-and depthwise convolution by shifted multiply-adds.
+"""Convolution (Paddle's ``exconv``, ``conv3d``) and transposed convolution (``exconvt``,
+``deconv3d``) by im2col + GEMM, and depthwise convolution by shifted multiply-adds, for any
+number of spatial axes: ``(H, W)`` images and ``(D, H, W)`` volumes run the same code (the
+docstrings below say (kh, kw) and (Ho, Wo) for short; per-axis values run slowest axis first).
 
 Semantics (spec 6.1): plain cross-correlation, no kernel flip, zero padding, per-axis ``(h, w)``
 stride / padding / dilation, and groups as contiguous channel blocks: group ``g`` reads input
@@ -39,11 +41,18 @@ backend's business (it calls these functions per chunk of the batch). ``xp`` is 
 (NumPy, or CuPy on a GPU backend).
 """
 
+from functools import lru_cache
+from itertools import product
+
 import numpy as np
 
 __all__ = [
     "conv_output_size",
     "conv_algorithm",
+    "conv_forward",
+    "conv_backward",
+    "conv_transpose_forward",
+    "conv_transpose_backward",
     "conv2d_forward",
     "columns_shape",
     "conv2d_backward",
@@ -93,19 +102,21 @@ def _pixels(sizes):
 # argument handling
 
 
-def _pair(value, name):
-    """A per-axis argument as an ``(h, w)`` pair of ints (a single int means both axes)."""
+def _axes(value, name, rank):
+    """A per-axis argument as a tuple of ``rank`` ints, slowest axis first (a single int means
+    every axis)."""
     if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an (h, w) pair, got {value!r}")
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
+        if len(value) != rank:
+            raise ValueError(f"{name} must give one value per spatial axis ({rank}), got "
+                             f"{value!r}")
+        return tuple(int(v) for v in value)
+    return (int(value),) * rank
 
 
-def _geometry(stride, padding, dilation):
-    stride = _pair(stride, "stride")
-    padding = _pair(padding, "padding")
-    dilation = _pair(dilation, "dilation")
+def _geometry(stride, padding, dilation, rank):
+    stride = _axes(stride, "stride", rank)
+    padding = _axes(padding, "padding", rank)
+    dilation = _axes(dilation, "dilation", rank)
     if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
         raise ValueError(
             f"need stride >= 1, dilation >= 1, padding >= 0; got stride={stride}, "
@@ -113,9 +124,16 @@ def _geometry(stride, padding, dilation):
     return stride, padding, dilation
 
 
-def _check_4d(name, a):
-    if a.ndim != 4:
-        raise ValueError(f"{name} must be 4-D, got shape {tuple(a.shape)}")
+def _check_rank(x, *others):
+    """``x`` is (N, C, *spatial) with at least one spatial axis; the named ``others`` have as
+    many dimensions as ``x``. Returns the number of spatial axes."""
+    if x.ndim < 3:
+        raise ValueError(f"x must be (N, C, *spatial) with at least one spatial axis, got shape "
+                         f"{tuple(x.shape)}")
+    for name, a in others:
+        if a.ndim != x.ndim:
+            raise ValueError(f"{name} must be {x.ndim}-D like x, got shape {tuple(a.shape)}")
+    return x.ndim - 2
 
 
 def _same_dtype(xp, x, *others):
@@ -130,11 +148,12 @@ def _same_dtype(xp, x, *others):
 
 
 def _conv_shapes(in_shape, w_shape, groups, stride, padding, dilation, what, output_size=None):
-    """Check a conv's input shape (N, Cin, H, W) against its weight (Cout, Cin/G, kh, kw) and
-    return ``(out_hw, G)``. ``what`` names the arrays in messages. ``output_size``: the output
-    size a validated config states (taken as it is), else computed."""
-    n, cin, h, w = in_shape
-    cout, cin_g, kh, kw = w_shape
+    """Check a conv's input shape (N, Cin, *image) against its weight (Cout, Cin/G, *filter)
+    and return ``(out, G)``, ``out`` the output's spatial sizes. ``what`` names the arrays in
+    messages. ``output_size``: the output size a validated config states (taken as it is),
+    else computed."""
+    cin, image = in_shape[1], tuple(in_shape[2:])
+    cout, cin_g, filt = w_shape[0], w_shape[1], tuple(w_shape[2:])
     g = int(groups)
     if g < 1 or cin % g or cout % g:
         raise ValueError(f"groups={groups} must divide both channel counts ({what}: {cin} and "
@@ -143,42 +162,71 @@ def _conv_shapes(in_shape, w_shape, groups, stride, padding, dilation, what, out
         raise ValueError(f"{what}: weight shape {tuple(w_shape)} needs {cin_g * g} channels "
                          f"with groups={g}, the input has {cin}")
     if output_size is not None:
-        return _pair(output_size, "output_size"), g
-    ho = conv_output_size(h, kh, padding[0], stride[0], dilation[0])
-    wo = conv_output_size(w, kw, padding[1], stride[1], dilation[1])
-    if ho < 1 or wo < 1:
-        raise ValueError(f"{what}: output size ({ho}, {wo}) < 1 for image ({h}, {w}), filter "
-                         f"({kh}, {kw}), stride {stride}, padding {padding}, dilation {dilation}")
-    return (ho, wo), g
+        return _axes(output_size, "output_size", len(image)), g
+    out = tuple(conv_output_size(*a) for a in zip(image, filt, padding, stride, dilation))
+    if min(out) < 1:
+        raise ValueError(f"{what}: output size {out} < 1 for image {image}, filter {filt}, "
+                         f"stride {stride}, padding {padding}, dilation {dilation}")
+    return out, g
 
 
 class _Geometry:
-    """One conv's shapes: input ``(n, c, h, w)`` (the image side), weight ``(f, c/g, kh, kw)``,
-    output ``(n, f, ho, wo)``, per-axis stride / padding / dilation, the column layout."""
+    """One conv's shapes: input ``(n, c, *image)`` (the image side), weight
+    ``(f, c/g, *filter)``, output ``(n, f, *out)``, per-axis stride / padding / dilation
+    (slowest axis first), the column layout."""
 
-    def __init__(self, in_shape, w_shape, out_hw, groups, stride, padding, dilation, layout):
-        self.n, self.c, self.h, self.w = in_shape
-        self.f, _, self.kh, self.kw = w_shape
-        self.ho, self.wo = out_hw
+    def __init__(self, in_shape, w_shape, out, groups, stride, padding, dilation, layout):
+        self.n, self.c = in_shape[0], in_shape[1]
+        self.image = tuple(in_shape[2:])
+        self.f, self.filter = w_shape[0], tuple(w_shape[2:])
+        self.out = tuple(out)
+        self.rank = len(self.image)
         self.g = groups
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.layout = layout
-        self.k = (self.c // groups) * self.kh * self.kw
-
-    @property
-    def padded_hw(self):
-        return self.h + 2 * self.padding[0], self.w + 2 * self.padding[1]
+        self.taps = _pixels(self.filter)
+        self.k = (self.c // groups) * self.taps
+        self.pixels = _pixels(self.out)
+        self.padded = tuple(s + 2 * p for s, p in zip(self.image, padding))
+        #: the interior of the padded image, per axis
+        self.interior = tuple(slice(p, p + s) for s, p in zip(self.image, padding))
 
     def windows(self):
-        """For each kernel offset (ky, kx): the strided (y, x) slices of the padded image
-        that it reads for all outputs."""
-        (sh, sw), (dh, dw) = self.stride, self.dilation
-        y_span = sh * (self.ho - 1) + 1
-        x_span = sw * (self.wo - 1) + 1
-        for ky in range(self.kh):
-            for kx in range(self.kw):
-                yield ky, kx, (slice(ky * dh, ky * dh + y_span, sh),
-                               slice(kx * dw, kx * dw + x_span, sw))
+        """For each kernel offset (the last axis fastest): the offset and the strided slices of
+        the padded image that it reads for all outputs."""
+        return _window_plan(self.filter, self.stride, self.dilation, self.out)
+
+    def phases(self):
+        """For col2im with a stride: :func:`_phase_plan`."""
+        return _phase_plan(self.filter, self.stride, self.dilation, self.out)
+
+
+# The slicing plans depend on the geometry only: worked out once per geometry (a network has a
+# handful), not on every call.
+
+@lru_cache(maxsize=512)
+def _window_plan(filt, stride, dilation, out):
+    spans = [s * (o - 1) + 1 for s, o in zip(stride, out)]
+    return tuple((taps, tuple([slice(t * d, t * d + span, s) for t, d, span, s
+                               in zip(taps, dilation, spans, stride)]))
+                 for taps in product(*[range(k) for k in filt]))
+
+
+@lru_cache(maxsize=512)
+def _phase_plan(filt, stride, dilation, out):
+    """Per phase of the padded image (cells whose index is p mod stride along every axis):
+    its strided slices, and the kernel offsets that feed it with the slices of the phase
+    they land on."""
+    plan = []
+    for phase in product(*[range(s) for s in stride]):
+        dest = tuple([slice(p, None, s) for p, s in zip(phase, stride)])
+        taps = tuple(
+            (t, tuple([slice(k * d // s, k * d // s + o)
+                       for k, d, s, o in zip(t, dilation, stride, out)]))
+            for t in product(*[range(k) for k in filt])
+            if all([(k * d) % s == p for k, d, s, p in zip(t, dilation, stride, phase)]))
+        plan.append((dest, taps))
+    return tuple(plan)
 
 
 def _buffer(ws, xp, tag, shape, dtype):
@@ -190,150 +238,158 @@ def _buffer(ws, xp, tag, shape, dtype):
 # the shared pieces
 
 
+def _to_last(rank):
+    """The axes permutation moving axis 0 (N) of an (N, C, *spatial) array last."""
+    return tuple(range(1, rank + 2)) + (0,)
+
+
+def _from_last(rank):
+    """The inverse of :func:`_to_last`."""
+    return (rank + 1,) + tuple(range(rank + 1))
+
+
 def _padded_image(x, geo, xp, ws):
-    """``x`` (N, C, H, W) zero-padded, as (N, C, Hp, Wp) for the "batch" layout or transposed
-    to (C, Hp, Wp, N) for "pixel" (and "depthwise": (N, C, Hp, Wp)). Only the interior of a
-    reused buffer is written; its border was zeroed when it was created."""
-    (ph, pw) = geo.padding
-    hp, wp = geo.padded_hw
+    """``x`` (N, C, *image) zero-padded, as (N, C, *padded) for the "batch" layout or
+    transposed to (C, *padded, N) for "pixel" (and "depthwise": (N, C, *padded)). Only the
+    interior of a reused buffer is written; its border was zeroed when it was created."""
+    padded = any(geo.padding)
     if geo.layout == "pixel":
-        if not (ph or pw):
-            return xp.ascontiguousarray(x.transpose(1, 2, 3, 0))
-        buf = _buffer(ws, xp, "pad", (geo.c, hp, wp, geo.n), x.dtype)
-        _zero_border(buf[None], ph, pw, geo.h, geo.w)      # (1, C, Hp, Wp, N)
-        buf[:, ph:ph + geo.h, pw:pw + geo.w, :] = x.transpose(1, 2, 3, 0)
+        if not padded:
+            return xp.ascontiguousarray(x.transpose(_to_last(geo.rank)))
+        buf = _buffer(ws, xp, "pad", (geo.c,) + geo.padded + (geo.n,), x.dtype)
+        _zero_border(buf, 1, geo)                 # (C, *padded, N)
+        buf[(slice(None),) + geo.interior] = x.transpose(_to_last(geo.rank))
         return buf
-    if not (ph or pw):
+    if not padded:
         return x
-    buf = _buffer(ws, xp, "pad", (geo.n, geo.c, hp, wp), x.dtype)
-    _zero_border(buf, ph, pw, geo.h, geo.w)
-    buf[:, :, ph:ph + geo.h, pw:pw + geo.w] = x
+    buf = _buffer(ws, xp, "pad", (geo.n, geo.c) + geo.padded, x.dtype)
+    _zero_border(buf, 2, geo)
+    buf[(slice(None), slice(None)) + geo.interior] = x
     return buf
 
 
-def _zero_border(buf, ph, pw, h, w):
-    """Zero the padding rows and columns of ``buf`` (axes 2 and 3 are the padded y, x), whose
-    interior ``[ph:ph+h, pw:pw+w]`` the caller writes."""
-    buf[:, :, :ph] = 0
-    buf[:, :, ph + h:] = 0
-    buf[:, :, ph:ph + h, :pw] = 0
-    buf[:, :, ph:ph + h, pw + w:] = 0
+def _zero_border(buf, first, geo):
+    """Zero the padding of ``buf``, whose axes ``first`` onwards are the padded spatial axes
+    and whose interior the caller writes: along each axis, the padding cells within the
+    interior of the axes before it."""
+    lead = (slice(None),) * first
+    for p, s, inner in zip(geo.padding, geo.image, geo.interior):
+        buf[lead + (slice(None, p),)] = 0
+        buf[lead + (slice(p + s, None),)] = 0
+        lead += (inner,)
 
 
 def _im2col(x, geo, xp, ws=None, out=None):
-    """Columns of ``x`` (N, C, H, W): ``(N, G, K, Ho*Wo)`` ("batch") or ``(G, K, Ho*Wo*N)``
-    ("pixel"), written into ``out`` when given."""
+    """Columns of ``x`` (N, C, *image): ``(N, G, K, P)`` ("batch") or ``(G, K, P*N)``
+    ("pixel"), P the output pixels, written into ``out`` when given."""
     img = _padded_image(x, geo, xp, ws)
-    (sh, sw), (dh, dw) = geo.stride, geo.dilation
     if geo.layout == "pixel":
-        s_c, s_y, s_x, s_n = img.strides
-        view = xp.lib.stride_tricks.as_strided(
-            img, shape=(geo.c, geo.kh, geo.kw, geo.ho, geo.wo, geo.n),
-            strides=(s_c, s_y * dh, s_x * dw, s_y * sh, s_x * sw, s_n))
-        shape = (geo.g, geo.k, geo.ho * geo.wo * geo.n)
+        s_c, s_n, s_sp = img.strides[0], img.strides[-1], img.strides[1:-1]
+        shape = (geo.c,) + geo.filter + geo.out + (geo.n,)
+        strides = ((s_c,) + tuple(s * d for s, d in zip(s_sp, geo.dilation))
+                   + tuple(s * st for s, st in zip(s_sp, geo.stride)) + (s_n,))
+        cols_shape = (geo.g, geo.k, geo.pixels * geo.n)
     else:
-        s_n, s_c, s_y, s_x = img.strides
-        view = xp.lib.stride_tricks.as_strided(
-            img, shape=(geo.n, geo.c, geo.kh, geo.kw, geo.ho, geo.wo),
-            strides=(s_n, s_c, s_y * dh, s_x * dw, s_y * sh, s_x * sw))
-        shape = (geo.n, geo.g, geo.k, geo.ho * geo.wo)
+        s_n, s_c, s_sp = img.strides[0], img.strides[1], img.strides[2:]
+        shape = (geo.n, geo.c) + geo.filter + geo.out
+        strides = ((s_n, s_c) + tuple(s * d for s, d in zip(s_sp, geo.dilation))
+                   + tuple(s * st for s, st in zip(s_sp, geo.stride)))
+        cols_shape = (geo.n, geo.g, geo.k, geo.pixels)
+    view = xp.lib.stride_tricks.as_strided(img, shape=shape, strides=strides)
     if out is None:
-        out = _buffer(ws, xp, "cols", shape, x.dtype)
+        out = _buffer(ws, xp, "cols", cols_shape, x.dtype)
     out.reshape(view.shape)[...] = view
     return out
 
 
 def _gemm_to_nchw(w, cols, geo, xp, out=None):
-    """``W @ cols`` per group for a weight ``w`` (F, C/G, kh, kw), as (N, F, Ho, Wo) (written
+    """``W @ cols`` per group for a weight ``w`` (F, C/G, *filter), as (N, F, *out) (written
     into ``out`` when given)."""
     wm = w.reshape(geo.g, geo.f // geo.g, geo.k)
-    shape = (geo.n, geo.f, geo.ho, geo.wo)
+    shape = (geo.n, geo.f) + geo.out
     if out is None:
         out = xp.empty(shape, dtype=cols.dtype)
     if geo.layout == "batch":   # (G, F/G, K) @ (N, G, K, P) -> (N, G, F/G, P): NCHW already
         xp.matmul(wm, cols, out=out.reshape(geo.n, geo.g, geo.f // geo.g, -1))
-    else:                       # (G, F/G, P*N) -> (F, Ho, Wo, N) -> NCHW
+    else:                       # (G, F/G, P*N) -> (F, *out, N) -> NCHW
         y = xp.matmul(wm, cols)
-        out[...] = y.reshape(geo.f, geo.ho, geo.wo, geo.n).transpose(3, 0, 1, 2)
+        out[...] = y.reshape((geo.f,) + geo.out + (geo.n,)).transpose(_from_last(geo.rank))
     return out
 
 
 def _output_side(d, geo, xp):
-    """An output-side array ``d`` (N, F, Ho, Wo) in the layout's GEMM form: (N, G, F/G, P) for
+    """An output-side array ``d`` (N, F, *out) in the layout's GEMM form: (N, G, F/G, P) for
     "batch" (a view), (G, F/G, P*N) for "pixel" (one transposing copy)."""
     fg = geo.f // geo.g
     if geo.layout == "batch":
-        return d.reshape(geo.n, geo.g, fg, geo.ho * geo.wo)
-    return xp.ascontiguousarray(d.transpose(1, 2, 3, 0)).reshape(geo.g, fg, -1)
+        return d.reshape(geo.n, geo.g, fg, geo.pixels)
+    return xp.ascontiguousarray(d.transpose(_to_last(geo.rank))).reshape(geo.g, fg, -1)
 
 
 def _weight_grad(d, cols, geo, xp):
     """``d @ cols^T`` per group (summed over the batch, in a fixed order), shaped as the
-    weight (F, C/G, kh, kw); ``d`` in :func:`_output_side` form."""
+    weight (F, C/G, *filter); ``d`` in :func:`_output_side` form."""
     if geo.layout == "batch":
         per_sample = xp.matmul(d, cols.transpose(0, 1, 3, 2))   # (N, G, F/G, K)
         dw = per_sample.sum(axis=0)
     else:
         dw = xp.matmul(d, cols.transpose(0, 2, 1))               # (G, F/G, K)
-    return dw.reshape(geo.f, geo.c // geo.g, geo.kh, geo.kw)
+    return dw.reshape((geo.f, geo.c // geo.g) + geo.filter)
 
 
 def _data_grad(w, d, geo, xp, ws=None):
-    """Image-side gradient (N, C, H, W) from the output side ``d`` (in :func:`_output_side`
-    form) through a weight ``w`` (F, C/G, kh, kw): column gradient ``W^T @ d``, then col2im.
+    """Image-side gradient (N, C, *image) from the output side ``d`` (in :func:`_output_side`
+    form) through a weight ``w`` (F, C/G, *filter): column gradient ``W^T @ d``, then col2im.
 
-    The weight's rows are reordered to (ky, kx, c) first (a small copy), so each kernel
+    The weight's rows are reordered to (*offset, c) first (a small copy), so each kernel
     offset's column gradient is one contiguous block per sample (or in all, for "pixel")
-    instead of Ho*Wo values every C/G*kh*kw rows: col2im reads it streaming."""
-    g, fg, cg = geo.g, geo.f // geo.g, geo.c // geo.g
-    taps = (geo.kh, geo.kw)
-    wt = w.reshape(g, fg, cg, geo.kh, geo.kw).transpose(0, 3, 4, 2, 1).reshape(g, geo.k, fg)
+    instead of P values every C/G*taps rows: col2im reads it streaming."""
+    g, fg, cg, rank = geo.g, geo.f // geo.g, geo.c // geo.g, geo.rank
+    order = (0,) + tuple(range(3, 3 + rank)) + (2, 1)
+    wt = w.reshape((g, fg, cg) + geo.filter).transpose(order).reshape(g, geo.k, fg)
     dcols = xp.matmul(wt, d) if fg > 1 else wt * d
-    (ph, pw) = geo.padding
-    if geo.layout == "batch":                                         # (N, G, K, P)
-        dcols = dcols.reshape((geo.n, g) + taps + (cg, geo.ho, geo.wo))
-        pad = _col2im(lambda ky, kx: dcols[:, :, ky, kx], lambda ys, xs: (Ellipsis, ys, xs),
-                      (geo.n, g, cg) + geo.padded_hw, geo, xp, ws, dcols.dtype)
-        pad = pad.reshape((geo.n, geo.c) + geo.padded_hw)
-        return pad[:, :, ph:ph + geo.h, pw:pw + geo.w].copy()   # never the buffer itself
-    dcols = dcols.reshape((g,) + taps + (cg, geo.ho, geo.wo, geo.n))  # (G, K, P*N)
-    pad = _col2im(lambda ky, kx: dcols[:, ky, kx],
-                  lambda ys, xs: (Ellipsis, ys, xs, slice(None)),
-                  (g, cg) + geo.padded_hw + (geo.n,), geo, xp, ws, dcols.dtype)
-    pad = pad.reshape((geo.c,) + geo.padded_hw + (geo.n,))
-    return pad[:, ph:ph + geo.h, pw:pw + geo.w, :].transpose(3, 0, 1, 2).copy()
+    every = slice(None)
+    if geo.layout == "batch":                                          # (N, G, K, P)
+        dcols = dcols.reshape((geo.n, g) + geo.filter + (cg,) + geo.out)
+        pad = _col2im(lambda taps: dcols[(every, every) + taps],
+                      lambda where: (Ellipsis,) + where,
+                      (geo.n, g, cg) + geo.padded, geo, xp, ws, dcols.dtype)
+        pad = pad.reshape((geo.n, geo.c) + geo.padded)
+        return pad[(every, every) + geo.interior].copy()   # never the buffer itself
+    dcols = dcols.reshape((g,) + geo.filter + (cg,) + geo.out + (geo.n,))  # (G, K, P*N)
+    pad = _col2im(lambda taps: dcols[(every,) + taps],
+                  lambda where: (Ellipsis,) + where + (every,),
+                  (g, cg) + geo.padded + (geo.n,), geo, xp, ws, dcols.dtype)
+    pad = pad.reshape((geo.c,) + geo.padded + (geo.n,))
+    return pad[(every,) + geo.interior].transpose(_from_last(rank)).copy()
 
 
 def _col2im(tap, where, shape, geo, xp, ws, dtype):
     """Sum the column gradients of every kernel offset into a zeroed padded image of ``shape``:
-    ``tap(ky, kx)`` is offset (ky, kx)'s (.., Ho, Wo, ..) block, ``where(ys, xs)`` indexes the
-    padded image's spatial axes.
+    ``tap(offset)`` is an offset's (.., *out, ..) block, ``where(slices)`` indexes the padded
+    image's spatial axes.
 
-    Stride 1: kh*kw adds of shifted slices. Larger strides: the padded image splits into
-    stride_y * stride_x phases (rows y = py mod stride_y, columns likewise); every offset feeds
-    exactly one phase at a shift, so each phase is summed in its own contiguous buffer with
-    unit-stride adds and copied into its strided place once (strided adds were 3-7x slower)."""
+    Stride 1: one add of a shifted slice per offset. Larger strides: the padded image splits
+    into prod(stride) phases (cells whose index is p mod stride along every axis); every
+    offset feeds exactly one phase at a shift, so each phase is summed in its own contiguous
+    buffer with unit-stride adds and copied into its strided place once (strided adds were
+    3-7x slower)."""
     pad = _buffer(ws, xp, "col2im", shape, dtype)
-    (sh, sw), (dh, dw) = geo.stride, geo.dilation
-    if (sh, sw) == (1, 1):
+    if all(s == 1 for s in geo.stride):
         pad[...] = 0
-        for ky, kx, (ys, xs) in geo.windows():
-            pad[where(ys, xs)] += tap(ky, kx)
+        for taps, slices in geo.windows():
+            pad[where(slices)] += tap(taps)
         return pad
-    for py in range(sh):
-        for px in range(sw):
-            dest = pad[where(slice(py, None, sh), slice(px, None, sw))]
-            taps = [(ky, kx) for ky in range(geo.kh) for kx in range(geo.kw)
-                    if (ky * dh) % sh == py and (kx * dw) % sw == px]
-            if not taps:
-                dest[...] = 0
-                continue
-            phase = _buffer(ws, xp, "phase", dest.shape, dtype)
-            phase[...] = 0
-            for ky, kx in taps:
-                y0, x0 = ky * dh // sh, kx * dw // sw
-                phase[where(slice(y0, y0 + geo.ho), slice(x0, x0 + geo.wo))] += tap(ky, kx)
-            dest[...] = phase
+    for dest_slices, taps in geo.phases():
+        dest = pad[where(dest_slices)]
+        if not taps:
+            dest[...] = 0
+            continue
+        phase = _buffer(ws, xp, "phase", dest.shape, dtype)
+        phase[...] = 0
+        for t, shift in taps:
+            phase[where(shift)] += tap(t)
+        dest[...] = phase
     return pad
 
 
@@ -341,44 +397,54 @@ def _col2im(tap, where, shape, geo, xp, ws, dtype):
 # depthwise: one input channel per group, F/G output channels (the multiplier) per group
 
 
+def _tap_index(taps):
+    """Index of one offset's weights in (.., G, M, *filter), keeping the filter axes."""
+    return (slice(None),) * 3 + tuple(slice(t, t + 1) for t in taps)
+
+
 def _depthwise_forward(x, w, geo, xp, ws, out):
-    """y[n, g*m + j] = sum over (ky, kx) of w[g*m + j, 0, ky, kx] * shifted x[n, g]."""
+    """y[n, g*m + j] = sum over offsets of w[g*m + j, 0, offset] * shifted x[n, g]."""
     m = geo.f // geo.g
-    img = _padded_image(x, geo, xp, ws)[:, :, None]             # (N, G, 1, Hp, Wp)
-    wk = w.reshape(1, geo.g, m, geo.kh, geo.kw)
-    y = out.reshape(geo.n, geo.g, m, geo.ho, geo.wo)
+    img = _padded_image(x, geo, xp, ws)[:, :, None]             # (N, G, 1, *padded)
+    wk = w.reshape((1, geo.g, m) + geo.filter)
+    y = out.reshape((geo.n, geo.g, m) + geo.out)
     tmp = _buffer(ws, xp, "product", y.shape, y.dtype)
-    for ky, kx, (ys, xs) in geo.windows():
-        wv = wk[:, :, :, ky:ky + 1, kx:kx + 1]
-        if ky == 0 and kx == 0:
-            xp.multiply(img[:, :, :, ys, xs], wv, out=y)
+    first = True
+    for taps, slices in geo.windows():
+        wv = wk[_tap_index(taps)]
+        cells = img[(slice(None),) * 3 + slices]
+        if first:
+            xp.multiply(cells, wv, out=y)
+            first = False
         else:
-            xp.multiply(img[:, :, :, ys, xs], wv, out=tmp)
+            xp.multiply(cells, wv, out=tmp)
             y += tmp
     return out
 
 
 def _depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
     m = geo.f // geo.g
-    img = _padded_image(x, geo, xp, ws)[:, :, None]             # (N, G, 1, Hp, Wp)
-    dy5 = dy.reshape(geo.n, geo.g, m, geo.ho, geo.wo)
-    dw = xp.empty((geo.g, m, geo.kh, geo.kw), dtype=dy.dtype)
+    img = _padded_image(x, geo, xp, ws)[:, :, None]             # (N, G, 1, *padded)
+    dy5 = dy.reshape((geo.n, geo.g, m) + geo.out)
+    dw = xp.empty((geo.g, m) + geo.filter, dtype=dy.dtype)
     tmp = _buffer(ws, xp, "product", dy5.shape, dy.dtype) if need_dx else None
     pad = None
     if need_dx:
-        pad = _buffer(ws, xp, "col2im", (geo.n, geo.g) + geo.padded_hw, dy.dtype)
+        pad = _buffer(ws, xp, "col2im", (geo.n, geo.g) + geo.padded, dy.dtype)
         pad[...] = 0
-    wk = w.reshape(1, geo.g, m, geo.kh, geo.kw)
-    for ky, kx, (ys, xs) in geo.windows():
+    wk = w.reshape((1, geo.g, m) + geo.filter)
+    axes = "pqrstuvw"[:geo.rank]
+    subscripts = f"ngj{axes},ngj{axes}->gj"
+    for taps, slices in geo.windows():
         # one pass of multiply-and-sum per offset (no temporary), a fixed order
-        dw[:, :, ky, kx] = xp.einsum("ngjyx,ngjyx->gj", img[:, :, :, ys, xs], dy5)
+        dw[(slice(None), slice(None)) + taps] = xp.einsum(
+            subscripts, img[(slice(None),) * 3 + slices], dy5)
         if need_dx:
-            xp.multiply(dy5, wk[:, :, :, ky:ky + 1, kx:kx + 1], out=tmp)
-            pad[:, :, ys, xs] += tmp.sum(axis=2) if m > 1 else tmp[:, :, 0]
+            xp.multiply(dy5, wk[_tap_index(taps)], out=tmp)
+            pad[(slice(None), slice(None)) + slices] += tmp.sum(axis=2) if m > 1 else tmp[:, :, 0]
     dx = None
     if need_dx:
-        (ph, pw) = geo.padding
-        dx = pad[:, :, ph:ph + geo.h, pw:pw + geo.w].copy()
+        dx = pad[(slice(None), slice(None)) + geo.interior].copy()
     return dx, dw.reshape(w.shape)
 
 
@@ -387,29 +453,31 @@ def _depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
 
 
 def _conv_geometry(x, w, stride, padding, dilation, groups, layout, output_size=None):
-    stride, padding, dilation = _geometry(stride, padding, dilation)
-    out_hw, g = _conv_shapes(x.shape, w.shape, groups, stride, padding, dilation, "conv",
-                             output_size)
-    algorithm = conv_algorithm(x.shape[1], g, out_hw, layout)
-    return _Geometry(x.shape, w.shape, out_hw, g, stride, padding, dilation, algorithm)
+    stride, padding, dilation = _geometry(stride, padding, dilation, x.ndim - 2)
+    out, g = _conv_shapes(x.shape, w.shape, groups, stride, padding, dilation, "conv",
+                          output_size)
+    algorithm = conv_algorithm(x.shape[1], g, out, layout)
+    return _Geometry(x.shape, w.shape, out, g, stride, padding, dilation, algorithm)
 
 
-def conv2d_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=None,
-                   columns=None, ws=None, xp=np, output_size=None):
-    """Convolution (cross-correlation) of ``x`` (N, C, H, W) with ``w`` (F, C/groups, kh, kw);
-    returns ``y`` (N, F, Ho, Wo) in ``x.dtype``, without bias.
+def conv_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=None,
+                 columns=None, ws=None, xp=np, output_size=None):
+    """Convolution (cross-correlation) of ``x`` (N, C, *image) with ``w``
+    (F, C/groups, *filter); returns ``y`` (N, F, *out) in ``x.dtype``, without bias. Any
+    number of spatial axes: (H, W) for 2-D, (D, H, W) for 3-D.
 
-    ``layout``: "batch", "pixel" or None (automatic; depthwise convs ignore it). ``out``: an
-    (N, F, Ho, Wo) array to write ``y`` into. ``columns``: an array of
+    ``stride``, ``padding``, ``dilation``: an int (every axis) or one per spatial axis,
+    slowest first. ``layout``: "batch", "pixel" or None (automatic; depthwise convs ignore
+    it). ``out``: an (N, F, *out) array to write ``y`` into. ``columns``: an array of
     :func:`columns_shape` to write the im2col columns into (so a backward pass can reuse
     them; untouched by the depthwise kernel). ``ws``: buffer provider (module docstring).
-    ``output_size``: (Ho, Wo) as a validated config states it (None: computed here)."""
-    _check_4d("x", x)
-    _check_4d("w", w)
+    ``output_size``: the output's spatial sizes as a validated config states them (None:
+    computed here)."""
+    _check_rank(x, ("w", w))
     x, w = _same_dtype(xp, x, w)
     geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout, output_size)
     if out is None:
-        out = xp.empty((geo.n, geo.f, geo.ho, geo.wo), dtype=x.dtype)
+        out = xp.empty((geo.n, geo.f) + geo.out, dtype=x.dtype)
     if geo.layout == "depthwise":
         return _depthwise_forward(x, w, geo, xp, ws, out)
     cols = _im2col(x, geo, xp, ws, out=columns)
@@ -418,31 +486,29 @@ def conv2d_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=
 
 def columns_shape(x_shape, w_shape, *, stride, padding, dilation, groups, layout=None,
                   output_size=None):
-    """Shape of the im2col columns :func:`conv2d_forward` writes for these shapes, or None
+    """Shape of the im2col columns :func:`conv_forward` writes for these shapes, or None
     when the conv runs the depthwise kernel (which needs no columns)."""
-    stride, padding, dilation = _geometry(stride, padding, dilation)
-    out_hw, g = _conv_shapes(x_shape, w_shape, groups, stride, padding, dilation, "conv",
-                             output_size)
-    algorithm = conv_algorithm(x_shape[1], g, out_hw, layout)
-    geo = _Geometry(x_shape, w_shape, out_hw, g, stride, padding, dilation, algorithm)
+    stride, padding, dilation = _geometry(stride, padding, dilation, len(x_shape) - 2)
+    out, g = _conv_shapes(x_shape, w_shape, groups, stride, padding, dilation, "conv",
+                          output_size)
+    algorithm = conv_algorithm(x_shape[1], g, out, layout)
+    geo = _Geometry(x_shape, w_shape, out, g, stride, padding, dilation, algorithm)
     if algorithm == "batch":
-        return (geo.n, geo.g, geo.k, geo.ho * geo.wo)
+        return (geo.n, geo.g, geo.k, geo.pixels)
     if algorithm == "pixel":
-        return (geo.g, geo.k, geo.ho * geo.wo * geo.n)
+        return (geo.g, geo.k, geo.pixels * geo.n)
     return None
 
 
-def conv2d_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, layout=None,
-                    columns=None, ws=None, xp=np, output_size=None):
-    """Gradients ``(dx, dw)`` of ``sum(conv2d_forward(x, w) * dy)``; ``dx`` is None when
+def conv_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, layout=None,
+                  columns=None, ws=None, xp=np, output_size=None):
+    """Gradients ``(dx, dw)`` of ``sum(conv_forward(x, w) * dy)``; ``dx`` is None when
     ``need_dx`` is False. ``columns``: the columns the forward wrote for this ``x`` (same
     layout), else they are recomputed."""
-    _check_4d("x", x)
-    _check_4d("w", w)
-    _check_4d("dy", dy)
+    _check_rank(x, ("w", w), ("dy", dy))
     x, w, dy = _same_dtype(xp, x, w, dy)
     geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout, output_size)
-    expected = (geo.n, geo.f, geo.ho, geo.wo)
+    expected = (geo.n, geo.f) + geo.out
     if tuple(dy.shape) != expected:
         raise ValueError(f"conv: dy has shape {tuple(dy.shape)}, the output is {expected}")
     if geo.layout == "depthwise":
@@ -459,10 +525,10 @@ def conv2d_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True
 
 
 def _transpose_shapes(x_shape, w_shape, groups, stride, padding, dilation, output_size):
-    """Output (Ho, Wo) and groups of a transposed conv; checks that a conv of an (Ho, Wo) image
-    gives back the (H, W) of ``x``."""
-    n, c, h, w = x_shape
-    cw, f_g, kh, kw = w_shape
+    """Output spatial sizes and groups of a transposed conv; checks that a conv of an image of
+    that size gives back the spatial sizes of ``x``."""
+    c, image = x_shape[1], tuple(x_shape[2:])
+    cw, filt = w_shape[0], tuple(w_shape[2:])
     g = int(groups)
     if g < 1 or c % g:
         raise ValueError(f"conv_transpose: groups={groups} must divide the {c} input channels")
@@ -470,63 +536,65 @@ def _transpose_shapes(x_shape, w_shape, groups, stride, padding, dilation, outpu
         raise ValueError(f"conv_transpose: weight shape {tuple(w_shape)} has {cw} input "
                          f"channels, x has {c}")
     if output_size is None:
-        output_size = tuple(
-            (size - 1) * s + (k - 1) * d + 1 - 2 * p
-            for size, k, s, p, d in zip((h, w), (kh, kw), stride, padding, dilation))
-    ho, wo = _pair(output_size, "output_size")
-    back = (conv_output_size(ho, kh, padding[0], stride[0], dilation[0]),
-            conv_output_size(wo, kw, padding[1], stride[1], dilation[1]))
-    if ho < 1 or wo < 1 or back != (h, w):
+        output_size = tuple((size - 1) * s + (k - 1) * d + 1 - 2 * p
+                            for size, k, s, p, d in zip(image, filt, stride, padding, dilation))
+    out = _axes(output_size, "output_size", len(image))
+    back = tuple(conv_output_size(o, k, p, s, d)
+                 for o, k, p, s, d in zip(out, filt, padding, stride, dilation))
+    if min(out) < 1 or back != image:
         raise ValueError(
-            f"conv_transpose: output_size ({ho}, {wo}) does not invert to the input size "
-            f"({h}, {w}) for filter ({kh}, {kw}), stride {stride}, padding {padding}, "
-            f"dilation {dilation} (a conv of it gives {back})")
-    return (ho, wo), g
+            f"conv_transpose: output_size {out} does not invert to the input size {image} for "
+            f"filter {filt}, stride {stride}, padding {padding}, dilation {dilation} (a conv "
+            f"of it gives {back})")
+    return out, g
 
 
 def _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, layout):
     """The geometry of the conv whose data gradient this transposed conv is: its input is the
-    transposed conv's output (N, F, Ho, Wo), its output the transposed conv's input."""
-    stride, padding, dilation = _geometry(stride, padding, dilation)
-    out_hw, g = _transpose_shapes(x.shape, w.shape, groups, stride, padding, dilation,
-                                  output_size)
-    n, c, h, w_ = x.shape
+    transposed conv's output (N, F, *out), its output the transposed conv's input."""
+    stride, padding, dilation = _geometry(stride, padding, dilation, x.ndim - 2)
+    out, g = _transpose_shapes(x.shape, w.shape, groups, stride, padding, dilation,
+                               output_size)
+    n, image = x.shape[0], tuple(x.shape[2:])
     f = w.shape[1] * g
-    algorithm = conv_algorithm(f, g, (h, w_), layout)
+    algorithm = conv_algorithm(f, g, image, layout)
     if algorithm == "depthwise":      # shifted adds are written for the conv direction only
-        algorithm = conv_algorithm(f, 1, (h, w_), layout)
-    return _Geometry((n, f) + out_hw, w.shape, (h, w_), g, stride, padding, dilation,
-                     algorithm)
+        algorithm = conv_algorithm(f, 1, image, layout)
+    return _Geometry((n, f) + out, w.shape, image, g, stride, padding, dilation, algorithm)
 
 
-def conv2d_transpose_forward(x, w, *, stride, padding, dilation, groups, output_size,
-                             layout=None, ws=None, xp=np):
-    """Transposed convolution (Paddle's exconvt) of ``x`` (N, C, H, W) with ``w``
-    (C, F/groups, kh, kw) to ``y`` (N, F, Ho, Wo), ``output_size = (Ho, Wo)`` (None: the
-    formula ``(H-1)*s + (k-1)*d + 1 - 2*p``). Returns ``x.dtype``, without bias."""
-    _check_4d("x", x)
-    _check_4d("w", w)
+def conv_transpose_forward(x, w, *, stride, padding, dilation, groups, output_size,
+                           layout=None, ws=None, xp=np):
+    """Transposed convolution (Paddle's exconvt, deconv3d) of ``x`` (N, C, *image) with ``w``
+    (C, F/groups, *filter) to ``y`` (N, F, *out), ``out = output_size`` (None: the formula
+    ``(size-1)*s + (k-1)*d + 1 - 2*p`` per axis). Returns ``x.dtype``, without bias."""
+    _check_rank(x, ("w", w))
     x, w = _same_dtype(xp, x, w)
     geo = _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, layout)
     return _data_grad(w, _output_side(x, geo, xp), geo, xp, ws)
 
 
-def conv2d_transpose_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True,
-                              layout=None, ws=None, xp=np):
-    """Gradients ``(dx, dw)`` of ``sum(conv2d_transpose_forward(x, w) * dy)``, ``dy`` being
-    (N, F, Ho, Wo); ``dx`` is None when ``need_dx`` is False. ``dx`` is the conv forward of
+def conv_transpose_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True,
+                            layout=None, ws=None, xp=np):
+    """Gradients ``(dx, dw)`` of ``sum(conv_transpose_forward(x, w) * dy)``, ``dy`` being
+    (N, F, *out); ``dx`` is None when ``need_dx`` is False. ``dx`` is the conv forward of
     ``dy`` with ``w``; ``dw`` is the conv weight gradient with ``dy`` as input and ``x`` as
     output gradient; both use one set of columns of ``dy``."""
-    _check_4d("x", x)
-    _check_4d("w", w)
-    _check_4d("dy", dy)
+    _check_rank(x, ("w", w), ("dy", dy))
     x, w, dy = _same_dtype(xp, x, w, dy)
     geo = _transpose_geometry(x, w, stride, padding, dilation, groups, tuple(dy.shape[2:]),
                               layout)
-    expected = (geo.n, geo.c, geo.h, geo.w)
+    expected = (geo.n, geo.c) + geo.image
     if tuple(dy.shape) != expected:
         raise ValueError(f"conv_transpose: dy has shape {tuple(dy.shape)}, expected {expected}")
     cols = _im2col(dy, geo, xp, ws)
     dw = _weight_grad(_output_side(x, geo, xp), cols, geo, xp)
     dx = _gemm_to_nchw(w, cols, geo, xp) if need_dx else None
     return dx, dw
+
+
+#: the 2-D names (every function above takes any number of spatial axes)
+conv2d_forward = conv_forward
+conv2d_backward = conv_backward
+conv2d_transpose_forward = conv_transpose_forward
+conv2d_transpose_backward = conv_transpose_backward

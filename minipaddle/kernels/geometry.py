@@ -17,6 +17,7 @@ __all__ = [
     "block_expand_output_size", "block_expand_forward", "block_expand_backward",
     "trans_forward", "trans_backward",
     "roi_pool_forward", "roi_pool_backward",
+    "max_pool_mask",
 ]
 
 
@@ -47,9 +48,11 @@ def upsample_forward(x, mask, *, output_size, xp=np):
     position: the later (in row-major input order) wins, as Paddle's loop does."""
     N, C = x.shape[:2]
     Ho, Wo = (int(v) for v in output_size)
-    y = xp.zeros((N, C, Ho * Wo), dtype=x.dtype)
-    idx = xp.asarray(mask).reshape(N, C, -1).astype(np.intp)
-    xp.put_along_axis(y, idx, x.reshape(N, C, -1), axis=2)
+    y = xp.zeros((N * C, Ho * Wo), dtype=x.dtype)
+    idx = xp.asarray(mask).reshape(N * C, -1).astype(np.intp)
+    # an advanced-index assignment (what put_along_axis does; CuPy has no put_along_axis in
+    # every version)
+    y[xp.arange(N * C)[:, None], idx] = x.reshape(N * C, -1)
     return y.reshape(N, C, Ho, Wo)
 
 
@@ -240,3 +243,33 @@ def roi_pool_backward(x_shape, rois, argmax, dy, xp=np):
             keep = a >= 0
             np.add.at(dx[b, c], a[keep], g[keep])
     return xp.asarray(dx.reshape(x_shape))
+
+
+# ------------------------------------------------------------------------------ max-pool mask
+
+def max_pool_mask(x, *, window, stride, padding, output_size, xp=np):
+    """The mask of Paddle's ``max-pool-with-mask`` pooling: for every output cell of a max
+    pool over ``x`` ``(N, C, H, W)``, the flat index ``h * W + w`` of the first maximum (in
+    row-major order) of its window, the window clipped to the image (padding never wins).
+    ``window``, ``stride``, ``padding``, ``output_size`` are ``(h, w)`` pairs. Returns an
+    int64 ``(N, C, oh, ow)`` array."""
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = window, stride, padding, output_size
+    best = xp.full((N, C, oh, ow), -np.inf, dtype=x.dtype)
+    where = xp.zeros((N, C, oh, ow), dtype=np.int64)
+    rows0 = np.arange(oh) * sh - ph
+    cols0 = np.arange(ow) * sw - pw
+    for u in range(kh):
+        rows = rows0 + u
+        row_ok = (rows >= 0) & (rows < H)
+        for v in range(kw):
+            cols = cols0 + v
+            ok = row_ok[:, None] & ((cols >= 0) & (cols < W))[None, :]
+            if not ok.any():
+                continue
+            r, c = np.clip(rows, 0, H - 1), np.clip(cols, 0, W - 1)
+            vals = x[:, :, xp.asarray(r)[:, None], xp.asarray(c)[None, :]]
+            take = (vals > best) & xp.asarray(ok)
+            best = xp.where(take, vals, best)
+            where = xp.where(take, xp.asarray(r[:, None] * W + c[None, :]), where)
+    return where

@@ -1,4 +1,5 @@
-"""2-D max / average pooling (Paddle v1 ``pool`` layer, spec 6.2), NCHW.
+"""Max / average pooling (Paddle v1 ``pool`` and ``pool3d`` layers, spec 6.2), NC + any number of
+spatial axes: the rules below, written for (h, w), hold per axis for (d, h, w) volumes.
 
 Window of output (oh, ow): ``hstart = oh*sh - ph``, ``hend = min(hstart + kh, H)``,
 ``hstart = max(hstart, 0)`` (same for w). Max takes the maximum over the clipped window; avg
@@ -7,7 +8,8 @@ divides the clipped window's sum by its number of in-image cells (``exclude_mode
 outputs 0 and passes no gradient.
 
 The output size is the caller's (the config rounded it with ceil or floor); windows may overlap
-and may run past the padded border. Four paths, all computing the same thing:
+and may run past the padded border. Four paths, all computing the same thing (the first
+and third are written for 2-D images; volumes take the other two):
 
 * windows that tile the image (max): two passes, rows then columns (``_max_forward_tiled``);
 * one window holding the whole image (global pooling): one reduction;
@@ -15,14 +17,16 @@ and may run past the padded border. Four paths, all computing the same thing:
   ``SEPARABLE_MARGIN`` input-sized passes (large windows, stride 1): separable doubling trees,
   about log2(kh) + log2(kw) passes however large the window (``_separable_forward``);
 * otherwise nothing is padded or copied: for every window offset (i, j) the outputs whose cell
-  ``(oh*sh - ph + i, ow*sw - pw + j)`` lies in the image form a rectangle, and that rectangle is
-  combined with a strided slice of ``x`` (forward) or ``dx`` (backward). The only Python loop
-  is over the kh*kw offsets.
+  ``(oh*sh - ph + i, ow*sw - pw + j)`` lies in the image form a rectangle (a box, for volumes),
+  and that rectangle is combined with a strided slice of ``x`` (forward) or ``dx`` (backward).
+  The only Python loop is over the window's offsets.
 """
+
+from itertools import product
 
 import numpy as np
 
-__all__ = ["pool2d_forward", "pool2d_backward"]
+__all__ = ["pool_forward", "pool_backward", "pool2d_forward", "pool2d_backward"]
 
 _KINDS = ("max", "avg")
 
@@ -48,113 +52,125 @@ def _counts(size, k, s, p, out):
 
 
 def _setup(x, kind, kernel, stride, padding, output_size):
+    """Per-axis tuples (slowest axis first) and, per axis, the offset plan and window counts."""
     if kind not in _KINDS:
         raise ValueError(f"pool kind must be one of {_KINDS}, got {kind!r}")
-    _, _, H, W = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = (
-        tuple(int(v) for v in a) for a in (kernel, stride, padding, output_size))
-    rows = _offsets(H, kh, sh, ph, Ho)
-    cols = _offsets(W, kw, sw, pw, Wo)
-    cnt_h = _counts(H, kh, sh, ph, Ho)
-    cnt_w = _counts(W, kw, sw, pw, Wo)
-    return (kh, kw), (Ho, Wo), rows, cols, cnt_h, cnt_w
+    rank = x.ndim - 2
+    axes = tuple(tuple(int(v) for v in a) for a in (kernel, stride, padding, output_size))
+    if rank < 1 or any(len(a) != rank for a in axes):
+        raise ValueError(f"pool: x of shape {tuple(x.shape)} needs kernel, stride, padding and "
+                         f"output_size with one value per spatial axis ({rank}), got {axes}")
+    kernel, stride, padding, out = axes
+    image = x.shape[2:]
+    plans = [_offsets(*a) for a in zip(image, kernel, stride, padding, out)]
+    counts = [_counts(*a) for a in zip(image, kernel, stride, padding, out)]
+    return kernel, stride, padding, out, plans, counts
 
 
-def _divisor(x, kh, kw, cnt_h, cnt_w, exclude_mode, xp):
-    """Avg-pool divisor per output cell, as an (Ho, Wo) array of x's dtype (1 where a window
-    is empty, so its zero sum stays zero)."""
+def _divisor(x, kernel, counts, exclude_mode, xp):
+    """Avg-pool divisor per output cell, as an array of the output's spatial shape in x's
+    dtype (1 where a window is empty, so its zero sum stays zero)."""
     if exclude_mode:
-        div = (cnt_h[:, None] * cnt_w[None, :]).astype(np.float64)
+        div = counts[0].astype(np.float64)
+        for c in counts[1:]:
+            div = np.multiply.outer(div, c)
         div[div == 0] = 1.0
     else:
-        div = np.full((cnt_h.size, cnt_w.size), float(kh * kw))
+        div = np.full(tuple(c.size for c in counts), float(np.prod(kernel)))
     return xp.asarray(div, dtype=x.dtype)
 
 
-def pool2d_forward(x, *, kind, kernel, stride, padding, output_size, exclude_mode=True, xp=np):
-    """Pool ``x`` (N, C, H, W) into ``y`` (N, C, Ho, Wo), ``(Ho, Wo) = output_size``.
+def _cells(plans):
+    """For every window offset: (the output cells it reaches, the input cells they read), each
+    an index of an (N, C, *spatial) array."""
+    lead = (slice(None), slice(None))
+    for combo in product(*plans):
+        yield lead + tuple(o for o, _ in combo), lead + tuple(i for _, i in combo)
 
-    ``kind``: "max" or "avg"; ``kernel``, ``stride``, ``padding``: (h, w) pairs;
-    ``exclude_mode`` (avg only): divide by the in-image cell count (True) or kh*kw (False).
-    Empty windows (no in-image cell) output 0.
+
+def pool_forward(x, *, kind, kernel, stride, padding, output_size, exclude_mode=True, xp=np):
+    """Pool ``x`` (N, C, *image) into ``y`` (N, C, *output_size), for any number of spatial
+    axes ((H, W) images, (D, H, W) volumes).
+
+    ``kind``: "max" or "avg"; ``kernel``, ``stride``, ``padding``, ``output_size``: one value
+    per spatial axis, slowest first; ``exclude_mode`` (avg only): divide by the in-image cell
+    count (True) or the window's size (False). Empty windows (no in-image cell) output 0.
     """
-    (kh, kw), (Ho, Wo), rows, cols, cnt_h, cnt_w = _setup(
+    kernel, stride, padding, out, plans, counts = _setup(
         x, kind, kernel, stride, padding, output_size)
     N, C = x.shape[:2]
-    if kind == "max" and _tiles(x.shape, (kh, kw), stride, padding, (Ho, Wo)):
-        return _max_forward_tiled(x, kh, kw, Ho, Wo, xp)
-    if _global(x.shape, cnt_h, cnt_w):
-        flat = x.reshape(N, C, 1, -1)
+    planar = len(kernel) == 2
+    if planar and kind == "max" and _tiles(x.shape, kernel, stride, padding, out):
+        return _max_forward_tiled(x, *kernel, *out, xp)
+    if _global(x.shape, counts):
+        flat = x.reshape((N, C) + (1,) * (len(kernel) - 1) + (-1,))
         if kind == "max":
-            return flat.max(axis=3, keepdims=True)
-        return flat.sum(axis=3, keepdims=True) / _divisor(x, kh, kw, cnt_h, cnt_w,
-                                                          exclude_mode, xp)
-    geometry = ((kh, kw), tuple(int(s) for s in stride), tuple(int(p) for p in padding),
-                (Ho, Wo))
-    if _separable_pays(x.shape, (kh, kw), (Ho, Wo)):
+            return flat.max(axis=-1, keepdims=True)
+        return flat.sum(axis=-1, keepdims=True) / _divisor(x, kernel, counts, exclude_mode, xp)
+    if planar and _separable_pays(x.shape, kernel, out):
         y = _by_maps(lambda part, _, *a: _separable_forward(part, *a), x, None, xp, kind,
-                     *geometry)
+                     kernel, stride, padding, out)
     elif kind == "max":
-        y = xp.full((N, C, Ho, Wo), -np.inf, dtype=x.dtype)
-        for ro, ri in rows:
-            for co, ci in cols:
-                ys = y[:, :, ro, co]
-                xp.maximum(ys, x[:, :, ri, ci], out=ys)
+        y = xp.full((N, C) + out, -np.inf, dtype=x.dtype)
+        for o, i in _cells(plans):
+            ys = y[o]
+            xp.maximum(ys, x[i], out=ys)
     else:
-        y = xp.zeros((N, C, Ho, Wo), dtype=x.dtype)
-        for ro, ri in rows:
-            for co, ci in cols:
-                y[:, :, ro, co] += x[:, :, ri, ci]
+        y = xp.zeros((N, C) + out, dtype=x.dtype)
+        for o, i in _cells(plans):
+            y[o] += x[i]
     if kind == "max":
-        if (cnt_h == 0).any():
-            y[:, :, xp.asarray(cnt_h == 0), :] = 0
-        if (cnt_w == 0).any():
-            y[:, :, :, xp.asarray(cnt_w == 0)] = 0
+        for axis, cnt in enumerate(counts):
+            if (cnt == 0).any():
+                y[(slice(None),) * (2 + axis) + (xp.asarray(cnt == 0),)] = 0
         return y
-    y /= _divisor(x, kh, kw, cnt_h, cnt_w, exclude_mode, xp)
+    y /= _divisor(x, kernel, counts, exclude_mode, xp)
     return y
 
 
-def pool2d_backward(x, y, dy, *, kind, kernel, stride, padding, output_size, exclude_mode=True,
-                    xp=np):
-    """Gradient of :func:`pool2d_forward` with respect to ``x``.
+def pool_backward(x, y, dy, *, kind, kernel, stride, padding, output_size, exclude_mode=True,
+                  xp=np):
+    """Gradient of :func:`pool_forward` with respect to ``x``.
 
     ``y`` is the forward output (used by max pooling). Max: each window's full gradient goes
     to EVERY input cell of the window equal to the window's maximum (ties all receive it,
     Paddle's rule). Avg: ``dy / divisor`` is spread over the window's in-image cells.
     """
-    (kh, kw), (Ho, Wo), rows, cols, cnt_h, cnt_w = _setup(
+    kernel, stride, padding, out, plans, counts = _setup(
         x, kind, kernel, stride, padding, output_size)
-    if kind == "max" and _tiles(x.shape, (kh, kw), stride, padding, (Ho, Wo)):
-        return _max_backward_tiled(x, y, dy, kh, kw, xp)
-    if _global(x.shape, cnt_h, cnt_w):
+    planar = len(kernel) == 2
+    if planar and kind == "max" and _tiles(x.shape, kernel, stride, padding, out):
+        return _max_backward_tiled(x, y, dy, *kernel, xp)
+    if _global(x.shape, counts):
         dy = dy.astype(x.dtype, copy=False)
         if kind == "max":
             return xp.multiply(x == y, dy)
         dx = xp.empty_like(x)
-        dx[...] = dy / _divisor(x, kh, kw, cnt_h, cnt_w, exclude_mode, xp)
+        dx[...] = dy / _divisor(x, kernel, counts, exclude_mode, xp)
         return dx
-    if _separable_pays(x.shape, (kh, kw), (Ho, Wo)):
-        g = dy if kind == "max" else dy / _divisor(x, kh, kw, cnt_h, cnt_w, exclude_mode, xp)
-        return _separable_backward(x, g, kind, (kh, kw), tuple(int(s) for s in stride),
-                                   tuple(int(p) for p in padding), (Ho, Wo), xp)
+    if planar and _separable_pays(x.shape, kernel, out):
+        g = dy if kind == "max" else dy / _divisor(x, kernel, counts, exclude_mode, xp)
+        return _separable_backward(x, g, kind, kernel, stride, padding, out, xp)
     dx = xp.zeros_like(x)
     if kind == "max":
-        for ro, ri in rows:
-            for co, ci in cols:
-                xs = x[:, :, ri, ci]
-                dx[:, :, ri, ci] += (xs == y[:, :, ro, co]) * dy[:, :, ro, co]
+        for o, i in _cells(plans):
+            dx[i] += (x[i] == y[o]) * dy[o]
         return dx
-    g = dy / _divisor(x, kh, kw, cnt_h, cnt_w, exclude_mode, xp)
-    for ro, ri in rows:
-        for co, ci in cols:
-            dx[:, :, ri, ci] += g[:, :, ro, co]
+    g = dy / _divisor(x, kernel, counts, exclude_mode, xp)
+    for o, i in _cells(plans):
+        dx[i] += g[o]
     return dx
 
 
-def _global(shape, cnt_h, cnt_w):
+#: the 2-D names (both functions take any number of spatial axes)
+pool2d_forward = pool_forward
+pool2d_backward = pool_backward
+
+
+def _global(shape, counts):
     """Whether there is one window and it holds the whole image (global pooling)."""
-    return cnt_h.size == cnt_w.size == 1 and (cnt_h[0], cnt_w[0]) == tuple(shape[2:])
+    return (all(c.size == 1 for c in counts)
+            and tuple(int(c[0]) for c in counts) == tuple(shape[2:]))
 
 
 def _tiles(shape, kernel, stride, padding, output_size):

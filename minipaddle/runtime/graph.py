@@ -9,10 +9,8 @@ from typing import Any, Optional
 import numpy as np
 
 from ..config import ConfigError, LayerConfig, ModelConfig
+from ..config.evaluators import evaluator_facts
 from ..config.layers import facts_of, output_shape
-
-#: evaluator types whose second input is an integer label
-LABEL_EVALUATORS = ("classification_error",)
 
 
 def natural_shape(layer: LayerConfig) -> tuple[int, ...]:
@@ -59,8 +57,9 @@ def needed_layers(fetch: list[str], configs: dict[str, LayerConfig],
 def label_slots(model: ModelConfig, configs: dict[str, LayerConfig],
                 data: set[str]) -> dict[str, int]:
     """data layer -> number of classes, for the ``data`` layers used only as integer labels:
-    read at an input a layer type declares a label input (its facts' ``labels``: the number
-    of classes is the size of the layer's first input, or what the type says)."""
+    read at an input a layer or evaluator type declares a label input (its facts'
+    ``labels`` / ``label_inputs``: the number of classes is the size of the first input, or
+    what the layer type says)."""
     label_uses: dict[str, list[tuple[str, int]]] = {}
     dense_uses: dict[str, list[str]] = {}
     for layer in model.layers:
@@ -78,11 +77,10 @@ def label_slots(model: ModelConfig, configs: dict[str, LayerConfig],
             else:
                 dense_uses.setdefault(src, []).append(layer.name)
     for ev in model.evaluators:
-        if ev.type in LABEL_EVALUATORS and len(ev.input_layers) > 1:
-            src = ev.input_layers[1]
-            if src in data:
+        for i in evaluator_facts(ev.type).label_inputs:
+            if i < len(ev.input_layers) and ev.input_layers[i] in data:
                 classes = configs[ev.input_layers[0]].size or 0
-                label_uses.setdefault(src, []).append((ev.name, classes))
+                label_uses.setdefault(ev.input_layers[i], []).append((ev.name, classes))
     return _slots(label_uses, dense_uses)
 
 

@@ -24,7 +24,7 @@ from ..config import ModelConfig
 from . import layers as _layers  # noqa: F401  (registers the runtime layers)
 from .backend import Backend, get_backend
 from .diagnostics import first_non_finite
-from .graph import (LABEL_EVALUATORS, check_layer_order, check_request,  # noqa: F401
+from .graph import (check_layer_order, check_request,  # noqa: F401
                     feed_values, label_slots, natural_shape, needed_layers)
 from .layers.base import Pass, RuntimeLayer
 from .memory import check_batch_memory, check_network_memory, memory_budget  # noqa: F401
@@ -36,7 +36,7 @@ from .rewrites import pass_activations, relu_max_pool_pairs
 
 DTYPES = ("float32", "float64")
 
-__all__ = ["ACTIVATION_SUFFIX", "DTYPES", "Gradients", "LABEL_EVALUATORS",
+__all__ = ["ACTIVATION_SUFFIX", "DTYPES", "Gradients",
            "Network", "Parameters", "compile", "memory_budget", "natural_shape"]
 
 

@@ -50,7 +50,8 @@ def run_forward(net: Any, p: Pass, values: dict[str, Any], needed: list[str],
             start = perf_counter() if timings is not None else 0.0
             xs = [values[i] for i in runtime.input_names]
             z = runtime.forward(xs, net.parameters, p)
-            z = z.reshape((xs[0].shape[0],) + runtime.out_shape)    # the layer's natural shape
+            rows = -1 if runtime.changes_batch else xs[0].shape[0]
+            z = z.reshape((rows,) + runtime.out_shape)                 # the layer's natural shape
             if timings is not None:
                 start = lap(net.backend, timings, name, start)
             y = activate(net.backend, acts[name], z)

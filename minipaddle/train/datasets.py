@@ -10,6 +10,9 @@ set:
 ``digits``
     The 1,797 8x8 UCI digits shipped with the package (``data/digits.csv.gz``, counts 0..16),
     split about 80/20 per class (1,438 train / 359 test).
+``shapes``
+    A detection set generated in code (:mod:`.shapes`): 1,000 train and 250 test 48x48 grey
+    images of squares, discs and triangles, the labels their ground-truth box rows.
 ``idx:DIR``
     The four standard IDX files of MNIST or Fashion-MNIST in ``DIR``
     (``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``,
@@ -65,7 +68,8 @@ IDX_FILES = {
 
 @dataclass
 class Dataset:
-    """Images ``(N, C, H, W)`` float32 in [0, 1] and their labels ``(N,)`` int64."""
+    """Images ``(N, C, H, W)`` float32 in [0, 1] and their labels: class indices ``(N,)``
+    int64, or rows ``(N, K)`` float32 fed to a dense data layer (:attr:`dense_labels`)."""
 
     name: str
     images: np.ndarray
@@ -76,9 +80,16 @@ class Dataset:
         if self.images.ndim != 4:
             raise ValueError(f"data set {self.name!r}: images must be (N, C, H, W), "
                              f"got shape {self.images.shape}")
-        if self.labels.shape != (self.images.shape[0],):
-            raise ValueError(f"data set {self.name!r}: {self.images.shape[0]} images but labels "
+        n = self.images.shape[0]
+        if self.labels.ndim not in (1, 2) or self.labels.shape[0] != n:
+            raise ValueError(f"data set {self.name!r}: {n} images but labels "
                              f"of shape {self.labels.shape}")
+
+    @property
+    def dense_labels(self) -> bool:
+        """Labels are rows of numbers ``(N, K)`` (the ``shapes`` set's ground-truth boxes)
+        rather than class indices ``(N,)``."""
+        return self.labels.ndim == 2
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -99,7 +110,8 @@ class Dataset:
 
 
 def load_dataset(spec: str, seed: int = 0) -> tuple[Dataset, Dataset]:
-    """The (train, test) data sets named by ``spec``: ``mnist5k``, ``digits`` or ``idx:DIR``.
+    """The (train, test) data sets named by ``spec``: ``mnist5k``, ``digits``, ``shapes`` or
+    ``idx:DIR``.
 
     ``seed`` is accepted for data sets that may need randomness to build; neither the embedded
     splits nor IDX files depend on it.  Raises :class:`ConfigError` with a one-line message for
@@ -112,8 +124,11 @@ def load_dataset(spec: str, seed: int = 0) -> tuple[Dataset, Dataset]:
         return _load_embedded(spec)
     if spec.startswith("idx:"):
         return _load_idx_dir(spec)
+    if spec == "shapes":
+        from .shapes import shapes_dataset
+        return shapes_dataset()
     raise ConfigError(f"unknown data set {spec!r}: expected one of "
-                      f"{', '.join(sorted(EMBEDDED))} or idx:DIR")
+                      f"{', '.join(sorted(EMBEDDED))}, shapes or idx:DIR")
 
 
 def _load_embedded(spec: str) -> tuple[Dataset, Dataset]:

@@ -39,7 +39,7 @@ from . import killpoints
 from .comm import Communicator, LocalComm
 from .datasets import Dataset, batches, load_dataset
 from .divergence import DivergenceGuard, quiet_floating_point
-from .evaluators import Evaluator, add_counts, build_evaluators, counts_of
+from .evaluators import Evaluator, add_counts, build_evaluators, count_size, counts_of
 from .events import BeginIteration, BeginPass, EndForwardBackward, EndIteration, EndPass
 from .optimizers import ParameterUpdater
 from .parallel import DataParallel, agreement_items, rank_device
@@ -91,6 +91,8 @@ def _datasets(config: TrainerConfig, data: Union[str, tuple[Dataset, Optional[Da
 def _dataset_slots(net: Network, dataset: Dataset) -> tuple[str, str]:
     """(image, label): the one dense data layer a data set's images feed and the one label
     data layer its labels feed, checked against the images' size and the classes."""
+    if dataset.dense_labels:
+        return _dense_label_slots(net, dataset)
     labels = [n for n in net.data_layers if n in net.label_slots]
     dense = [n for n in net.data_layers if n not in net.label_slots]
     if len(dense) != 1 or len(labels) != 1:
@@ -110,6 +112,23 @@ def _dataset_slots(net: Network, dataset: Dataset) -> tuple[str, str]:
                           f"{dataset.num_classes} classes but the network's output "
                           f"{classes}")
     return image, label
+
+
+def _dense_label_slots(net: Network, dataset: Dataset) -> tuple[str, str]:
+    """(image, label) for a data set whose labels are rows (``shapes``' ground-truth boxes):
+    two dense data layers, told apart by their sizes."""
+    c, h, w = dataset.image_shape
+    width = dataset.labels.shape[1]
+    dense = [n for n in net.data_layers if n not in net.label_slots]
+    images = [n for n in dense if net.configs[n].size == c * h * w]
+    labels = [n for n in dense if net.configs[n].size == width and n not in images]
+    if len(dense) != 2 or len(images) != 1 or len(labels) != 1:
+        raise ConfigError(
+            f"the {dataset.name} data set feeds two dense data layers, its images "
+            f"({c}x{h}x{w} = {c * h * w} values) and its label rows ({width} values); this "
+            f"network has data layers "
+            f"{', '.join(f'{n} (size {net.configs[n].size})' for n in net.data_layers)}")
+    return images[0], labels[0]
 
 
 def _cost_layers(net: Network, outputs: list[str]) -> list[str]:
@@ -220,7 +239,7 @@ def _non_finite_cost(net: Network, feed: Feed, pass_id: int, batch: int) -> Floa
 
 def _values(evaluators: list[Evaluator]) -> dict[str, float]:
     """Metric name -> value."""
-    return {ev.name: ev.value() for ev in evaluators}
+    return {name: value for ev in evaluators for name, value in ev.values().items()}
 
 
 def _forward_all(net: Network, feeds: Iterable[Feed], evaluators: list[Evaluator],
@@ -329,7 +348,7 @@ class Trainer:
         self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs}
                             | set(self.costs))
         self.parallel = DataParallel(self.comm, self.net,
-                                     1 + sum(len(ev.fields) for ev in self.evaluators),
+                                     1 + count_size(self.evaluators),
                                      sync_batch_norm)
         self.guard = DivergenceGuard()
         self.shuffle_rng = np.random.default_rng([seed, 1])

@@ -32,7 +32,7 @@ _DROPPED_SUFFIX = (
     "out_prod printer print priorbox cross_channel_norm multibox_loss detection_output "
     "roi_pool spp pad eos multiplex row_conv dropout prelu switch_order gated_unit crop "
     "sub_nested_seq clip seq_slice kmax_seq_score img_pool3d scale_shift img_conv3d resize "
-    "sub_seq scale_sub_region").split()
+    "sub_seq scale_sub_region upsample").split()
 _RENAMED = {"max_id": "maxid_layer", "cross_entropy_cost": "cross_entropy",
             "multi_binary_label_cross_entropy_cost": "multi_binary_label_cross_entropy",
             "cross_entropy_with_selfnorm_cost": "cross_entropy_with_selfnorm"}

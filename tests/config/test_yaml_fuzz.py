@@ -882,7 +882,7 @@ def test_the_rule_catches_bad_messages(tmp_path, message, problem):
 # Mutation fuzzing of the shipped files
 
 MUTATIONS_PER_FILE = {"lenet": 90, "digits": 90, "small_vgg": 45, "vgg16": 45, "alexnet": 45,
-                      "resnet_cifar": 30}
+                      "resnet_cifar": 30, "ssd_shapes": 45}
 SEED = 20240605
 
 VALUE_POOL: list[Any] = [

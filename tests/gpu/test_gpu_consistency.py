@@ -7,6 +7,8 @@ integer cases of test_ConvUnify (spec 7.2) exactly, for every conv type on every
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -26,14 +28,14 @@ def compile_pair(model, device, seed: int = 1):
         return mp.compile(model, seed=seed), mp.compile(model, device=device, seed=seed)
 
 
-def feed_for(net, rng, positive: bool) -> dict:
+def feed_for(net, rng, positive: bool, batch: int = N) -> dict:
     feed = {}
     for name in net.order:
         if net.configs[name].type != "data":
             continue
-        shape = (N,) + net.shapes[name]
+        shape = (batch,) + net.shapes[name]
         if name in net.label_slots:
-            feed[name] = rng.integers(0, net.label_slots[name], size=N)
+            feed[name] = rng.integers(0, net.label_slots[name], size=batch)
         elif positive:
             feed[name] = rng.uniform(0.2, 1.0, size=shape).astype(np.float32)
         else:
@@ -42,7 +44,13 @@ def feed_for(net, rng, positive: bool) -> dict:
 
 
 def check_consistency(fn, device, positive: bool = False, seed: int = 2) -> None:
-    model = model_of(fn)
+    check_model_consistency(model_of(fn), device, positive, seed)
+
+
+def check_model_consistency(model, device, positive: bool = False, seed: int = 2,
+                            values: Optional[dict] = None, batch: int = N) -> None:
+    """``values``: data layer -> function of a generator giving what it is fed (an index, a
+    mask, a box row: inputs that random values would make invalid)."""
     cpu, dev = compile_pair(model, device)
     rng = np.random.default_rng(seed)
     static = cpu.parameters.static
@@ -51,7 +59,8 @@ def check_consistency(fn, device, positive: bool = False, seed: int = 2) -> None
             param += rng.normal(0.0, 0.05 * (float(param.std()) or 1.0),
                                 size=param.shape).astype(param.dtype)
         dev.parameters[name] = param
-    feed = feed_for(cpu, rng, positive)
+    feed = feed_for(cpu, rng, positive, batch)
+    feed.update({name: make(rng).astype(np.float32) for name, make in (values or {}).items()})
     layers = [name for name in cpu.order if name in cpu.layers]
     out_cpu = cpu.forward(feed, training=True, fetch=layers)
     out_dev = dev.forward(feed, training=True, fetch=layers)
@@ -182,6 +191,18 @@ def image_layers():
             prelu_layer(input=x, channel_shared=True)]
 
 
+def volumes():
+    """The 3-D layers (their kernels run on the GPU's array module as on the CPU)."""
+    x = data_layer(name="x", size=4 * 3 * 4 * 5, depth=3, height=4, width=5)
+    conv = img_conv3d_layer(input=x, filter_size=[3, 2, 2], num_filters=4, padding=1,
+                            groups=2, act=TanhActivation())
+    return [img_conv3d_layer(input=conv, filter_size=2, num_filters=4, stride=2, trans=True,
+                             act=LinearActivation()),
+            img_pool3d_layer(input=conv, pool_size=2, stride=2),
+            img_pool3d_layer(input=x, pool_size=3, padding=1, pool_type=AvgPooling()),
+            batch_norm_layer(input=conv, img3D=True, act=LinearActivation())]
+
+
 ACTIVATIONS = ["tanh", "sigmoid", "softmax", "relu", "brelu", "softrelu", "stanh", "abs",
                "square", "exp", "log", "sqrt", "reciprocal", "softsign", "linear"]
 
@@ -205,7 +226,10 @@ def combinations():
                     bias_attr=ParamAttr(initial_mean=0.0, initial_std=0.5))
     i1 = img_conv_layer(input=b, filter_size=1, num_filters=3, act=LinearActivation())
     i2 = img_conv_layer(input=b, filter_size=3, num_filters=2, padding=1)
-    return [s, concat_layer(input=[i1, i2]), addto_layer(input=[i1, i1])]
+    # concat of projections (type concat2)
+    projected = concat_layer(input=[full_matrix_projection(input=a, size=3),
+                                    identity_projection(input=f)])
+    return [s, concat_layer(input=[i1, i2]), addto_layer(input=[i1, i1]), projected]
 
 
 def costs():
@@ -246,19 +270,63 @@ def mixed_layers():
 @pytest.mark.parametrize("case,positive", [(pools, False), (norms, False),
                                            (image_layers, False), (activations, True),
                                            (combinations, False), (costs, True),
-                                           (mixed_layers, False)],
+                                           (volumes, False), (mixed_layers, False)],
                          ids=["pool", "norm", "image", "activations", "concat_addto_dropout",
-                              "costs", "mixed"])
+                              "costs", "volumes", "mixed"])
 def test_layers(case, positive, device):
     check_consistency(case, device, positive=positive)
+
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def _ground_truth(rng) -> np.ndarray:
+    """Five rows [label, xmin, ymin, xmax, ymax, difficult] per image, the last two padding
+    (label -1), as tests/configs/detection.py feeds its boxes."""
+    rows = np.full((N, 5, 6), -1.0)
+    for i in range(N):
+        for j in range(3):
+            x0, y0 = rng.uniform(0.0, 0.6, size=2)
+            w, h = rng.uniform(0.15, 0.4, size=2)
+            rows[i, j] = [j % 2, x0, y0, x0 + w, y0 + h, 0]
+    return rows.reshape(N, -1)
+
+
+#: trans_layer transposes the batch: it runs when the batch size is its input's size (16)
+GEOMETRY_BATCH = 16
+#: issue 16's layer families, by their test config files, with the data layers random values
+#: would make invalid
+CONFIG_CASES = {
+    "elementwise": {"index": lambda rng: rng.integers(0, 3, size=(N, 1)),
+                    "columns": lambda rng: (rng.uniform(size=(N, 5)) < 0.6)},
+    "geometry": {"indices": lambda rng: np.tile([1, 2, 2, 5, 1, 4], (GEOMETRY_BATCH, 1)),
+                 "rois": lambda rng: np.tile([[0, 0, 0, 5, 7], [1, 1, 2, 4, 6],
+                                              [3, 2, 1, 2, 1], [2, 0.5, 0.5, 3.5, 6.5]],
+                                             (GEOMETRY_BATCH // 4, 1))},
+    "mixed": {},
+    "detection": {"boxes": _ground_truth},
+}
+
+
+def config_model(name: str):
+    return mp.parse_config(CONFIGS / f"{name}.py").model_config
+
+
+@pytest.mark.parametrize("name", sorted(CONFIG_CASES))
+def test_layer_families(name, device):
+    # positive inputs: power_layer's fractional powers of negative numbers are NaN
+    check_model_consistency(config_model(name), device, positive=name == "elementwise",
+                            values=CONFIG_CASES[name],
+                            batch=GEOMETRY_BATCH if name == "geometry" else N)
 
 
 def test_every_runtime_layer_type_is_covered():
     """The cases above compile every registered layer type at least once."""
     from minipaddle.runtime.registry import known_types
 
-    seen = set()
-    for fn in ([pools, norms, image_layers, activations, combinations, costs, mixed_layers]
+    seen = {layer.type for name in CONFIG_CASES for layer in config_model(name).layers}
+    for fn in ([pools, norms, image_layers, activations, combinations, costs, volumes,
+                mixed_layers]
                + [conv_cases(kind)[case] for kind in CONV_TYPES for case in CONV_CASES]):
         seen |= {layer.type for layer in model_of(fn).layers}
     pool_types = set()

@@ -234,3 +234,29 @@ def test_float32_stays_float32():
     ]
     for out in outs:
         assert out.dtype == np.float32
+
+
+@given(shape=shapes, seed=seeds, data=st.data())
+def test_max_pool_mask(shape, seed, data):
+    """The mask of Paddle's max-pool-with-mask (``maxPoolForward`` with a mask): each
+    window clipped to the image, the first maximum in row-major order; ties are forced by
+    rounding the values to a few levels."""
+    N, C, H, W = shape
+    kh, kw = data.draw(st.integers(1, H)), data.draw(st.integers(1, W))
+    sh, sw = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    ph, pw = data.draw(st.integers(0, kh - 1)), data.draw(st.integers(0, kw - 1))
+    oh = 1 + -(-(H + 2 * ph - kh) // sh)                       # Paddle's ceil output size
+    ow = 1 + -(-(W + 2 * pw - kw) // sw)
+    x = np.round(np.random.default_rng(seed).standard_normal(shape) * 2) / 2
+    mask = G.max_pool_mask(x, window=(kh, kw), stride=(sh, sw), padding=(ph, pw),
+                           output_size=(oh, ow))
+    assert mask.shape == (N, C, oh, ow) and mask.dtype == np.int64
+    for n, c, i, j in np.ndindex(N, C, oh, ow):
+        h0, w0 = i * sh - ph, j * sw - pw
+        best, at = -np.inf, -1
+        for h in range(max(h0, 0), min(h0 + kh, H)):
+            for w in range(max(w0, 0), min(w0 + kw, W)):
+                if x[n, c, h, w] > best:
+                    best, at = x[n, c, h, w], h * W + w
+        if at >= 0:                     # a window wholly in the padding has no maximum
+            assert mask[n, c, i, j] == at

@@ -118,7 +118,7 @@ def test_clip_forward_and_gradient():
     expected = [[min(max(v, -0.4), 0.3) for v in row] for row in x]
     np.testing.assert_allclose(c, expected, rtol=1e-13)
     net_.forward(feed, training=True)
-    grads = net_.backward({"c": np.ones_like(c)})
+    grads = net_.backward({"c": np.ones_like(c)}, input_grads=True)
     inside = [[1.0 if -0.4 <= v <= 0.3 else 0.0 for v in row] for row in x]
     np.testing.assert_array_equal(grads.inputs["x"], inside)
     check_network_gradients(net_, feed)
@@ -332,7 +332,7 @@ def test_multiplex_forward_and_gradient():
     picks = [2, 0, 1, 2]
     np.testing.assert_allclose(mux, [feed[f"c{picks[n]}"][n] for n in range(N)], rtol=0)
     net_.forward(feed, training=True)
-    grads = net_.backward({"mux": np.ones((N, 3))})
+    grads = net_.backward({"mux": np.ones((N, 3))}, input_grads=True)
     for k in range(3):
         np.testing.assert_array_equal(grads.inputs[f"c{k}"],
                                       [[1.0 * (picks[n] == k)] * 3 for n in range(N)])

@@ -1,11 +1,16 @@
-"""img_conv_layer: convolution and transposed convolution (spec section 3, 1.4, 2.3)."""
+"""img_conv_layer and img_conv3d_layer: convolution and transposed convolution of images and
+volumes (spec section 3, 1.4, 2.3)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import Annotated, Any, NamedTuple, Optional, Union
+
+from pydantic import AfterValidator
 
 from ...config import ConvConfig, LayerInputConfig, cnn_image_size, cnn_output_size
-from ...config.layers.conv import CONV_TYPES, CONVT_TYPES, conv_type, weight_size
+from ...config.layers.conv import (
+    CONV3D, CONV_TYPES, CONVT_TYPES, DECONV3D, conv_type, weight_size,
+)
 from ..activations import ReluActivation
 from ..attrs import BiasAttrArg, LayerAttrArg, ParamAttrArg, ParameterAttribute
 from ..base import (
@@ -156,3 +161,139 @@ def conv_geometry(input: LayerOutput, channels: int, num_filters: int, groups: i
         filter_size_y=fy, padding_y=py, stride_y=sy, output_y=out_y, img_size_y=img_y,
         dilation=dilation[0], dilation_y=dilation[1])
     return ConvGeometry(conf, *geometry, weight_size(conf, num_filters, trans))
+
+
+# ------------------------------------------------------------------------------------- 3-D
+
+
+def _triple(value: Any) -> Any:
+    if isinstance(value, (list, tuple)) and len(value) != 3:
+        raise ValueError(f"a sequence here must have 3 items (x, y, z), got {len(value)}")
+    return value
+
+
+PosIntOrTriple = Annotated[Union[PosInt, tuple[PosInt, ...], list[PosInt]],
+                           AfterValidator(_triple)]
+NonNegIntOrTriple = Annotated[Union[NonNegInt, tuple[NonNegInt, ...], list[NonNegInt]],
+                              AfterValidator(_triple)]
+
+
+def split_triple(value: Any) -> tuple[int, int, int]:
+    """An int or (x, y, z) sequence as Paddle's Conv3D/Pool3d config classes read it: a y or
+    z value of 0 is the x value (``v if v else x``, spec 10 quirk 19)."""
+    x, y, z = value if isinstance(value, (list, tuple)) else (value,) * 3
+    return x, y or x, z or x
+
+
+def volume_size(input: LayerOutput, channels: int) -> tuple[int, int, int]:
+    """(width, height, depth) of ``input`` as ``channels`` volumes (Paddle's get_img3d_size:
+    the input's width, height and depth as stated, an unset depth being 1; no guessing)."""
+    size = input.size or 0
+    depth = (input.config.depth if input.config is not None else None) or 1
+    width, height = input.width or 0, input.height or 0
+    if not (width and height):
+        raise fail("input", input,
+                   f"a 3-D layer needs a volume: layer {input.name!r} has no height and width; "
+                   "give its data layer depth=, height= and width=")
+    if channels <= 0 or size != channels * depth * height * width:
+        raise fail("input", input,
+                   f"size {size} is not {channels} channels x depth {depth} x height {height} "
+                   f"x width {width} = {channels * depth * height * width}; check num_channels "
+                   "or the input layer's size")
+    return width, height, depth
+
+
+@dsl_function(prefix="conv3d")
+def img_conv3d_layer(input: LayerOutput, filter_size: PosIntOrTriple, num_filters: PosInt,
+                     name: Optional[str] = None, num_channels: Optional[PosInt] = None,
+                     act: Optional[Activation] = None, groups: PosInt = 1,
+                     stride: PosIntOrTriple = 1, padding: NonNegIntOrTriple = 0,
+                     bias_attr: BiasAttrArg = None, param_attr: ParamAttrArg = None,
+                     shared_biases: bool = True, layer_attr: LayerAttrArg = None,
+                     trans: bool = False, layer_type: Optional[str] = None) -> LayerOutput:
+    """3-D convolution of (C, D, H, W) volumes (or, with ``trans``, transposed convolution);
+    ``filter_size``, ``stride``, ``padding``: an int or (x, y, z)."""
+    act = act or ReluActivation()
+    expected = DECONV3D if trans else CONV3D
+    if layer_type is not None and layer_type != expected:
+        raise fail("layer_type", layer_type,
+                   f"expected {expected!r} with trans={trans} (or None)")
+    channels = infer_channels(input, num_channels)
+    geo = conv3d_geometry(input, channels, num_filters, groups, split_triple(filter_size),
+                          split_triple(stride), split_triple(padding), trans)
+    weight_param = param_attr or ParameterAttribute()
+    attr = smart_conv_attr(weight_param, geo.conf.filter_size, channels)
+    weight = create_parameter(attr, weight_name(name, 0), geo.weight_size, size_argument=None,
+                              smart=False if weight_param.is_smart else None)
+    params = [weight]
+    width, height, depth = geo.output
+    values = {"name": name, "type": expected, "size": geo.size, "active_type": act.name,
+              "inputs": [LayerInputConfig(input_layer_name=input.name,
+                                          input_parameter_name=weight.name,
+                                          conv_conf=geo.conf)],
+              "num_filters": num_filters, "shared_biases": shared_biases,
+              "height": height, "width": width, "depth": depth}
+    battr = bias_attr_of(bias_attr)
+    if battr is not None:
+        bias_size = num_filters if shared_biases else geo.size
+        bias = create_parameter(battr, bias_name(name), bias_size, [bias_size, 1],
+                                argument="bias_attr", size_argument=None)
+        params.append(bias)
+        values["bias_parameter_name"] = bias.name
+    apply_layer_attr(values, layer_attr, DROPOUT)
+    return make_output(new_layer_config(**values), [input], expected, activation=act,
+                       num_filters=num_filters, parameters=params, size_argument=None)
+
+
+class Conv3DGeometry(NamedTuple):
+    """A 3-D convolution's conv_conf, layer size, output (width, height, depth), weight size."""
+
+    conf: ConvConfig
+    size: int
+    output: tuple[int, int, int]
+    weight_size: int
+
+
+_AXES = ("x", "y", "z")
+
+
+def conv3d_geometry(input: LayerOutput, channels: int, num_filters: int, groups: int,
+                    filter_size: tuple[int, int, int], stride: tuple[int, int, int],
+                    padding: tuple[int, int, int], trans: bool) -> Conv3DGeometry:
+    """Sizes of a (transposed) 3-D convolution of ``input`` (Paddle's parse_conv3d), each an
+    (x, y, z) triple; for a transposed conv the input is the convolution's output side."""
+    for arg, total in (("num_channels", channels), ("num_filters", num_filters)):
+        if total % groups:
+            raise fail("groups", groups,
+                       f"must divide {arg} = {total} (each group takes an equal share of "
+                       "input channels and filters)")
+    sizes = volume_size(input, channels)
+    if trans:
+        out = sizes
+        img = tuple(cnn_image_size(*a) for a in zip(out, filter_size, padding, stride))
+        for axis, value, p in zip(_AXES, img, padding):
+            if value < 1:
+                raise fail("padding", padding,
+                           f"the transposed convolution's output {axis} size would be {value}; "
+                           "padding is too large for this filter and stride")
+        filter_channels, result = num_filters // groups, img
+    else:
+        img = sizes
+        out = tuple(cnn_output_size(i, f, p, s, True)
+                    for i, f, p, s in zip(img, filter_size, padding, stride))
+        for axis, o, i, f, p in zip(_AXES, out, img, filter_size, padding):
+            if o < 1:
+                raise fail("filter_size", filter_size,
+                           f"the filter spans {f} cells along {axis}, more than the padded "
+                           f"input {i} + 2*{p} = {i + 2 * p}; output size would be {o}")
+        filter_channels, result = channels // groups, out
+    (fx, fy, fz), (sx, sy, sz), (px, py, pz) = filter_size, stride, padding
+    conf = ConvConfig(
+        filter_size=fx, channels=channels, stride=sx, padding=px, groups=groups,
+        filter_channels=filter_channels, output_x=out[0], img_size=img[0], caffe_mode=True,
+        filter_size_y=fy, padding_y=py, stride_y=sy, output_y=out[1], img_size_y=img[1],
+        filter_size_z=fz, padding_z=pz, stride_z=sz, output_z=out[2], img_size_z=img[2])
+    size = num_filters * result[0] * result[1] * result[2]
+    layer_type = DECONV3D if trans else CONV3D
+    return Conv3DGeometry(conf, size, result,
+                          weight_size(conf, num_filters, trans, layer_type))

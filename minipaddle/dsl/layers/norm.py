@@ -17,6 +17,7 @@ from ..params import (
     new_layer_config, weight_name,
 )
 from .common import image_conf, image_size, infer_channels
+from .conv import volume_size
 
 BATCH_NORM_TYPES = ("batch_norm", "cudnn_batch_norm")
 
@@ -31,10 +32,9 @@ def batch_norm_layer(input: LayerOutput, act: Optional[Activation] = None,
                      moving_average_fraction: Annotated[Number, Field(ge=0, le=1)] = 0.9,
                      use_global_stats: Optional[bool] = None,
                      mean_var_names: Optional[list[str]] = None) -> LayerOutput:
-    """Batch normalization over channels (ReLU by default, as in Paddle)."""
+    """Batch normalization over channels (ReLU by default, as in Paddle); ``img3D`` reads the
+    input as (C, D, H, W) volumes."""
     act = act or ReluActivation()
-    if img3D:
-        raise fail("img3D", img3D, "3-D batch norm is not implemented in minipaddle")
     if batch_norm_type is None:
         batch_norm_type = "cudnn_batch_norm" if current().use_gpu else "batch_norm"
     elif batch_norm_type not in BATCH_NORM_TYPES:
@@ -46,7 +46,8 @@ def batch_norm_layer(input: LayerOutput, act: Optional[Activation] = None,
         raise fail("mean_var_names", mean_var_names, "expected two names [mean, variance]")
 
     channels = num_channels or input.num_filters or input.size
-    conf, size, shape = batch_norm_geometry(input, channels)
+    conf, size, shape = (batch_norm3d_geometry(input, channels) if img3D
+                         else batch_norm_geometry(input, channels))
 
     scale_attr = param_attr or ParameterAttribute(initial_mean=1.0, initial_std=0.0)
     scale = create_parameter(scale_attr, weight_name(name, 0), channels)
@@ -87,6 +88,15 @@ def batch_norm_geometry(input: LayerOutput, channels: int) -> tuple[ImageConfig,
         return (image_conf(channels, width, height), channels * width * height,
                 {"height": height, "width": width, "depth": 1})
     return image_conf(channels, width, height), input.size or 0, {}
+
+
+def batch_norm3d_geometry(input: LayerOutput, channels: int) -> tuple[ImageConfig, int, dict]:
+    """A 3-D batch norm's image_conf (with img_size_z), size and height/width/depth fields
+    (Paddle's parse_image3d: the input's width, height and depth as stated)."""
+    width, height, depth = volume_size(input, channels)
+    conf = ImageConfig(channels=channels, img_size=width, img_size_y=height, img_size_z=depth)
+    return (conf, channels * depth * height * width,
+            {"height": height, "width": width, "depth": depth})
 
 
 def cmrnorm_geometry(input: LayerOutput, channels: int, size: int, scale: float,

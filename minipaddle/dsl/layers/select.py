@@ -106,7 +106,8 @@ def selective_fc_layer(input: Layers, size: Size, select: Optional[LayerOutput] 
     params, layer_inputs = [], []
     for i, (parent, attr) in enumerate(zip(inputs, _per_input_attrs(inputs, param_attr))):
         in_size = parent.size or 0
-        param = create_parameter(attr, weight_name(name, i), in_size * size, [size, in_size])
+        param = create_parameter(attr, weight_name(name, i), in_size * size, [size, in_size],
+                                 is_sparse=False)
         params.append(param)
         layer_inputs.append(LayerInputConfig(input_layer_name=parent.name,
                                              input_parameter_name=param.name))

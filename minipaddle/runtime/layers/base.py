@@ -56,6 +56,10 @@ class RuntimeLayer:
     #: the layer is fed, not computed (a data layer): the network checks and places what is
     #: fed and never builds an instance of the class
     fed = False
+    #: the layer's output has another number of rows than its first input (Paddle's
+    #: resize_layer reads the batch matrix as rows of its size): the network then takes the
+    #: rows from the output instead of the input
+    changes_batch = False
 
     @property
     def commutes_with_relu(self) -> bool:

@@ -1,4 +1,5 @@
-"""Convolution and transposed convolution by im2col + GEMM (spec 6.1).
+"""Convolution and transposed convolution of images and volumes by im2col + GEMM (spec 6.1):
+``exconv``/``exconvt`` and their cuDNN types, ``conv3d``/``deconv3d``.
 
 The weight and bias shapes are the conv types' facts (:mod:`minipaddle.config.layers.conv`);
 the geometry is the config's, resolved once into per-axis tuples
@@ -14,11 +15,12 @@ from math import prod
 import numpy as np
 
 from ...config.geometry import conv_axes
-from ...config.layers.conv import EXCONV, EXCONVT
+from ...config import ConfigError
+from ...config.layers.conv import CONV3D, DECONV3D, EXCONV, EXCONVT
 from ...kernels import conv as K
 from ..algorithm import Algorithm
 from ..registry import register
-from .base import RuntimeLayer, accumulate, as_image
+from .base import RuntimeLayer, accumulate
 
 
 class _ConvBase(RuntimeLayer):
@@ -69,11 +71,20 @@ class _ConvBase(RuntimeLayer):
 
     def _input(self, x):
         geo = self.geo      # a transposed conv's input is the convolution's "output" side
-        return as_image(x, geo.channels, *(geo.output if self.transposed else geo.image))
+        spatial = geo.output if self.transposed else geo.image
+        return x.reshape((x.shape[0], geo.channels) + spatial)
+
+    def _weight(self, params):
+        """The weight in the kernels' layout (module docstring of the conv facts)."""
+        return params[self.weight_name(0)]
+
+    def _weight_grad(self, dw):
+        """A gradient in the kernels' layout, in the parameter's layout."""
+        return dw
 
     def forward(self, xs, params, p):
         x = self._input(xs[0])
-        w = params[self.weight_name(0)]
+        w = self._weight(params)
         args = self._args()
         n = x.shape[0]
         z = p.xp.empty((n,) + self.out_shape, dtype=x.dtype)
@@ -82,14 +93,14 @@ class _ConvBase(RuntimeLayer):
         if self.transposed:
             def run(item):
                 i, part = item
-                z[part] = K.conv2d_transpose_forward(
+                z[part] = K.conv_transpose_forward(
                     x[part], w, output_size=self.geo.image, ws=p.backend.workspace(),
                     xp=p.xp, **args)
                 self._add_bias(z[part], params)
         else:
             def run(item):
                 i, part = item
-                K.conv2d_forward(x[part], w, out=z[part], ws=p.backend.workspace(),
+                K.conv_forward(x[part], w, out=z[part], ws=p.backend.workspace(),
                                  columns=None if kept is None else kept[i], xp=p.xp,
                                  output_size=self.geo.output, **args)
                 self._add_bias(z[part], params)    # while the chunk is in cache
@@ -134,8 +145,8 @@ class _ConvBase(RuntimeLayer):
 
     def backward(self, xs, z, dz, params, grads, p):
         x = self._input(xs[0])
-        w = params[self.weight_name(0)]
-        fn = K.conv2d_transpose_backward if self.transposed else K.conv2d_backward
+        w = self._weight(params)
+        fn = K.conv_transpose_backward if self.transposed else K.conv_backward
         args = self._args()
         need_dx = p.needs_grad(self.input_names[0])
         slices = p.backend.batch_slices(x.shape[0], self._column_bytes(x))
@@ -160,12 +171,12 @@ class _ConvBase(RuntimeLayer):
             dw += dw_part
             if db is not None:
                 db += db_part
-        accumulate(grads, self.weight_name(0), dw)
+        accumulate(grads, self.weight_name(0), self._weight_grad(dw))
         accumulate(grads, self.bias_name, db)
         return [dx]
 
 
-@register(EXCONV)
+@register(EXCONV, CONV3D)
 class ConvLayer(_ConvBase):
     transposed = False
 
@@ -173,3 +184,41 @@ class ConvLayer(_ConvBase):
 @register(EXCONVT)
 class ConvTransLayer(_ConvBase):
     transposed = True
+
+
+@register(DECONV3D)
+class DeConv3DLayer(_ConvBase):
+    """Paddle's deconv3d: a transposed conv whose weight is stored ``(num_filters, *filter,
+    num_filters/groups)``; DeConv3DLayer reads it as the transposed conv's weight only when
+    the input has num_filters channels, which is required here (spec 10 quirk 14)."""
+
+    transposed = True
+
+    def __init__(self, config, model, shapes):
+        super().__init__(config, model, shapes)
+        if self.geo.channels != config.num_filters:
+            raise ConfigError(
+                f"layer {config.name!r}: deconv3d with num_channels={self.geo.channels} and "
+                f"num_filters={config.num_filters} cannot run: Paddle's config sizes its "
+                f"weight num_filters x num_filters/groups x filter and its runtime reads that "
+                f"as num_channels x num_filters/groups x filter, which agree only when "
+                f"num_channels == num_filters (docs/paddle_compat.md)", layer=config.name)
+        g = self.groups
+        f = config.num_filters
+        #: the stored weight seen as (G, F/G, *filter, C/G)
+        self._stored = (g, f // g) + self.geo.filter + (f // g,)
+        rank = self.geo.rank
+        #: stored -> kernel layout (G, C/G, F/G, *filter), and back
+        self._to_kernel = (0, rank + 2, 1) + tuple(range(2, rank + 2))
+        self._to_stored = (0, 2) + tuple(range(3, rank + 3)) + (1,)
+
+    def _weight(self, params):
+        w = params[self.weight_name(0)].reshape(self._stored).transpose(self._to_kernel)
+        return w.reshape((self.geo.channels, self.config.num_filters // self.groups)
+                         + self.geo.filter)
+
+    def _weight_grad(self, dw):
+        g, f = self.groups, self.config.num_filters
+        grouped = dw.reshape((g, f // g, f // g) + self.geo.filter)
+        return grouped.transpose(self._to_stored).reshape(
+            (f,) + self.geo.filter + (f // g,))

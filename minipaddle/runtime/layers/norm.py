@@ -28,7 +28,10 @@ class BatchNormLayer(RuntimeLayer):
         return 2 * batch * int(self.config.size or 0) * itemsize
 
     def _as_nchw(self, x):
-        return x.reshape(x.shape[0], self.channels, -1, 1) if x.ndim != 4 else x
+        """``x`` as (N, C, H, W); a flat input or a volume (N, C, D, H, W) as (N, C, -1, 1)."""
+        if x.ndim == 4 and x.shape[1] == self.channels:
+            return x
+        return x.reshape(x.shape[0], self.channels, -1, 1)
 
     def _beta(self, params, p):
         if self.bias_name:

@@ -1,4 +1,5 @@
-"""pool: max and average pooling to the output size the config computed (ceil or floor)."""
+"""pool and pool3d: max and average pooling of images and volumes to the output size the config
+computed (ceil or floor)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import numpy as np
 
 from ...config import ConfigError
 from ...config.geometry import pool_axes
+from ...config.layers.volume import POOL3D
 from ...kernels import pool as K
 from ..registry import register
-from .base import RuntimeLayer, as_image
+from .base import RuntimeLayer
 
 #: pool_conf.pool_type -> (kernel kind, the CPU algorithm it maps to when it is a GPU type)
 POOL_KINDS = {
@@ -18,7 +20,7 @@ POOL_KINDS = {
 }
 
 
-@register("pool")
+@register("pool", POOL3D)
 class PoolLayer(RuntimeLayer):
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
@@ -39,7 +41,7 @@ class PoolLayer(RuntimeLayer):
                          exclude_mode=True if conf.exclude_mode is None else conf.exclude_mode)
 
     def _input(self, x):
-        return as_image(x, self.geo.channels, *self.geo.image)
+        return x.reshape((x.shape[0], self.geo.channels) + self.geo.image)
 
     @property
     def commutes_with_relu(self) -> bool:
@@ -51,7 +53,7 @@ class PoolLayer(RuntimeLayer):
     # Pooling is memory-bound: on the 2-core machines it was measured on, splitting it over
     # two threads was slower than one thread (bench/README.md), so it runs unsplit.
     def forward(self, xs, params, p):
-        return K.pool2d_forward(self._input(xs[0]), xp=p.xp, **self.args)
+        return K.pool_forward(self._input(xs[0]), xp=p.xp, **self.args)
 
     def tied_maxima(self, x) -> int:
         """How many cells of ``x`` (this layer's input, a NumPy array) equal their window's
@@ -60,11 +62,11 @@ class PoolLayer(RuntimeLayer):
         if self.kind != "max":
             return 0
         x = self._input(x)
-        y = K.pool2d_forward(x, **self.args)
-        hits = K.pool2d_backward(x, y, np.ones_like(y), **self.args)
+        y = K.pool_forward(x, **self.args)
+        hits = K.pool_backward(x, y, np.ones_like(y), **self.args)
         return int(hits.sum()) - int(y.size)
 
     def backward(self, xs, z, dz, params, grads, p):
         if not p.needs_grad(self.input_names[0]):
             return [None]
-        return [K.pool2d_backward(self._input(xs[0]), z, dz, xp=p.xp, **self.args)]
+        return [K.pool_backward(self._input(xs[0]), z, dz, xp=p.xp, **self.args)]
