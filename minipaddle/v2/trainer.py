@@ -75,7 +75,16 @@ class SGD:
         return self._loop.config.model_config
 
     def _metrics(self, metrics: dict[str, float]) -> dict[str, float]:
-        return {self._names[k]: v for k, v in metrics.items() if k in self._names}
+        """Metrics under the evaluators' config names; an evaluator reporting several
+        numbers (``NAME.macro-average-precision``, ...) keeps its suffixes."""
+        out = {}
+        for key, value in metrics.items():
+            base, dot, suffix = key.partition(".")
+            if key in self._names:
+                out[self._names[key]] = value
+            elif dot and base in self._names:
+                out[f"{self._names[base]}.{suffix}"] = value
+        return out
 
     def _translate(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
         net = self._loop.net

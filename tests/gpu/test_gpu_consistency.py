@@ -267,12 +267,33 @@ def mixed_layers():
     return [m, d, c, t, o, cat, repeat_layer(m, 3), repeat_layer(d, 2, as_row_vector=False)]
 
 
+def extra_costs_and_row_norms():
+    """Issue 16's costs and row norms (positive feeds: the 0/1 label rounds them)."""
+    x = data_layer(name="x", size=6)
+    t = data_layer(name="t", size=3)
+    lab = data_layer(name="lab", size=3)
+    flag = data_layer(name="flag", size=1)
+    w = data_layer(name="w", size=1)
+    p = fc_layer(input=x, size=3, act=SigmoidActivation())
+    r = fc_layer(input=x, size=3, act=LinearActivation())
+    s = fc_layer(input=x, size=1, act=LinearActivation())
+    u = fc_layer(input=x, size=1, act=LinearActivation())
+    return [smooth_l1_cost(input=row_l2_norm_layer(input=r), label=t),
+            huber_regression_cost(input=r, label=t, delta=0.5),
+            huber_classification_cost(input=s, label=flag),
+            sum_cost(input=sum_to_one_norm_layer(input=p)),
+            rank_cost(left=s, right=u, label=flag, weight=w),
+            multi_binary_label_cross_entropy(input=p, label=t),
+            cross_entropy_with_selfnorm(input=p, label=lab)]
+
+
 @pytest.mark.parametrize("case,positive", [(pools, False), (norms, False),
                                            (image_layers, False), (activations, True),
                                            (combinations, False), (costs, True),
-                                           (volumes, False), (mixed_layers, False)],
+                                           (volumes, False), (mixed_layers, False),
+                                           (extra_costs_and_row_norms, True)],
                          ids=["pool", "norm", "image", "activations", "concat_addto_dropout",
-                              "costs", "volumes", "mixed"])
+                              "costs", "volumes", "mixed", "extra_costs_and_row_norms"])
 def test_layers(case, positive, device):
     check_consistency(case, device, positive=positive)
 
@@ -328,7 +349,7 @@ def test_every_runtime_layer_type_is_covered():
 
     seen = {layer.type for name in CONFIG_CASES for layer in config_model(name).layers}
     for fn in ([pools, norms, image_layers, activations, combinations, costs, volumes,
-                mixed_layers]
+                mixed_layers, extra_costs_and_row_norms]
                + [conv_cases(kind)[case] for kind in CONV_TYPES for case in CONV_CASES]):
         seen |= {layer.type for layer in model_of(fn).layers}
     pool_types = set()
