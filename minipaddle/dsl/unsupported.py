@@ -79,8 +79,9 @@ PADDLE_V1_NAMES = (
 #: the non-sequence names left out on purpose, each with its reason in docs/paddle_compat.md
 #: ("Paddle v1 features not implemented")
 LEFT_OUT: tuple[str, ...] = (
-    # never a Paddle v1 function (Paddle's cross-map norm is img_cmrnorm_layer's "norm" layer)
-    "img_cmrnorm_projection",
+    # never Paddle v1 functions: Paddle's cross-map norm is img_cmrnorm_layer's "norm"
+    # layer; v1 had no layer normalisation at all (no helper, no layer type)
+    "img_cmrnorm_projection", "layer_norm_layer",
 )
 
 UNSUPPORTED = tuple(

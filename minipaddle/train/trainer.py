@@ -310,6 +310,18 @@ class TrainResult:
         return 1.0 - self.test_metrics["classification_error"]
 
 
+
+def _evaluator_pair(trainer: "Trainer") -> tuple[list[Evaluator], list[Evaluator]]:
+    """The pass's evaluators and the last batch's; evaluators that need every sample of a
+    pass in one process (mAP) are refused under data parallelism, as in Paddle."""
+    evaluators = _evaluators_of(trainer)
+    whole = [ev.name for ev in evaluators if not ev.additive]
+    if whole and trainer.comm.distributed:
+        raise ConfigError(f"evaluator(s) {', '.join(whole)} need every detection of a "
+                          "pass in one process and cannot run data parallel (as in "
+                          "Paddle); remove them or train in one process")
+    return evaluators, _evaluators_of(trainer)
+
 class Trainer:
     """Train and test one network on one data set.
 
@@ -355,17 +367,11 @@ class Trainer:
                                             if self.train_data is not None else (None, None))
         self.updater = self.new_updater()
         self.costs = _cost_layers(self.net, config.model_config.output_layer_names)
-        self.evaluators: list[Evaluator] = _evaluators_of(self)
-        #: the same metrics over the last batch only (EndIteration.batch_metrics); these see
-        #: the batches (printers print from them), the pass's add up their counts
-        self.batch_evaluators = _evaluators_of(self)
+        #: the pass's metrics, and the last batch's (EndIteration.batch_metrics; printers
+        #: print from these); the pass's add up the batches' counts
+        self.evaluators, self.batch_evaluators = _evaluator_pair(self)
         self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs}
                             | set(self.costs))
-        whole = [ev.name for ev in self.evaluators if not ev.additive]
-        if whole and self.comm.distributed:
-            raise ConfigError(f"evaluator(s) {', '.join(whole)} need every detection of a "
-                              "pass in one process and cannot run data parallel (as in "
-                              "Paddle); remove them or train in one process")
         self.parallel = DataParallel(self.comm, self.net,
                                      1 + count_size(self.evaluators),
                                      sync_batch_norm)
