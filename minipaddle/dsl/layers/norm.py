@@ -1,4 +1,4 @@
-"""batch_norm_layer and img_cmrnorm_layer (spec section 3)."""
+"""batch_norm_layer, img_cmrnorm_layer and cross_channel_norm_layer (spec section 3)."""
 
 from __future__ import annotations
 
@@ -127,3 +127,34 @@ def img_cmrnorm_layer(input: LayerOutput, size: PosInt,
               "height": norm_conf.output_y, "width": norm_conf.output_x}
     apply_layer_attr(values, layer_attr, ())
     return make_output(new_layer_config(**values), [input], "norm", num_filters=channels)
+
+
+@dsl_function(prefix="cross_channel_norm")
+def cross_channel_norm_layer(input: LayerOutput, name: Optional[str] = None,
+                             param_attr: ParamAttrArg = None) -> LayerOutput:
+    """SSD's normalisation: at every pixel the input's channel vector divided by its L2 norm,
+    times a learned per-channel scale (C values).
+
+    Paddle writes a ``norm`` layer with ``norm_type: "cross-channel-norm"``, ``size`` the
+    input's size, ``scale``/``pow`` 0 and the scale parameter ``_<name>.w0`` of dims [C, 1].
+    Paddle crashed without ``param_attr``; the default ParameterAttribute is used then.
+    """
+    if input.num_filters is None:
+        raise fail("input", input,
+                   f"expected an image layer with a channel count (num_filters), e.g. a conv "
+                   f"output; {input.name!r} is a {input.layer_type!r} layer of size "
+                   f"{input.size} with none")
+    channels = input.num_filters
+    width, height = image_size(input, channels)
+    size = channels * width * height
+    conf = NormConfig(norm_type="cross-channel-norm", channels=channels, size=input.size,
+                      scale=0.0, pow=0.0, output_x=width, img_size=width, blocked=False,
+                      output_y=height, img_size_y=height)
+    scale = create_parameter(param_attr or ParameterAttribute(), weight_name(name, 0),
+                             channels, [channels, 1])
+    values = {"name": name, "type": "norm", "size": size, "active_type": "",
+              "inputs": [LayerInputConfig(input_layer_name=input.name,
+                                          input_parameter_name=scale.name, norm_conf=conf)],
+              "height": height, "width": width}
+    return make_output(new_layer_config(**values), [input], "norm", num_filters=channels,
+                       parameters=[scale])

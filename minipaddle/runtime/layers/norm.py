@@ -1,9 +1,11 @@
-"""batch_norm and norm (cross-map response normalization), spec 6.3-6.4."""
+"""batch_norm and norm (cross-map response normalization, spec 6.3-6.4; SSD's cross-channel
+L2 normalisation)."""
 
 from __future__ import annotations
 
 from ...config import ConfigError
 from ...config.geometry import image_axes
+from ...kernels import elementwise as E
 from ...kernels import norm as K
 from ..registry import register
 from .base import Pass, RuntimeLayer, accumulate, as_image
@@ -84,17 +86,46 @@ class BatchNormLayer(RuntimeLayer):
         return [dx.reshape(xs[0].shape)]
 
 
+#: norm_conf.norm_type -> the runtime class of a ``norm`` layer (filled by :func:`norm_type`)
+NORM_TYPES: dict[str, type] = {}
+
+
+def norm_type(name: str):
+    """Class decorator: the class runs ``norm`` layers of this ``norm_type``."""
+    def decorate(cls):
+        NORM_TYPES[name] = cls
+        return cls
+    return decorate
+
+
 @register("norm")
-class CrossMapNormLayer(RuntimeLayer):
+class NormLayer(RuntimeLayer):
+    """A ``norm`` layer: its ``norm_conf.norm_type`` picks the class that runs it from
+    :data:`NORM_TYPES` (as Paddle's NormLayer::create did)."""
+
+    def __new__(cls, config, model, shapes):
+        if cls is NormLayer:
+            conf = config.inputs[0].norm_conf if config.inputs else None
+            kind = conf.norm_type if conf else None
+            cls = NORM_TYPES.get(kind)
+            if cls is None:
+                raise ConfigError(f"layer {config.name!r}: norm_type {kind!r} is not "
+                                  f"supported (expected one of {', '.join(sorted(NORM_TYPES))})",
+                                  layer=config.name)
+        return super().__new__(cls)
+
+    def _geometry(self):
+        channels, image = image_axes(self.config.inputs[0].norm_conf)
+        return (channels,) + image
+
+
+@norm_type("cmrnorm-projection")
+class CrossMapNormLayer(NormLayer):
     def __init__(self, config, model, shapes):
         super().__init__(config, model, shapes)
         conf = config.inputs[0].norm_conf
-        if conf.norm_type != "cmrnorm-projection":
-            raise ConfigError(f"layer {config.name!r}: norm_type {conf.norm_type!r} is not "
-                              "supported (only cmrnorm-projection)", layer=config.name)
         self.args = dict(size=conf.size, scale=conf.scale, power=conf.pow)
-        channels, image = image_axes(conf)
-        self.geometry = (channels,) + image
+        self.geometry = self._geometry()
 
     working_memory = "temporaries"
 
@@ -112,3 +143,32 @@ class CrossMapNormLayer(RuntimeLayer):
         x = as_image(xs[0], *self.geometry)
         return [K.cmrnorm_backward(x, self.cache["y"], self.cache["denom"],
                                    dz.reshape(x.shape), xp=p.xp, **self.args)]
+
+
+@norm_type("cross-channel-norm")
+class CrossChannelNormLayer(NormLayer):
+    """SSD's L2 normalisation across channels at every pixel, times a learned per-channel
+    scale (input 0's parameter, C values)."""
+
+    def __init__(self, config, model, shapes):
+        super().__init__(config, model, shapes)
+        self.geometry = self._geometry()
+        self.scale = self.weight_name(0)
+
+    working_memory = "temporaries"
+
+    def working_bytes(self, batch: int, itemsize: int, backend) -> int:
+        """The kernels' temporaries: about three arrays of the output's size (squares,
+        the normalised input, the product with the scale)."""
+        return 3 * batch * int(self.config.size or 0) * itemsize
+
+    def forward(self, xs, params, p):
+        return E.cross_channel_norm_forward(as_image(xs[0], *self.geometry),
+                                            params[self.scale], xp=p.xp)
+
+    def backward(self, xs, z, dz, params, grads, p):
+        x = as_image(xs[0], *self.geometry)
+        dx, dscale = E.cross_channel_norm_backward(x, dz.reshape(x.shape), params[self.scale],
+                                                   xp=p.xp)
+        accumulate(grads, self.scale, dscale)
+        return [dx]
