@@ -33,7 +33,7 @@ from .context import current
 from .layers.common import shape_fields
 from .layers.conv import CONV_TYPES, CONVT_TYPES, conv_config_type, conv_geometry
 from .layers.data import data_layer
-from .layers.norm import batch_norm_geometry, cmrnorm_geometry
+from .layers.norm import batch_norm_geometry, cmrnorm_geometry, cross_channel_geometry
 from .layers.pool import IMAGE_POOL_TYPES, pool_geometry
 from .params import bias_name, define_parameter, new_layer_config, weight_name
 from .raw import Bias, Input, RawForm
@@ -289,20 +289,38 @@ def _pool(name: str, base: LayerArgs, inputs: Any, ceil_mode: bool = True,
     return _output(config, [source], base, [], pool.channels)
 
 
+def _cmrnorm_input(name: str, item: Input, source: LayerOutput, norm: Any):
+    conf, size = cmrnorm_geometry(source, norm.channels, norm.size, norm.scale, norm.pow,
+                                  norm.blocked)
+    return conf, size, None
+
+
+def _cross_channel_input(name: str, item: Input, source: LayerOutput, norm: Any):
+    """Paddle's NormLayer for cross-channel-norm: a scale of C values, dims [C, 1]."""
+    conf, size = cross_channel_geometry(source, norm.channels, norm.size, norm.scale,
+                                        norm.pow, norm.blocked)
+    return conf, size, _input_parameter(name, 0, item, norm.channels, [norm.channels, 1])
+
+
+#: Norm(norm_type=...) -> (name, item, source, norm) -> (norm_conf, size, parameter or None)
+RAW_NORM_TYPES = {"cmrnorm-projection": _cmrnorm_input,
+                  "cross-channel-norm": _cross_channel_input}
+
+
 @raw_layer("norm")
 def _norm(name: str, base: LayerArgs, inputs: Any) -> LayerOutput:
     item, source, norm = _single(inputs, "norm", "norm", "Norm(norm_type=..., channels=..., "
                                  "size=..., scale=..., pow=...)")
-    if norm.norm_type != "cmrnorm-projection":
+    build = RAW_NORM_TYPES.get(norm.norm_type)
+    if build is None:
         raise fail("inputs", norm.norm_type, "Norm(norm_type=...): only "
-                   "'cmrnorm-projection' is implemented in minipaddle (not 'rnorm' or "
-                   "'cross-channel-norm')")
-    conf, size = cmrnorm_geometry(source, norm.channels, norm.size, norm.scale, norm.pow,
-                                  norm.blocked)
-    config = _config(name, "norm", base, [LayerInputConfig(input_layer_name=source.name,
-                                                           norm_conf=conf)],
-                     size=size, height=conf.output_y, width=conf.output_x)
-    return _output(config, [source], base, [], norm.channels)
+                   f"{' and '.join(repr(k) for k in RAW_NORM_TYPES)} are implemented in "
+                   "minipaddle (not 'rnorm')")
+    conf, size, param = build(name, item, source, norm)
+    config = _config(name, "norm", base, [LayerInputConfig(
+        input_layer_name=source.name, input_parameter_name=param.name if param else None,
+        norm_conf=conf)], size=size, height=conf.output_y, width=conf.output_x)
+    return _output(config, [source], base, [param], norm.channels)
 
 
 @raw_layer("batch_norm")

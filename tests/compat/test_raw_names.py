@@ -250,7 +250,7 @@ def test_parameter_of_its_own_is_shared_by_name_and_checked(tmp_path):
     ('Layer(name="c", type="pool", inputs=Input("x", pool=Pool("max", 1, 2)))',
      r"Layer 'c': inputs='max': Pool\(pool_type=\.\.\.\) must be one of max-projection"),
     ('Layer(name="c", type="norm", inputs=Input("x", norm=Norm("rnorm", 1, 3, 1.0, 0.75)))',
-     r"only 'cmrnorm-projection' is implemented"),
+     r"only 'cmrnorm-projection' and 'cross-channel-norm' are implemented"),
     ('Conv(3, 1, stride=0)', r"Conv: stride: .*greater than 0"),
     ('Conv(3, 1, strid=1)', r"Conv: unknown argument 'strid' \(did you mean 'stride'\?\)"),
 ])

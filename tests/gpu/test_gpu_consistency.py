@@ -174,7 +174,8 @@ def norms():
             batch_norm_layer(input=x, act=TanhActivation(), batch_norm_type="batch_norm"),
             batch_norm_layer(input=x, act=ReluActivation(), batch_norm_type="cudnn_batch_norm"),
             batch_norm_layer(input=x, use_global_stats=True, batch_norm_type="cudnn_batch_norm"),
-            batch_norm_layer(input=v, act=LinearActivation())]
+            batch_norm_layer(input=v, act=LinearActivation()),
+            cross_channel_norm_layer(input=x)]
 
 
 def image_layers():

@@ -163,3 +163,33 @@ def test_the_runtime_refuses_a_norm_type_it_does_not_run():
                                           r"\(expected one of cmrnorm-projection, "
                                           r"cross-channel-norm\)"):
         mp.compile(model, dtype="float64")
+
+
+RAW_CONFIG = """\
+Layer(name="x", type="data", size=24, height=2, width=4)
+Layer(name="ccn", type="norm",
+      inputs=Input("x", initial_mean=20, initial_std=0,
+                   norm=Norm("cross-channel-norm", channels=3, size=24, scale=0, pow=0,
+                             blocked=False)))
+Outputs("ccn")
+"""
+
+
+def test_the_raw_form_is_the_helpers_layer(tmp_path):
+    # config_parser's own form (what the helper wrote through Layer()): the same layer and
+    # parameter shape; the scale Paddle's parse_norm stores is scale / size^2
+    path = tmp_path / "raw.py"
+    path.write_text(RAW_CONFIG)
+    raw = mp.parse_config(str(path)).model_config
+    helper = model_of(image_net)
+    assert raw.layer("ccn") == helper.layer("ccn")
+    check = raw.parameter("_ccn.w0")
+    assert (check.size, list(check.dims), check.initial_mean, check.initial_std) == (
+        3, [3, 1], 20, 0)
+    scaled = path.read_text().replace("scale=0,", "scale=144,")
+    path.write_text(scaled)
+    assert mp.parse_config(str(path)).model_config.layer("ccn").inputs[0].norm_conf.scale == 0.25
+    net = mp.compile(raw, dtype="float64", seed=1)
+    x = np.random.default_rng(7).standard_normal((N, 3, 2, 4))
+    np.testing.assert_allclose(net.forward({"x": x}, fetch=["ccn"])["ccn"].reshape(x.shape),
+                               slow_cross_channel_norm(x, [20.0] * 3), rtol=1e-12)

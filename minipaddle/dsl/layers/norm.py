@@ -129,6 +129,17 @@ def img_cmrnorm_layer(input: LayerOutput, size: PosInt,
     return make_output(new_layer_config(**values), [input], "norm", num_filters=channels)
 
 
+def cross_channel_geometry(input: LayerOutput, channels: int, size: int, scale: float,
+                           power: float, blocked: Optional[bool]) -> tuple[NormConfig, int]:
+    """A cross-channel norm's norm_conf and layer size (Paddle's parse_norm): the output has
+    the input's shape, and the config stores ``scale / size**2`` (the helper's scale is 0)."""
+    width, height = image_size(input, channels)
+    conf = NormConfig(norm_type="cross-channel-norm", channels=channels, size=size,
+                      scale=scale / size ** 2, pow=power, output_x=width, img_size=width,
+                      blocked=blocked, output_y=height, img_size_y=height)
+    return conf, channels * width * height
+
+
 @dsl_function(prefix="cross_channel_norm")
 def cross_channel_norm_layer(input: LayerOutput, name: Optional[str] = None,
                              param_attr: ParamAttrArg = None) -> LayerOutput:
@@ -145,16 +156,12 @@ def cross_channel_norm_layer(input: LayerOutput, name: Optional[str] = None,
                    f"output; {input.name!r} is a {input.layer_type!r} layer of size "
                    f"{input.size} with none")
     channels = input.num_filters
-    width, height = image_size(input, channels)
-    size = channels * width * height
-    conf = NormConfig(norm_type="cross-channel-norm", channels=channels, size=input.size,
-                      scale=0.0, pow=0.0, output_x=width, img_size=width, blocked=False,
-                      output_y=height, img_size_y=height)
+    conf, size = cross_channel_geometry(input, channels, input.size or 0, 0.0, 0.0, False)
     scale = create_parameter(param_attr or ParameterAttribute(), weight_name(name, 0),
                              channels, [channels, 1])
     values = {"name": name, "type": "norm", "size": size, "active_type": "",
               "inputs": [LayerInputConfig(input_layer_name=input.name,
                                           input_parameter_name=scale.name, norm_conf=conf)],
-              "height": height, "width": width}
+              "height": conf.output_y, "width": conf.output_x}
     return make_output(new_layer_config(**values), [input], "norm", num_filters=channels,
                        parameters=[scale])
