@@ -134,8 +134,9 @@ class Pool(RawForm):
 
 
 class Norm(RawForm):
-    """A normalisation of one layer input (``norm_type="cmrnorm-projection"``; ``scale`` is
-    divided by ``size`` in the config, as Paddle's parser did)."""
+    """A normalisation of one layer input (``norm_type="cmrnorm-projection"``, ``scale``
+    divided by ``size`` in the config, or ``"cross-channel-norm"``, ``scale`` divided by
+    ``size**2``, as Paddle's parser did)."""
 
     POSITIONAL = ("norm_type", "channels", "size", "scale", "pow", "output_x", "img_size",
                   "blocked")
