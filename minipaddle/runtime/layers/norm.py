@@ -103,7 +103,8 @@ class NormLayer(RuntimeLayer):
     """A ``norm`` layer: its ``norm_conf.norm_type`` picks the class that runs it from
     :data:`NORM_TYPES` (as Paddle's NormLayer::create did)."""
 
-    def __new__(cls, config, model, shapes):
+    def __new__(cls, config=None, *args, **kwargs):
+        # (copy and pickle call __new__ with the class of the instance and no arguments)
         if cls is NormLayer:
             conf = config.inputs[0].norm_conf if config.inputs else None
             kind = conf.norm_type if conf else None
