@@ -193,3 +193,16 @@ def test_the_raw_form_is_the_helpers_layer(tmp_path):
     x = np.random.default_rng(7).standard_normal((N, 3, 2, 4))
     np.testing.assert_allclose(net.forward({"x": x}, fetch=["ccn"])["ccn"].reshape(x.shape),
                                slow_cross_channel_norm(x, [20.0] * 3), rtol=1e-12)
+
+
+def test_the_norm_type_picks_the_class_and_copies_keep_it():
+    import copy
+
+    def config():
+        x = data_layer(name="x", size=24, height=2, width=4)
+        outputs(cross_channel_norm_layer(input=x, name="ccn"),
+                img_cmrnorm_layer(input=x, size=3, name="lrn"))
+    net = mp.compile(mp.parse_config(config).model_config, dtype="float64")
+    kinds = {name: type(net.layers[name]).__name__ for name in ("ccn", "lrn")}
+    assert kinds == {"ccn": "CrossChannelNormLayer", "lrn": "CrossMapNormLayer"}
+    assert type(copy.deepcopy(net.layers["ccn"])).__name__ == "CrossChannelNormLayer"
