@@ -262,6 +262,11 @@ def _evaluators_of(trainer: Any) -> list[Evaluator]:
                             log=getattr(trainer.log, "note", None), model=model)
 
 
+def _printed_gradients(evaluators: list[Evaluator]) -> frozenset[str]:
+    """The layers whose output gradients the evaluators read (gradient printers)."""
+    return frozenset(name for ev in evaluators if ev.reads_gradients for name in ev.inputs)
+
+
 def _gathered_records(comm: Communicator, evaluators: list[Evaluator]) -> list:
     """Every rank's evaluator records (one list per rank)."""
     mine = records_of(evaluators)
@@ -361,6 +366,7 @@ class Trainer:
         self.batch_evaluators = _evaluators_of(self)
         self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs}
                             | set(self.costs))
+        self.net.keep_gradients = _printed_gradients(self.batch_evaluators)
         whole = [ev.name for ev in self.evaluators if not ev.additive]
         if whole and self.comm.distributed:
             raise ConfigError(f"evaluator(s) {', '.join(whole)} need every detection of a "
@@ -469,6 +475,7 @@ class Trainer:
             grads = self.net.backward(input_grads=False).parameters
             for batch_ev in self.batch_evaluators:
                 batch_ev.add(out, feed)
+                batch_ev.add_gradients(self.net.kept_gradients)
             for ev in self.evaluators:          # no counts to carry: the pass's adds itself
                 if not ev.additive:
                     ev.add(out, feed)
