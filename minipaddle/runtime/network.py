@@ -90,6 +90,12 @@ class Network:
         #: None, or a function summing a 1-D array over the shards of a batch that other
         #: workers compute (data parallelism's synchronised batch norm; set by the trainer)
         self.batch_stat_sum: Optional[Any] = None
+        #: layers whose output gradients backward() keeps in ``kept_gradients`` (a gradient
+        #: printer's inputs; set by the trainer): each is computed even when no parameter
+        #: needs it, and kept as the layer's own backward received it
+        self.keep_gradients: frozenset[str] = frozenset()
+        #: layer name -> host array of the last backward's gradient, for ``keep_gradients``
+        self.kept_gradients: dict[str, Any] = {}
         if self.mapped:
             listing = "; ".join(f"{k}: {', '.join(v)}" for k, v in self.mapped.items())
             warnings.warn(backend.substitution_warning(listing), RuntimeWarning, stacklevel=4)
@@ -149,6 +155,8 @@ class Network:
         grads_out = seed_gradients(self, last, grad_outputs)
         last["pass"].wanted = gradients_wanted(self, last["needed"], input_grads)
         param_grads = run_backward(self, last, grads_out, timings)
+        self.kept_gradients = {k: self.backend.to_output(v, host=True)
+                               for k, v in last.pop("kept", {}).items()}
         return gradients(self, last, param_grads, grads_out, input_grads)
 
     def first_non_finite(self, feed: dict[str, Any]) -> Optional[tuple[str, str]]:

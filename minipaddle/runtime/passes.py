@@ -100,9 +100,15 @@ def seed_gradients(net: Any, last: dict, grad_outputs: Optional[dict[str, Any]])
 def run_backward(net: Any, last: dict, grads_out: dict[str, Any],
                  timings: Optional[dict[str, float]]) -> dict[str, Any]:
     """Run the wanted layers of the last forward backward, from the output gradients
-    ``grads_out`` (which gathers the input gradients); return the parameter gradients."""
+    ``grads_out`` (which gathers the input gradients); return the parameter gradients.
+    The gradients of ``net.keep_gradients`` go to ``last["kept"]``: a layer's as its own
+    backward receives it (after dropout's mask, error clipping and the activation's
+    derivative: what Paddle's in-place backwardActivation left in ``output.grad``), a data
+    layer's as gathered."""
     values, pre, p = last["values"], last["pre"], last["pass"]
     param_grads: dict[str, Any] = {}
+    keep = net.keep_gradients
+    kept: dict[str, Any] = {}
     with net.backend.compute():
         for name in reversed(last["needed"]):
             runtime = net.layers.get(name)
@@ -118,6 +124,8 @@ def run_backward(net: Any, last: dict, grads_out: dict[str, Any],
             if clip:
                 dy = net.xp.clip(dy, -clip, clip)
             dz = activate_backward(net.backend, last["acts"][name], pre[name], activated, dy)
+            if name in keep:
+                kept[name] = dz
             if timings is not None:
                 start = lap(net.backend, timings, name + ACTIVATION_SUFFIX, start)
             xs = [values[i] for i in runtime.input_names]
@@ -129,6 +137,8 @@ def run_backward(net: Any, last: dict, grads_out: dict[str, Any],
                 grads_out[src] = grads_out[src] + dx if src in grads_out else dx
             if timings is not None:
                 lap(net.backend, timings, name, start)
+    kept.update((k, grads_out[k]) for k in keep if k not in kept and k in grads_out)
+    last["kept"] = kept
     return param_grads
 
 
@@ -153,15 +163,16 @@ def gradients(net: Any, last: dict, param_grads: dict[str, Any],
 def gradients_wanted(net: Any, needed: list[str], input_grads: bool) -> frozenset:
     """The layers (in ``needed``) whose output gradient the backward pass must compute: a
     fed data layer when ``input_grads`` (never a label slot), a layer with trainable
-    parameters, and every layer reading one of those."""
+    parameters, a layer of ``net.keep_gradients``, and every layer reading one of those."""
     static = net.parameters.static
+    keep = net.keep_gradients
     wanted: set[str] = set()
     for name in needed:
         runtime = net.layers.get(name)
         if runtime is None:
-            if input_grads and name not in net.label_slots:
+            if (input_grads or name in keep) and name not in net.label_slots:
                 wanted.add(name)
-        elif (any(k not in static for k in runtime.param_shapes)
+        elif (name in keep or any(k not in static for k in runtime.param_shapes)
               or any(i in wanted for i in runtime.input_names)):
             wanted.add(name)
     return frozenset(wanted)

@@ -262,6 +262,11 @@ def _evaluators_of(trainer: Any) -> list[Evaluator]:
                             log=getattr(trainer.log, "note", None), model=model)
 
 
+def _printed_gradients(evaluators: list[Evaluator]) -> frozenset[str]:
+    """The layers whose output gradients the evaluators read (gradient printers)."""
+    return frozenset(name for ev in evaluators if ev.reads_gradients for name in ev.inputs)
+
+
 def _gathered_records(comm: Communicator, evaluators: list[Evaluator]) -> list:
     """Every rank's evaluator records (one list per rank)."""
     mine = records_of(evaluators)
@@ -313,14 +318,18 @@ class TrainResult:
 
 def _evaluator_pair(trainer: "Trainer") -> tuple[list[Evaluator], list[Evaluator]]:
     """The pass's evaluators and the last batch's; evaluators that need every sample of a
-    pass in one process (mAP) are refused under data parallelism, as in Paddle."""
+    pass in one process (mAP) are refused under data parallelism, as in Paddle; the network
+    keeps the output gradients a gradient printer prints."""
     evaluators = _evaluators_of(trainer)
     whole = [ev.name for ev in evaluators if not ev.additive]
     if whole and trainer.comm.distributed:
         raise ConfigError(f"evaluator(s) {', '.join(whole)} need every detection of a "
                           "pass in one process and cannot run data parallel (as in "
                           "Paddle); remove them or train in one process")
-    return evaluators, _evaluators_of(trainer)
+    batch = _evaluators_of(trainer)
+    # a gradient printer prints the output gradients of its layers, which the network keeps
+    trainer.net.keep_gradients = _printed_gradients(batch)
+    return evaluators, batch
 
 class Trainer:
     """Train and test one network on one data set.
@@ -475,6 +484,7 @@ class Trainer:
             grads = self.net.backward(input_grads=False).parameters
             for batch_ev in self.batch_evaluators:
                 batch_ev.add(out, feed)
+                batch_ev.add_gradients(self.net.kept_gradients)
             for ev in self.evaluators:          # no counts to carry: the pass's adds itself
                 if not ev.additive:
                     ev.add(out, feed)

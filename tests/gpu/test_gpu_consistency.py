@@ -269,7 +269,7 @@ def mixed_layers():
 
 
 def extra_costs_and_row_norms():
-    """Issue 16's costs and row norms (positive feeds: the 0/1 label rounds them)."""
+    """Issue 16's costs, row norms and data_norm (positive feeds: the 0/1 label rounds them)."""
     x = data_layer(name="x", size=6)
     t = data_layer(name="t", size=3)
     lab = data_layer(name="lab", size=3)
@@ -285,7 +285,8 @@ def extra_costs_and_row_norms():
             sum_cost(input=sum_to_one_norm_layer(input=p)),
             rank_cost(left=s, right=u, label=flag, weight=w),
             multi_binary_label_cross_entropy(input=p, label=t),
-            cross_entropy_with_selfnorm(input=p, label=lab)]
+            cross_entropy_with_selfnorm(input=p, label=lab),
+            sum_cost(input=fc_layer(input=data_norm_layer(input=x), size=2))]
 
 
 @pytest.mark.parametrize("case,positive", [(pools, False), (norms, False),

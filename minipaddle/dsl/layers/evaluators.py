@@ -2,8 +2,7 @@
 auc, pnpair, precision_recall, sum, column_sum and the printers.  Each writes one
 EvaluatorConfig with Paddle's type and the fields Paddle sets (only those given), named
 ``__<function>_<k>__`` by default; what computes it is in ``minipaddle.train.evaluators``.
-``seqtext_printer_evaluator`` (sequences only) and ``gradient_printer_evaluator`` (the
-runtime keeps no layer-output gradients to print) stay unsupported."""
+``seqtext_printer_evaluator`` (sequences only) stays unsupported."""
 
 from __future__ import annotations
 
@@ -86,6 +85,13 @@ def column_sum_evaluator(input: LayerOutput, name: Optional[str] = None,
 def value_printer_evaluator(input: Layers, name: Optional[str] = None) -> EvaluatorConfig:
     """Print the values of the input layers, every batch."""
     return _evaluator(name, "value_printer", as_list(input))
+
+
+@dsl_function(layer=False)
+def gradient_printer_evaluator(input: Layers, name: Optional[str] = None) -> EvaluatorConfig:
+    """Print the gradients of the input layers' outputs after each training batch's
+    backward."""
+    return _evaluator(name, "gradient_printer", as_list(input))
 
 
 @dsl_function(layer=False)

@@ -39,6 +39,14 @@ class Evaluator:
     #: the EvaluatorConfig it computes (None for the cost average, which Paddle had none of)
     config: Optional[EvaluatorConfig] = None
 
+    #: True for an evaluator that reads its inputs' output gradients after each training
+    #: batch's backward (the gradient printer): the trainer has the network keep them
+    #: (``Network.keep_gradients``) and hands them to :meth:`add_gradients`
+    reads_gradients: bool = False
+
+    def add_gradients(self, gradients: dict[str, Any]) -> None:
+        """The output gradients of ``inputs`` after a training batch's backward."""
+
     def reset(self) -> None:
         raise NotImplementedError
 

@@ -45,6 +45,24 @@ class ValuePrinter(_Printer):
             self.log(f"layer={name} {kind}:\n{_matrix(a)}")
 
 
+@register_evaluator("gradient_printer")
+class GradientPrinter(_Printer):
+    """Prints after each training batch's backward: the gradient of each input layer's output
+    as the layer's own backward received it (Paddle printed ``output.grad`` after its
+    in-place backwardActivation: the gradient after the activation's derivative, dropout's
+    mask and error clipping). Test passes have no gradients and print nothing."""
+
+    reads_gradients = True
+
+    def add(self, outputs, labels) -> None:
+        pass
+
+    def add_gradients(self, gradients) -> None:
+        for name in self.inputs:
+            if name in gradients:
+                self.log(f"layer={name} grad matrix:\n{_matrix(gradients[name])}")
+
+
 def _top(a: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and values of the k largest per row, largest first (lower index on ties)."""
     order = np.argsort(-a, axis=1, kind="stable")[:, :k]
