@@ -29,7 +29,7 @@ SEQUENCE_NAMES = (
     "pooling_layer", "last_seq", "first_seq", "expand_layer", "seq_reshape_layer",
     "seq_concat_layer", "sub_seq_layer", "seq_slice_layer", "kmax_seq_score_layer",
     "sub_nested_seq_layer", "row_conv_layer", "beam_search", "eos_layer", "ctc_layer",
-    "warp_ctc_layer", "crf_layer", "crf_decoding_layer", "hsigmoid", "nce_layer",
+    "warp_ctc_layer", "crf_layer", "crf_decoding_layer",
     "StaticInput", "SubsequenceInput", "GeneratedInput", "BeamInput",
     "context_projection",
     "sequence_conv_pool", "text_conv_pool", "simple_lstm", "lstmemory_unit",

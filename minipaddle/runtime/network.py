@@ -131,6 +131,9 @@ class Network:
         given = given or {}
         # a given output is activated
         acts = pass_activations(self.configs, self._relu_to_pool, needed, fetch + list(given))
+        for name in acts:
+            if getattr(self.layers.get(name), "owns_activation", False):
+                acts[name] = ""                  # applied inside the layer (nce)
         pre, masks = run_forward(self, p, values, needed, acts, given, timings)
         self._last = None if given else {
             "pass": p, "needed": needed, "values": values, "pre": pre, "masks": masks,

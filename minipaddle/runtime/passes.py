@@ -91,7 +91,8 @@ def seed_gradients(net: Any, last: dict, grad_outputs: Optional[dict[str, Any]])
                                  f"expected {tuple(target)} or "
                                  f"({target[0]}, {int(np.prod(target[1:]))})")
             arr = arr.reshape(target)
-        own = net.configs[name].active_type or ""
+        own = ("" if getattr(net.layers.get(name), "owns_activation", False)
+               else net.configs[name].active_type or "")
         grads_out[name] = unmove_seed(net.backend, own, last["acts"].get(name, own),
                                       last["pre"].get(name), arr)
     return grads_out

@@ -330,6 +330,8 @@ CONFIG_CASES = {
     "detection": {"boxes": _ground_truth},
     # conv_shift, sampling_id (both sides draw from generators seeded alike) and print
     "misc": {},
+    # hsigmoid and nce (nce's negatives: both sides draw from generators seeded alike)
+    "sampled_cost": {},
 }
 
 

@@ -67,6 +67,9 @@ class RuntimeLayer:
     #: the layer watches its inputs (print): a forward computes it whenever it computes all
     #: of its inputs, although no fetched output needs it
     observes = False
+    #: the config's activation is the layer's own business (nce scores its sampled classes
+    #: with it): the network applies none to the layer's output
+    owns_activation = False
 
     @property
     def commutes_with_relu(self) -> bool:
