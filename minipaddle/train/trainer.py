@@ -262,6 +262,14 @@ def _evaluators_of(trainer: Any) -> list[Evaluator]:
                             log=getattr(trainer.log, "note", None), model=model)
 
 
+def _add_batch(evaluators: list[Evaluator], out: dict[str, Any], feed: Feed,
+               gradients: dict[str, Any]) -> None:
+    """Give the last batch's evaluators its outputs, feed and kept output gradients."""
+    for ev in evaluators:
+        ev.add(out, feed)
+        ev.add_gradients(gradients)
+
+
 def _printed_gradients(evaluators: list[Evaluator]) -> frozenset[str]:
     """The layers whose output gradients the evaluators read (gradient printers)."""
     return frozenset(name for ev in evaluators if ev.reads_gradients for name in ev.inputs)
@@ -482,9 +490,7 @@ class Trainer:
         if size or not self.comm.distributed:       # a rank's shard may be empty
             out = self._run_batch(feed, training=True)
             grads = self.net.backward(input_grads=False).parameters
-            for batch_ev in self.batch_evaluators:
-                batch_ev.add(out, feed)
-                batch_ev.add_gradients(self.net.kept_gradients)
+            _add_batch(self.batch_evaluators, out, feed, self.net.kept_gradients)
             for ev in self.evaluators:          # no counts to carry: the pass's adds itself
                 if not ev.additive:
                     ev.add(out, feed)
