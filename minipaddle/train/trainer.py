@@ -262,9 +262,23 @@ def _evaluators_of(trainer: Any) -> list[Evaluator]:
                             log=getattr(trainer.log, "note", None), model=model)
 
 
-def _printed_gradients(evaluators: list[Evaluator]) -> frozenset[str]:
-    """The layers whose output gradients the evaluators read (gradient printers)."""
-    return frozenset(name for ev in evaluators if ev.reads_gradients for name in ev.inputs)
+def _wire_evaluators(trainer: Any) -> None:
+    """The trainer's evaluators (``evaluators``: the pass's; ``batch_evaluators``: the same
+    metrics over the last batch only, EndIteration.batch_metrics: these see the batches,
+    printers print from them, the pass's add up their counts), the layers its forward
+    fetches, and the layers whose output gradients the network keeps for gradient
+    printers."""
+    trainer.evaluators = _evaluators_of(trainer)
+    trainer.batch_evaluators = _evaluators_of(trainer)
+    trainer.fetch = sorted({name for ev in trainer.evaluators for name in ev.inputs}
+                           | set(trainer.costs))
+    trainer.net.keep_gradients = frozenset(
+        name for ev in trainer.batch_evaluators if ev.reads_gradients for name in ev.inputs)
+    whole = [ev.name for ev in trainer.evaluators if not ev.additive]
+    if whole and trainer.comm.distributed:
+        raise ConfigError(f"evaluator(s) {', '.join(whole)} need every detection of a "
+                          "pass in one process and cannot run data parallel (as in "
+                          "Paddle); remove them or train in one process")
 
 
 def _gathered_records(comm: Communicator, evaluators: list[Evaluator]) -> list:
@@ -360,18 +374,7 @@ class Trainer:
                                             if self.train_data is not None else (None, None))
         self.updater = self.new_updater()
         self.costs = _cost_layers(self.net, config.model_config.output_layer_names)
-        self.evaluators: list[Evaluator] = _evaluators_of(self)
-        #: the same metrics over the last batch only (EndIteration.batch_metrics); these see
-        #: the batches (printers print from them), the pass's add up their counts
-        self.batch_evaluators = _evaluators_of(self)
-        self.fetch = sorted({name for ev in self.evaluators for name in ev.inputs}
-                            | set(self.costs))
-        self.net.keep_gradients = _printed_gradients(self.batch_evaluators)
-        whole = [ev.name for ev in self.evaluators if not ev.additive]
-        if whole and self.comm.distributed:
-            raise ConfigError(f"evaluator(s) {', '.join(whole)} need every detection of a "
-                              "pass in one process and cannot run data parallel (as in "
-                              "Paddle); remove them or train in one process")
+        _wire_evaluators(self)
         self.parallel = DataParallel(self.comm, self.net,
                                      1 + count_size(self.evaluators),
                                      sync_batch_norm)
