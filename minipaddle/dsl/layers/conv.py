@@ -90,13 +90,7 @@ def img_conv_layer(input: LayerOutput, filter_size: PosIntOrPair, num_filters: P
                                           conv_conf=geo.conf)],
               "num_filters": num_filters, "shared_biases": shared_biases,
               "height": geo.height, "width": geo.width}
-    battr = bias_attr_of(bias_attr)
-    if battr is not None:
-        bias_size = num_filters if shared_biases else geo.size
-        bias = create_parameter(battr, bias_name(name), bias_size, [bias_size, 1],
-                                argument="bias_attr", size_argument=None)
-        params.append(bias)
-        values["bias_parameter_name"] = bias.name
+    add_conv_bias(values, params, bias_attr, name, num_filters if shared_biases else geo.size)
     apply_layer_attr(values, layer_attr, DROPOUT)
     py_type = layer_type or ("convt" if trans else "conv")
     return make_output(new_layer_config(**values), [input], py_type, activation=act,
@@ -233,16 +227,22 @@ def img_conv3d_layer(input: LayerOutput, filter_size: PosIntOrTriple, num_filter
                                           conv_conf=geo.conf)],
               "num_filters": num_filters, "shared_biases": shared_biases,
               "height": height, "width": width, "depth": depth}
-    battr = bias_attr_of(bias_attr)
-    if battr is not None:
-        bias_size = num_filters if shared_biases else geo.size
-        bias = create_parameter(battr, bias_name(name), bias_size, [bias_size, 1],
-                                argument="bias_attr", size_argument=None)
-        params.append(bias)
-        values["bias_parameter_name"] = bias.name
+    add_conv_bias(values, params, bias_attr, name, num_filters if shared_biases else geo.size)
     apply_layer_attr(values, layer_attr, DROPOUT)
     return make_output(new_layer_config(**values), [input], expected, activation=act,
                        num_filters=num_filters, parameters=params, size_argument=None)
+
+
+def add_conv_bias(values: dict, params: list, bias_attr: BiasAttrArg, name: Optional[str],
+                  size: int) -> None:
+    """A convolution's bias (dims ``[size, 1]``: one per filter when shared, one per output
+    value when not), added to the layer's values and parameters unless bias_attr is False."""
+    battr = bias_attr_of(bias_attr)
+    if battr is not None:
+        bias = create_parameter(battr, bias_name(name), size, [size, 1],
+                                argument="bias_attr", size_argument=None)
+        params.append(bias)
+        values["bias_parameter_name"] = bias.name
 
 
 class Conv3DGeometry(NamedTuple):
