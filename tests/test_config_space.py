@@ -1410,8 +1410,12 @@ def check_config_error(err: BaseException, gen: Gen, stage: str) -> None:
 
 
 def expected_shape(layer: Any, n: int) -> tuple[int, ...]:
-    h, w = layer.height or 0, layer.width or 0
+    h, w, d = layer.height or 0, layer.width or 0, layer.depth or 1
     if h > 0 and w > 0 and layer.type != "spp":
+        if layer.type == "data" and d > 1:      # a data layer with a depth is a volume
+            assert layer.size % (d * h * w) == 0, (
+                f"layer {layer.name!r}: size {layer.size} is not a multiple of {d}x{h}x{w}")
+            return (n, layer.size // (d * h * w), d, h, w)
         assert layer.size % (h * w) == 0, (
             f"layer {layer.name!r}: size {layer.size} is not a multiple of {h}x{w}")
         return (n, layer.size // (h * w), h, w)
