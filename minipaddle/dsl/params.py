@@ -24,6 +24,23 @@ def bias_name(layer: str) -> str:
     return f"_{layer}.wbias"
 
 
+def per_input_attrs(inputs: list, param_attr: Any,
+                    copies: bool = False) -> list[ParameterAttribute]:
+    """fc_layer's rule for a layer with one weight per input: a list (or tuple) of one
+    attribute per input, or one attribute used for each (a named one cannot serve several
+    inputs); ``copies`` gives each input its own copy of a single attribute."""
+    if isinstance(param_attr, (list, tuple)):
+        if len(param_attr) != len(inputs):
+            raise fail("param_attr", param_attr, f"a list of {len(param_attr)} attributes for "
+                       f"{len(inputs)} inputs; give one per input")
+        return [a or ParameterAttribute() for a in param_attr]
+    attr = param_attr or ParameterAttribute()
+    if attr.name and len(inputs) > 1:
+        raise fail("param_attr", attr.name, "one named parameter cannot serve several "
+                   "inputs; pass a list of ParamAttr, one per input")
+    return [attr.model_copy(deep=True) if copies else attr for _ in inputs]
+
+
 def zero_bias_attr() -> ParameterAttribute:
     return ParameterAttribute(initial_std=0.0, initial_mean=0.0)
 

@@ -6,9 +6,10 @@ from typing import Optional, Union
 
 from ...config import LayerInputConfig
 from ..activations import TanhActivation
-from ..attrs import BiasAttrArg, LayerAttrArg, ParamAttrArg, ParameterAttribute
+from ..attrs import BiasAttrArg, LayerAttrArg, ParamAttrArg
 from ..base import Activation, Layers, LayerOutput, Size, as_list, dsl_function, fail, make_output
 from ..params import (
+    per_input_attrs,
     DROPOUT, ERROR_CLIPPING, apply_layer_attr, bias_attr_of, bias_name, create_parameter,
     new_layer_config, weight_name,
 )
@@ -24,17 +25,7 @@ def fc_layer(input: Layers, size: Size, act: Optional[Activation] = None,
     if not inputs:
         raise fail("input", input, "expected at least one input layer")
     act = act or TanhActivation()
-    if isinstance(param_attr, list):
-        if len(param_attr) != len(inputs):
-            raise fail("param_attr", param_attr, f"a list of {len(param_attr)} attributes for "
-                       f"{len(inputs)} inputs; give one per input")
-        attrs = [a or ParameterAttribute() for a in param_attr]
-    else:
-        if param_attr is not None and param_attr.name and len(inputs) > 1:
-            raise fail("param_attr", param_attr.name,
-                       "one named parameter cannot serve several inputs; pass a list of "
-                       "ParamAttr, one per input")
-        attrs = [param_attr or ParameterAttribute() for _ in inputs]
+    attrs = per_input_attrs(inputs, param_attr)
     params, layer_inputs = [], []
     for i, (parent, attr) in enumerate(zip(inputs, attrs)):
         in_size = parent.size or 0

@@ -4,7 +4,6 @@ and parameters (weights ``(num_classes - 1, in)`` / ``(num_classes, in)`` per in
 
 from __future__ import annotations
 
-import copy
 from typing import Optional, Union
 
 from ...config import LayerInputConfig
@@ -13,6 +12,7 @@ from ..activations import SigmoidActivation
 from ..attrs import BiasAttrArg, LayerAttrArg, ParamAttrArg, ParameterAttribute
 from ..base import Layers, LayerOutput, as_list, dsl_function, fail, make_output
 from ..params import (
+    per_input_attrs,
     apply_layer_attr, bias_attr_of, bias_name, create_parameter, new_layer_config, weight_name,
 )
 
@@ -21,19 +21,6 @@ def _require_data(argument: str, layer: LayerOutput) -> None:
     if layer.layer_type != "data":
         raise fail(argument, layer, f"must be a data layer of integer class ids, but "
                    f"{layer.name!r} is a {layer.layer_type!r} layer")
-
-
-def _attrs(inputs: list[LayerOutput], param_attr, copies: bool) -> list[ParameterAttribute]:
-    if isinstance(param_attr, (list, tuple)):
-        if len(param_attr) != len(inputs):
-            raise fail("param_attr", param_attr, f"a list of {len(param_attr)} attributes for "
-                       f"{len(inputs)} inputs; give one per input")
-        return [a or ParameterAttribute() for a in param_attr]
-    attr = param_attr or ParameterAttribute()
-    if attr.name and len(inputs) > 1:
-        raise fail("param_attr", attr.name, "one named parameter cannot serve several "
-                   "inputs; pass a list of ParamAttr, one per input")
-    return [copy.deepcopy(attr) if copies else attr for _ in inputs]
 
 
 def _emit(kind: str, name: str, inputs: list[LayerOutput], attrs: list[ParameterAttribute],
@@ -75,7 +62,7 @@ def hsigmoid(input: Layers, label: LayerOutput, num_classes: Optional[int] = Non
     if num_classes is None or num_classes <= 2:
         raise fail("num_classes", num_classes, "expected more than 2 classes (Paddle's "
                    "hsigmoid needs a tree with at least two inner nodes)")
-    attrs = _attrs(inputs, param_attr, copies=False)
+    attrs = per_input_attrs(inputs, param_attr, copies=False)
     return _emit("hsigmoid", name, inputs, attrs, num_classes - 1, [label], bias_attr,
                  layer_attr, active_type="", num_classes=int(num_classes))
 
@@ -120,6 +107,6 @@ def nce_layer(input: Layers, label: LayerOutput, num_classes: Optional[int] = No
                        "probabilities summing to 1")
         fields["neg_sampling_dist"] = dist
     fields["num_neg_samples"] = int(num_neg_samples)
-    attrs = _attrs(inputs, param_attr, copies=True)
+    attrs = per_input_attrs(inputs, param_attr, copies=True)
     return _emit("nce", name, inputs, attrs, num_classes, extra, bias_attr, layer_attr,
                  **fields)

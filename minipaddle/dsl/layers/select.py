@@ -14,6 +14,7 @@ from ..activations import LinearActivation, TanhActivation
 from ..attrs import BiasAttrArg, LayerAttrArg, ParamAttrArg, ParameterAttribute
 from ..base import Activation, Layers, LayerOutput, PosInt, Size, as_list, dsl_function, fail
 from ..params import (
+    per_input_attrs,
     DROPOUT, ERROR_CLIPPING, bias_attr_of, bias_name, create_parameter, weight_name,
 )
 from .elementwise import UNCHECKED, LayerSeq, emit, inputs_of
@@ -69,20 +70,6 @@ def factorization_machine(input: LayerOutput, factor_size: PosInt,
                 parameters=[weight])
 
 
-def _per_input_attrs(inputs: list[LayerOutput], param_attr) -> list[ParameterAttribute]:
-    """fc_layer's rule: a list of one attribute per input, or one attribute copied to each
-    (a named one cannot serve several inputs)."""
-    if isinstance(param_attr, list):
-        if len(param_attr) != len(inputs):
-            raise fail("param_attr", param_attr, f"a list of {len(param_attr)} attributes for "
-                       f"{len(inputs)} inputs; give one per input")
-        return [a or ParameterAttribute() for a in param_attr]
-    if param_attr is not None and param_attr.name and len(inputs) > 1:
-        raise fail("param_attr", param_attr.name, "one named parameter cannot serve several "
-                   "inputs; pass a list of ParamAttr, one per input")
-    return [param_attr or ParameterAttribute() for _ in inputs]
-
-
 @dsl_function()
 def selective_fc_layer(input: Layers, size: Size, select: Optional[LayerOutput] = None,
                        act: Optional[Activation] = None, name: Optional[str] = None,
@@ -108,7 +95,7 @@ def selective_fc_layer(input: Layers, size: Size, select: Optional[LayerOutput] 
         raise fail("select", select, f"layer {select.name!r} has size {select.size}, but the "
                    f"layer has size {size}; select marks each of the {size} output columns")
     params, layer_inputs = [], []
-    for i, (parent, attr) in enumerate(zip(inputs, _per_input_attrs(inputs, param_attr))):
+    for i, (parent, attr) in enumerate(zip(inputs, per_input_attrs(inputs, param_attr))):
         in_size = parent.size or 0
         param = create_parameter(attr, weight_name(name, i), in_size * size, [size, in_size],
                                  is_sparse=False)
