@@ -85,6 +85,10 @@ class Network:
         self.parameters = init_parameters(model, self.layers, backend, self.dtype, self.rng)
         self._last: Optional[dict] = None
         self._check_masks: dict[str, Any] = {}
+        #: the activation the network applies after each layer: the config's, except where
+        #: the layer applies it inside itself (``owns_activation``: nce)
+        self.activations = {name: "" if getattr(self.layers.get(name), "owns_activation", False)
+                            else config.active_type or "" for name, config in self.configs.items()}
         #: a relu feeding only a max pool runs after the pooling (rewrites.relu_max_pool_pairs)
         self._relu_to_pool = relu_max_pool_pairs(model, self.configs, self.layers)
         #: None, or a function summing a 1-D array over the shards of a batch that other
@@ -130,10 +134,8 @@ class Network:
         check_batch_memory(self, needed, batch or 0)
         given = given or {}
         # a given output is activated
-        acts = pass_activations(self.configs, self._relu_to_pool, needed, fetch + list(given))
-        for name in acts:
-            if getattr(self.layers.get(name), "owns_activation", False):
-                acts[name] = ""                  # applied inside the layer (nce)
+        acts = pass_activations(self.activations, self._relu_to_pool, needed,
+                                fetch + list(given))
         pre, masks = run_forward(self, p, values, needed, acts, given, timings)
         self._last = None if given else {
             "pass": p, "needed": needed, "values": values, "pre": pre, "masks": masks,

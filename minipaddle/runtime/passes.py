@@ -91,8 +91,7 @@ def seed_gradients(net: Any, last: dict, grad_outputs: Optional[dict[str, Any]])
                                  f"expected {tuple(target)} or "
                                  f"({target[0]}, {int(np.prod(target[1:]))})")
             arr = arr.reshape(target)
-        own = ("" if getattr(net.layers.get(name), "owns_activation", False)
-               else net.configs[name].active_type or "")
+        own = net.activations[name]
         grads_out[name] = unmove_seed(net.backend, own, last["acts"].get(name, own),
                                       last["pre"].get(name), arr)
     return grads_out

@@ -39,11 +39,12 @@ def relu_max_pool_pairs(model: ModelConfig, configs: dict[str, LayerConfig],
     return pairs
 
 
-def pass_activations(configs: dict[str, LayerConfig], relu_to_pool: dict[str, str],
+def pass_activations(activations: dict[str, str], relu_to_pool: dict[str, str],
                      needed: list[str], fetch: list[str]) -> dict[str, str]:
-    """The activation each computed layer applies in this pass: its own, except that a
-    relu that can run after its max pool (and is not fetched) moves there."""
-    acts = {name: configs[name].active_type or "" for name in needed}
+    """The activation each computed layer applies in this pass: its own (``activations``,
+    the network's), except that a relu that can run after its max pool (and is not
+    fetched) moves there."""
+    acts = {name: activations[name] for name in needed}
     for name, pool in relu_to_pool.items():
         if name in acts and pool in acts and name not in fetch:
             acts[name], acts[pool] = "", acts[name]
