@@ -46,6 +46,8 @@ from itertools import product
 
 import numpy as np
 
+from .depthwise import depthwise_backward, depthwise_forward
+
 __all__ = [
     "conv_output_size",
     "conv_algorithm",
@@ -394,61 +396,6 @@ def _col2im(tap, where, shape, geo, xp, ws, dtype):
 
 
 # --------------------------------------------------------------------------------------------
-# depthwise: one input channel per group, F/G output channels (the multiplier) per group
-
-
-def _tap_index(taps):
-    """Index of one offset's weights in (.., G, M, *filter), keeping the filter axes."""
-    return (slice(None),) * 3 + tuple(slice(t, t + 1) for t in taps)
-
-
-def _depthwise_forward(x, w, geo, xp, ws, out):
-    """y[n, g*m + j] = sum over offsets of w[g*m + j, 0, offset] * shifted x[n, g]."""
-    m = geo.f // geo.g
-    img = _padded_image(x, geo, xp, ws)[:, :, None]             # (N, G, 1, *padded)
-    wk = w.reshape((1, geo.g, m) + geo.filter)
-    y = out.reshape((geo.n, geo.g, m) + geo.out)
-    tmp = _buffer(ws, xp, "product", y.shape, y.dtype)
-    first = True
-    for taps, slices in geo.windows():
-        wv = wk[_tap_index(taps)]
-        cells = img[(slice(None),) * 3 + slices]
-        if first:
-            xp.multiply(cells, wv, out=y)
-            first = False
-        else:
-            xp.multiply(cells, wv, out=tmp)
-            y += tmp
-    return out
-
-
-def _depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
-    m = geo.f // geo.g
-    img = _padded_image(x, geo, xp, ws)[:, :, None]             # (N, G, 1, *padded)
-    dy5 = dy.reshape((geo.n, geo.g, m) + geo.out)
-    dw = xp.empty((geo.g, m) + geo.filter, dtype=dy.dtype)
-    tmp = _buffer(ws, xp, "product", dy5.shape, dy.dtype) if need_dx else None
-    pad = None
-    if need_dx:
-        pad = _buffer(ws, xp, "col2im", (geo.n, geo.g) + geo.padded, dy.dtype)
-        pad[...] = 0
-    wk = w.reshape((1, geo.g, m) + geo.filter)
-    axes = "pqrstuvw"[:geo.rank]
-    subscripts = f"ngj{axes},ngj{axes}->gj"
-    for taps, slices in geo.windows():
-        # one pass of multiply-and-sum per offset (no temporary), a fixed order
-        dw[(slice(None), slice(None)) + taps] = xp.einsum(
-            subscripts, img[(slice(None),) * 3 + slices], dy5)
-        if need_dx:
-            xp.multiply(dy5, wk[_tap_index(taps)], out=tmp)
-            pad[(slice(None), slice(None)) + slices] += tmp.sum(axis=2) if m > 1 else tmp[:, :, 0]
-    dx = None
-    if need_dx:
-        dx = pad[(slice(None), slice(None)) + geo.interior].copy()
-    return dx, dw.reshape(w.shape)
-
-
-# --------------------------------------------------------------------------------------------
 # convolution
 
 
@@ -479,7 +426,7 @@ def conv_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=No
     if out is None:
         out = xp.empty((geo.n, geo.f) + geo.out, dtype=x.dtype)
     if geo.layout == "depthwise":
-        return _depthwise_forward(x, w, geo, xp, ws, out)
+        return depthwise_forward(x, w, geo, xp, ws, out)
     cols = _im2col(x, geo, xp, ws, out=columns)
     return _gemm_to_nchw(w, cols, geo, xp, out=out)
 
@@ -512,7 +459,7 @@ def conv_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, 
     if tuple(dy.shape) != expected:
         raise ValueError(f"conv: dy has shape {tuple(dy.shape)}, the output is {expected}")
     if geo.layout == "depthwise":
-        return _depthwise_backward(x, w, dy, geo, need_dx, xp, ws)
+        return depthwise_backward(x, w, dy, geo, need_dx, xp, ws)
     d = _output_side(dy, geo, xp)
     cols = columns if columns is not None else _im2col(x, geo, xp, ws)
     dw = _weight_grad(d, cols, geo, xp)
