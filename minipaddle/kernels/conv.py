@@ -41,6 +41,7 @@ backend's business (it calls these functions per chunk of the batch). ``xp`` is 
 (NumPy, or CuPy on a GPU backend).
 """
 
+from copy import copy
 from functools import lru_cache
 from itertools import product
 
@@ -65,6 +66,10 @@ __all__ = [
 
 #: output pixels per image from which the "batch" column layout is chosen
 BATCH_LAYOUT_MIN_PIXELS = 512
+#: bytes of im2col columns the "batch" layout copies and multiplies in one block (a few
+#: samples, or a band of output rows of one sample): about half of a core's L2 cache, so that
+#: the GEMM reads the columns from cache right after the copy wrote them
+BLOCK_BYTES = 768 * 1024
 _LAYOUTS = ("batch", "pixel")
 
 
@@ -202,6 +207,18 @@ class _Geometry:
         """For col2im with a stride: :func:`_phase_plan`."""
         return _phase_plan(self.filter, self.stride, self.dilation, self.out)
 
+    def with_batch(self, n):
+        """This geometry for ``n`` samples (a block of the batch)."""
+        if n == self.n:
+            return self
+        other = copy(self)
+        other.n = n
+        return other
+
+    def blocks(self, itemsize):
+        """The "batch" layout's blocks: :func:`_block_plan`."""
+        return _block_plan(self.n, self.c * self.taps, self.out, itemsize, BLOCK_BYTES)
+
 
 # The slicing plans depend on the geometry only: worked out once per geometry (a network has a
 # handful), not on every call.
@@ -231,6 +248,27 @@ def _phase_plan(filt, stride, dilation, out):
     return tuple(plan)
 
 
+@lru_cache(maxsize=512)
+def _block_plan(n, rows, out, itemsize, block_bytes):
+    """How the "batch" layout splits a batch so that the columns of one block (``rows`` =
+    C*taps rows of the block's pixels) need at most about ``block_bytes`` and stay in cache
+    from their im2col copy to the GEMM that reads them: ``("samples", i0, i1)`` blocks of
+    whole samples when one sample's columns fit, else ``("band", i, o0, o1)``: the outputs
+    ``o0:o1`` of the slowest output axis of sample ``i`` (bands of equal height)."""
+    per_line = rows * _pixels(out[1:]) * itemsize
+    per_sample = per_line * out[0]
+    if per_sample <= block_bytes:
+        step = max(1, block_bytes // per_sample)
+        count = -(-n // step)
+        step = -(-n // count)
+        return tuple(("samples", i, min(n, i + step)) for i in range(0, n, step))
+    lines = max(1, block_bytes // per_line)
+    count = -(-out[0] // lines)
+    lines = -(-out[0] // count)
+    return tuple(("band", i, o, min(out[0], o + lines))
+                 for i in range(n) for o in range(0, out[0], lines))
+
+
 def _buffer(ws, xp, tag, shape, dtype):
     """A scratch array (contents undefined): from ``ws`` when given, else a new one."""
     return xp.empty(shape, dtype=dtype) if ws is None else ws(tag, shape, dtype)
@@ -258,13 +296,13 @@ def _padded_image(x, geo, xp, ws):
     if geo.layout == "pixel":
         if not padded:
             return xp.ascontiguousarray(x.transpose(_to_last(geo.rank)))
-        buf = _buffer(ws, xp, "pad", (geo.c,) + geo.padded + (geo.n,), x.dtype)
+        buf = _buffer(ws, xp, "pad", (geo.c,) + geo.padded + (x.shape[0],), x.dtype)
         _zero_border(buf, 1, geo)                 # (C, *padded, N)
         buf[(slice(None),) + geo.interior] = x.transpose(_to_last(geo.rank))
         return buf
     if not padded:
         return x
-    buf = _buffer(ws, xp, "pad", (geo.n, geo.c) + geo.padded, x.dtype)
+    buf = _buffer(ws, xp, "pad", (x.shape[0], geo.c) + geo.padded, x.dtype)
     _zero_border(buf, 2, geo)
     buf[(slice(None), slice(None)) + geo.interior] = x
     return buf
@@ -427,8 +465,51 @@ def conv_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=No
         out = xp.empty((geo.n, geo.f) + geo.out, dtype=x.dtype)
     if geo.layout == "depthwise":
         return depthwise_forward(x, w, geo, xp, ws, out)
+    if geo.layout == "batch":
+        return _forward_blocks(x, w, geo, xp, ws, out, columns)
     cols = _im2col(x, geo, xp, ws, out=columns)
     return _gemm_to_nchw(w, cols, geo, xp, out=out)
+
+
+def _forward_blocks(x, w, geo, xp, ws, out, columns):
+    """The "batch" layout's forward block by block (:meth:`_Geometry.blocks`): im2col of a
+    block, then its GEMM straight into ``out`` while the columns are in cache."""
+    g, fg, k = geo.g, geo.f // geo.g, geo.k
+    wm = w.reshape(g, fg, k)
+    line = _pixels(geo.out[1:])
+    target = out if out.flags.c_contiguous else xp.empty(out.shape, dtype=out.dtype)
+    # (N, G, F/G, Ho, rest): a band of output lines is a view of it
+    lines = target.reshape(geo.n, g, fg, geo.out[0], line)
+    kept = None if columns is None else columns.reshape(geo.n, g, k, geo.out[0], line)
+    img = None
+    for block in geo.blocks(x.dtype.itemsize):
+        if block[0] == "samples":
+            _, i0, i1 = block
+            part = geo.with_batch(i1 - i0)
+            cols = _im2col(x[i0:i1], part, xp, ws,
+                           out=None if columns is None else columns[i0:i1])
+            xp.matmul(wm, cols, out=lines[i0:i1].reshape(i1 - i0, g, fg, -1))
+            continue
+        _, i, o0, o1 = block
+        if img is None or o0 == 0:
+            img = _padded_image(x[i:i + 1], geo, xp, ws)[0]       # (C, *padded)
+        s_c, s_sp = img.strides[0], img.strides[1:]
+        view = xp.lib.stride_tricks.as_strided(
+            img[(slice(None), slice(o0 * geo.stride[0], None))],
+            shape=(geo.c,) + geo.filter + (o1 - o0,) + geo.out[1:],
+            strides=((s_c,) + tuple(s * d for s, d in zip(s_sp, geo.dilation))
+                     + tuple(s * st for s, st in zip(s_sp, geo.stride))))
+        if kept is None:
+            cols = _buffer(ws, xp, "cols", (g, k, (o1 - o0) * line), x.dtype)
+            cols.reshape(view.shape)[...] = view
+        else:
+            band = kept[i, :, :, o0:o1]                           # (G, K, h, rest), a view
+            band.reshape(view.shape)[...] = view                 # splits axes only: a view
+            cols = band.reshape(g, k, -1)
+        xp.matmul(wm, cols, out=lines[i, :, :, o0:o1].reshape(g, fg, -1))
+    if target is not out:
+        out[...] = target
+    return out
 
 
 def columns_shape(x_shape, w_shape, *, stride, padding, dilation, groups, layout=None,

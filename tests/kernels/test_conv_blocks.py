@@ -1,0 +1,82 @@
+"""The "batch" layout's cache blocks (kernels/conv.py BLOCK_BYTES): blocks of whole samples, and
+bands of output lines of one sample, give the direct references' results, with and without kept
+columns and reused NaN-filled buffers, in 2-D and 3-D, with groups, strides, dilation and
+padding. The block size is forced small here so that tiny images take every path."""
+
+import numpy as np
+import pytest
+
+import minipaddle.kernels.conv as K
+from test_conv import Workspace, _conv_data, ref_conv
+from test_volume import ref_conv3d
+
+#: 1: every output line its own band; 600: a few lines a band; 10**6: blocks of samples
+BLOCK_SIZES = [1, 600, 10**6]
+
+CASES_2D = [
+    # N, C, H, W, F, kh, kw, stride, padding, dilation, groups
+    (3, 4, 9, 7, 6, 3, 3, (1, 1), (1, 1), (1, 1), 1),
+    (2, 4, 11, 10, 6, 3, 2, (2, 3), (1, 0), (1, 1), 2),
+    (2, 3, 12, 9, 4, 3, 3, (1, 2), (2, 1), (2, 1), 1),
+    (1, 3, 19, 19, 5, 11, 11, (4, 4), (0, 0), (1, 1), 1),   # AlexNet conv1's shape, small
+]
+
+
+@pytest.fixture(params=BLOCK_SIZES)
+def block_bytes(request, monkeypatch):
+    monkeypatch.setattr(K, "BLOCK_BYTES", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("kept", [False, True])
+@pytest.mark.parametrize("case", CASES_2D)
+def test_blocks_against_reference(case, kept, block_bytes):
+    rng = np.random.default_rng(7)
+    ws = Workspace()
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-4)):
+        x, w, dy, a = _conv_data(rng, case, dtype)
+        ry, rdx, rdw = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"],
+                                a["groups"])
+        for _ in range(2):          # the second call reuses the buffers
+            cols = None
+            if kept:
+                cols = np.empty(K.columns_shape(x.shape, w.shape, layout="batch", **a), dtype)
+            y = K.conv_forward(x, w, **a, layout="batch", ws=ws, columns=cols)
+            assert y.dtype == dtype
+            np.testing.assert_allclose(y, ry, rtol=tol, atol=tol)
+            dx, dw = K.conv_backward(x, w, dy, **a, layout="batch", ws=ws, columns=cols)
+            np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol)
+            np.testing.assert_allclose(dw, rdw, rtol=tol, atol=tol)
+            ws.assert_not_aliased(y, dx, dw)
+
+
+def test_blocks_of_a_volume(block_bytes):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 4, 5, 6, 7))
+    w = rng.standard_normal((6, 2, 3, 2, 3))
+    a = dict(stride=(1, 2, 1), padding=(1, 0, 2), dilation=(2, 1, 1), groups=2)
+    ref = ref_conv3d(x, w, a["stride"], a["padding"], a["dilation"], a["groups"])
+    np.testing.assert_allclose(K.conv_forward(x, w, **a, layout="batch", ws=Workspace()), ref,
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_blocks_write_into_a_non_contiguous_out(block_bytes):
+    rng = np.random.default_rng(5)
+    x, w, _, a = _conv_data(rng, CASES_2D[0])
+    ref = K.conv_forward(x, w, **a, layout="pixel")
+    big = np.full(ref.shape[:-1] + (2 * ref.shape[-1],), np.nan)
+    out = big[..., ::2]
+    assert K.conv_forward(x, w, **a, layout="batch", out=out) is out
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_block_plan_covers_every_output_once():
+    for n, rows, out, block in [(5, 27, (13, 9), 1), (5, 27, (13, 9), 3000),
+                                (5, 27, (13, 9), 10**6), (1, 8, (3, 4, 5), 200)]:
+        seen = np.zeros((n, out[0]), int)
+        for b in K._block_plan(n, rows, out, 8, block):
+            if b[0] == "samples":
+                seen[b[1]:b[2]] += 1
+            else:
+                seen[b[1], b[2]:b[3]] += 1
+        assert (seen == 1).all()
