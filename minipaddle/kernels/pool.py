@@ -22,6 +22,7 @@ and third are written for 2-D images; volumes take the other two):
   The only Python loop is over the window's offsets.
 """
 
+import sys
 from itertools import product
 
 import numpy as np
@@ -185,6 +186,8 @@ def _tiles(shape, kernel, stride, padding, output_size):
 def _max_forward_tiled(x, kh, kw, Ho, Wo, xp):
     """Max pooling over tiling windows in two passes: the maximum of each window's kh rows over
     whole image rows (unit-stride runs), then of each window's kw columns of that."""
+    if _flat_tiles(x, kh, kw, Ho, Wo, xp):
+        return _max_forward_flat(x, kh, kw, Ho, Wo)
     width = Wo * kw
     rows = [x[:, :, i:Ho * kh:kh, :width] for i in range(kh)]
     m = rows[0] if kh == 1 else xp.maximum(rows[0], rows[1])
@@ -215,6 +218,8 @@ def _max_backward_tiled(x, y, dy, kh, kw, xp):
     unit-stride pass; otherwise one strided pass per window offset."""
     Ho, Wo = y.shape[2:]
     H, W = x.shape[2:]
+    if _flat_tiles(x, kh, kw, Ho, Wo, xp):
+        return _max_backward_flat(x, y, dy, kh, kw)
     dx = xp.empty_like(x) if (Ho * kh, Wo * kw) == (H, W) else xp.zeros_like(x)
     if kw == 2 and x.dtype == np.float32:
         y_wide = _widen_pairs(y.astype(x.dtype, copy=False), xp)
@@ -227,6 +232,88 @@ def _max_backward_tiled(x, y, dy, kh, kw, xp):
         for j in range(kw):
             cells = (slice(None), slice(None), slice(i, Ho * kh, kh), slice(j, Wo * kw, kw))
             xp.multiply(x[cells] == y, dy, out=dx[cells])
+    return dx
+
+
+# ------------------------------------------------------------- tiling windows: flat NumPy passes
+#
+# NumPy runs a ufunc over a strided view one innermost run at a time, and LeNet's rows are 24 or
+# 8 values long: the row-strided views above cost one interpreter-level loop call per row (most
+# of the time for such maps). Where the windows tile the whole image exactly and the arrays are
+# NumPy's, every step below is instead one long unit-stride pass over a flat vector, or a copy
+# of whole rows (a row viewed as one opaque ``void`` element) or of 64-bit words (two float32
+# values): the same maxima, the same comparisons (every tied cell gets the window's gradient).
+
+
+def _flat_tiles(x, kh, kw, Ho, Wo, xp):
+    """Whether the flat NumPy passes apply: NumPy arrays, windows covering the image exactly."""
+    return xp is np and tuple(x.shape[2:]) == (Ho * kh, Wo * kw) and kh * kw > 1
+
+
+def _pairs_as_words(dtype):
+    """Whether two values of ``dtype`` fill one little-endian 64-bit word (the first value in
+    its low half)."""
+    return np.dtype(dtype).itemsize == 4 and sys.byteorder == "little"
+
+
+def _row_type(width, dtype):
+    """A row of ``width`` values of ``dtype`` as one opaque element."""
+    return np.dtype((np.void, width * np.dtype(dtype).itemsize))
+
+
+def _max_forward_flat(x, kh, kw, Ho, Wo):
+    """Tiling max pooling as flat passes: the maximum of each cell and the kh - 1 cells below it
+    (shifts by whole rows of the flat vector), the first row of each window kept (rows copied as
+    opaque elements), the maximum of each cell and the kw - 1 cells right of it, every kw-th
+    value kept. Maxima that straddle a row or map boundary land on positions that are dropped."""
+    N, C, H, W = x.shape
+    v = np.ascontiguousarray(x).reshape(-1)
+    n = v.size
+    if kh > 1:
+        r = np.empty_like(v)                     # the last kh - 1 rows stay unset: dropped
+        np.maximum(v[:n - W], v[W:], out=r[:n - W])
+        for i in range(2, kh):
+            np.maximum(r[:n - i * W], v[i * W:], out=r[:n - i * W])
+        firsts = r.view(_row_type(W, v.dtype)).reshape(N * C * Ho, kh)[:, 0]
+        v = np.ascontiguousarray(firsts).view(x.dtype).reshape(-1)
+        n = v.size
+    if kw == 1:
+        return v.reshape(N, C, Ho, Wo)
+    c = np.empty_like(v)
+    np.maximum(v[:n - 1], v[1:], out=c[:n - 1])
+    for j in range(2, kw):
+        np.maximum(c[:n - j], v[j:], out=c[:n - j])
+    if kw == 2 and _pairs_as_words(c.dtype):
+        y = c.view(np.uint64).astype(np.uint32).view(c.dtype)    # the low halves: c[0::2]
+    else:
+        y = c[::kw].copy()
+    return y.reshape(N, C, Ho, Wo)
+
+
+def _upsampled(a, kh, kw, dtype):
+    """``a`` (N, C, Ho, Wo) with every value repeated over its kh x kw window: (N, C, Ho*kh,
+    Wo*kw), contiguous, in ``dtype``."""
+    N, C, Ho, Wo = a.shape
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if kw == 2 and _pairs_as_words(dtype):
+        u = a.view(np.uint32).astype(np.uint64)
+        u *= 0x100000001                         # each 32-bit value in both halves
+        a = u.view(dtype)
+    elif kw > 1:
+        a = np.repeat(a, kw, axis=3)
+    if kh > 1:
+        rows = a.reshape(-1).view(_row_type(Wo * kw, dtype))
+        a = np.repeat(rows, kh).view(dtype)
+    return a.reshape(N, C, Ho * kh, Wo * kw)
+
+
+def _max_backward_flat(x, y, dy, kh, kw):
+    """Tiling max-pool backward as three flat passes after upsampling ``y`` and ``dy`` to the
+    image: ``dx = (x == y) * dy``, cell by cell."""
+    dx = _upsampled(dy, kh, kw, x.dtype)
+    ones = np.equal(x, _upsampled(y, kh, kw, x.dtype), out=np.empty_like(dx),
+                    casting="unsafe")            # 1.0 and 0.0: a bool mask would be cast again
+    np.multiply(dx, ones, out=dx)
     return dx
 
 
