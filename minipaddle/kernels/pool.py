@@ -510,8 +510,102 @@ def _by_maps(fn, x, g, xp, *args):
 def _separable_backward(x, g, kind, kernel, stride, padding, output_size, xp):
     """Gradient of :func:`_separable_forward` (``g``: gradient of its output, any divisor
     already applied), cropped to x's shape; maps in chunks (:func:`_by_maps`)."""
+    if kind == "avg":
+        return _spread_sums(x, g, kernel, stride, padding, output_size, xp)
     return _by_maps(_separable_backward_part, x, g, xp, kind, kernel, stride, padding,
                     output_size)
+
+
+# The sum's backward is a sum again: cell c of an axis gets the gradient of every window
+# holding it, and window o holds c when its last cell e(o) = o*s - p + k - 1 lies in
+# [c, c + k). So each window's gradient is written at its last cell of a zero row, and one
+# sliding sum over k cells of that row (the doubling tree of the forward: one addition per level
+# where the transposed tree takes two, a copy and a zero fill) gives every cell its total. Rows
+# are laid out L >= W + p apart, so no sum reaches the next row's gradients. Along W the rows are
+# the output rows; along H the cells are whole rows (unit L). Maps in chunks of
+# SEPARABLE_CHUNK_BYTES, the last sum of each chunk written straight into the result.
+
+
+def _spread_sums(x, g, kernel, stride, padding, output_size, xp):
+    """Sum of ``g`` (N, C, Ho, Wo) over the windows holding each cell of x (N, C, H, W)."""
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = kernel, stride, padding, output_size
+    g = g.astype(x.dtype, copy=False).reshape(N * C, Ho, Wo)
+    Lw = max(W + pw, (Wo - 1) * sw - pw + kw)
+    Lh = max(H + ph, (Ho - 1) * sh - ph + kh)
+    exact = (Lh, Lw) == (H, W)
+    dx = xp.empty((N * C, H, W), dtype=x.dtype)
+    maps = max(1, SEPARABLE_CHUNK_BYTES // max(1, H * W * x.itemsize))
+    for i in range(0, N * C, maps):
+        part = g[i:i + maps]
+        M = part.shape[0]
+        rows = _spread_axis(part.reshape(M * Ho, Wo), Lw, kw, sw, pw, 1, xp)
+        out = dx[i:i + M].reshape(-1) if exact else None
+        planes = _spread_axis(rows.reshape(M, Ho, Lw), Lh, kh, sh, ph, Lw, xp, out)
+        if not exact:
+            dx[i:i + M] = planes[:, :H, :W]
+    return dx.reshape(N, C, H, W)
+
+
+def _spread_axis(g, L, k, s, p, unit, xp, out=None):
+    """``g`` (M, O) (``unit`` 1) or (M, O, unit): window o's value written at position
+    e(o) = o*s - p + k - 1 of a zero row of length L (windows ending before the row are left
+    out), then summed over k positions: (M, L) or (M, L, unit), positions past the image
+    meaningless; into ``out`` (flat, M*L*unit values) when given."""
+    M, O = g.shape[:2]
+    first = max(0, -((k - 1 - p) // s))          # the first window with e(o) >= 0
+    count = max(0, O - first)
+    e0 = first * s - p + k - 1
+    size = M * L * unit
+    flat = xp.empty(size + k * unit, dtype=g.dtype)
+    spread = flat[:size].reshape((M, L) + g.shape[2:])
+    if s == 1:                                   # zero only around the values
+        spread[:, :e0] = 0
+        spread[:, e0 + count:] = 0
+    else:
+        spread[...] = 0
+    flat[size:] = 0
+    spread[:, e0:e0 + (count - 1) * s + 1:s] = g[:, first:]
+    return _window_sums(flat, unit, k, size, xp, out).reshape(spread.shape)
+
+
+def _window_sums(flat, unit, k, need, xp, out=None):
+    """``r[j] = sum(flat[j + i*unit] for i < k)`` for j < need (need <= flat.size -
+    (k - 1)*unit): the doubling tree over the blocks of k's binary digits, one addition per
+    level or block; the last addition writes into ``out`` when given."""
+    n = flat.size
+    bits = _bits(k)
+    plan = []                                    # (operation, t), in order
+    for t in range(bits[-1] + 1):
+        if t:
+            plan.append(("level", t))
+        if k >> t & 1 and t != bits[0]:
+            plan.append(("block", t))
+    if not plan:                                 # k == 1
+        if out is None:
+            return flat[:need].copy()
+        out[:need] = flat[:need]
+        return out[:need]
+    level, acc, offset = flat, None, 0
+    if bits[0] == 0:
+        acc, offset = flat, 1
+    for step, (op, t) in enumerate(plan):
+        last = step == len(plan) - 1
+        if op == "level":
+            shift = (1 << (t - 1)) * unit
+            m = need if last else n - ((1 << t) - 1) * unit
+            dst = out[:m] if last and out is not None else xp.empty(m, dtype=flat.dtype)
+            xp.add(level[:m], level[shift:shift + m], out=dst)
+            level = dst
+            if t == bits[0]:
+                acc, offset = level, 1 << t
+        else:
+            shift = offset * unit
+            m = need if last else n - (offset + (1 << t) - 1) * unit
+            dst = out[:m] if last and out is not None else xp.empty(m, dtype=flat.dtype)
+            xp.add(acc[:m], level[shift:shift + m], out=dst)
+            acc, offset = dst, offset + (1 << t)
+    return acc[:need] if acc is not None else level[:need]
 
 
 def _separable_backward_part(x, g, kind, kernel, stride, padding, output_size, xp):
