@@ -22,6 +22,7 @@ and third are written for 2-D images; volumes take the other two):
   The only Python loop is over the window's offsets.
 """
 
+import sys
 from itertools import product
 
 import numpy as np
@@ -185,6 +186,8 @@ def _tiles(shape, kernel, stride, padding, output_size):
 def _max_forward_tiled(x, kh, kw, Ho, Wo, xp):
     """Max pooling over tiling windows in two passes: the maximum of each window's kh rows over
     whole image rows (unit-stride runs), then of each window's kw columns of that."""
+    if _flat_tiles(x, kh, kw, Ho, Wo, xp):
+        return _max_forward_flat(x, kh, kw, Ho, Wo)
     width = Wo * kw
     rows = [x[:, :, i:Ho * kh:kh, :width] for i in range(kh)]
     m = rows[0] if kh == 1 else xp.maximum(rows[0], rows[1])
@@ -215,6 +218,8 @@ def _max_backward_tiled(x, y, dy, kh, kw, xp):
     unit-stride pass; otherwise one strided pass per window offset."""
     Ho, Wo = y.shape[2:]
     H, W = x.shape[2:]
+    if _flat_tiles(x, kh, kw, Ho, Wo, xp):
+        return _max_backward_flat(x, y, dy, kh, kw)
     dx = xp.empty_like(x) if (Ho * kh, Wo * kw) == (H, W) else xp.zeros_like(x)
     if kw == 2 and x.dtype == np.float32:
         y_wide = _widen_pairs(y.astype(x.dtype, copy=False), xp)
@@ -227,6 +232,88 @@ def _max_backward_tiled(x, y, dy, kh, kw, xp):
         for j in range(kw):
             cells = (slice(None), slice(None), slice(i, Ho * kh, kh), slice(j, Wo * kw, kw))
             xp.multiply(x[cells] == y, dy, out=dx[cells])
+    return dx
+
+
+# ------------------------------------------------------------- tiling windows: flat NumPy passes
+#
+# NumPy runs a ufunc over a strided view one innermost run at a time, and LeNet's rows are 24 or
+# 8 values long: the row-strided views above cost one interpreter-level loop call per row (most
+# of the time for such maps). Where the windows tile the whole image exactly and the arrays are
+# NumPy's, every step below is instead one long unit-stride pass over a flat vector, or a copy
+# of whole rows (a row viewed as one opaque ``void`` element) or of 64-bit words (two float32
+# values): the same maxima, the same comparisons (every tied cell gets the window's gradient).
+
+
+def _flat_tiles(x, kh, kw, Ho, Wo, xp):
+    """Whether the flat NumPy passes apply: NumPy arrays, windows covering the image exactly."""
+    return xp is np and tuple(x.shape[2:]) == (Ho * kh, Wo * kw) and kh * kw > 1
+
+
+def _pairs_as_words(dtype):
+    """Whether two values of ``dtype`` fill one little-endian 64-bit word (the first value in
+    its low half)."""
+    return np.dtype(dtype).itemsize == 4 and sys.byteorder == "little"
+
+
+def _row_type(width, dtype):
+    """A row of ``width`` values of ``dtype`` as one opaque element."""
+    return np.dtype((np.void, width * np.dtype(dtype).itemsize))
+
+
+def _max_forward_flat(x, kh, kw, Ho, Wo):
+    """Tiling max pooling as flat passes: the maximum of each cell and the kh - 1 cells below it
+    (shifts by whole rows of the flat vector), the first row of each window kept (rows copied as
+    opaque elements), the maximum of each cell and the kw - 1 cells right of it, every kw-th
+    value kept. Maxima that straddle a row or map boundary land on positions that are dropped."""
+    N, C, H, W = x.shape
+    v = np.ascontiguousarray(x).reshape(-1)
+    n = v.size
+    if kh > 1:
+        r = np.empty_like(v)                     # the last kh - 1 rows stay unset: dropped
+        np.maximum(v[:n - W], v[W:], out=r[:n - W])
+        for i in range(2, kh):
+            np.maximum(r[:n - i * W], v[i * W:], out=r[:n - i * W])
+        firsts = r.view(_row_type(W, v.dtype)).reshape(N * C * Ho, kh)[:, 0]
+        v = np.ascontiguousarray(firsts).view(x.dtype).reshape(-1)
+        n = v.size
+    if kw == 1:
+        return v.reshape(N, C, Ho, Wo)
+    c = np.empty_like(v)
+    np.maximum(v[:n - 1], v[1:], out=c[:n - 1])
+    for j in range(2, kw):
+        np.maximum(c[:n - j], v[j:], out=c[:n - j])
+    if kw == 2 and _pairs_as_words(c.dtype):
+        y = c.view(np.uint64).astype(np.uint32).view(c.dtype)    # the low halves: c[0::2]
+    else:
+        y = c[::kw].copy()
+    return y.reshape(N, C, Ho, Wo)
+
+
+def _upsampled(a, kh, kw, dtype):
+    """``a`` (N, C, Ho, Wo) with every value repeated over its kh x kw window: (N, C, Ho*kh,
+    Wo*kw), contiguous, in ``dtype``."""
+    N, C, Ho, Wo = a.shape
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if kw == 2 and _pairs_as_words(dtype):
+        u = a.view(np.uint32).astype(np.uint64)
+        u *= 0x100000001                         # each 32-bit value in both halves
+        a = u.view(dtype)
+    elif kw > 1:
+        a = np.repeat(a, kw, axis=3)
+    if kh > 1:
+        rows = a.reshape(-1).view(_row_type(Wo * kw, dtype))
+        a = np.repeat(rows, kh).view(dtype)
+    return a.reshape(N, C, Ho * kh, Wo * kw)
+
+
+def _max_backward_flat(x, y, dy, kh, kw):
+    """Tiling max-pool backward as three flat passes after upsampling ``y`` and ``dy`` to the
+    image: ``dx = (x == y) * dy``, cell by cell."""
+    dx = _upsampled(dy, kh, kw, x.dtype)
+    ones = np.equal(x, _upsampled(y, kh, kw, x.dtype), out=np.empty_like(dx),
+                    casting="unsafe")            # 1.0 and 0.0: a bool mask would be cast again
+    np.multiply(dx, ones, out=dx)
     return dx
 
 
@@ -423,8 +510,102 @@ def _by_maps(fn, x, g, xp, *args):
 def _separable_backward(x, g, kind, kernel, stride, padding, output_size, xp):
     """Gradient of :func:`_separable_forward` (``g``: gradient of its output, any divisor
     already applied), cropped to x's shape; maps in chunks (:func:`_by_maps`)."""
+    if kind == "avg":
+        return _spread_sums(x, g, kernel, stride, padding, output_size, xp)
     return _by_maps(_separable_backward_part, x, g, xp, kind, kernel, stride, padding,
                     output_size)
+
+
+# The sum's backward is a sum again: cell c of an axis gets the gradient of every window
+# holding it, and window o holds c when its last cell e(o) = o*s - p + k - 1 lies in
+# [c, c + k). So each window's gradient is written at its last cell of a zero row, and one
+# sliding sum over k cells of that row (the doubling tree of the forward: one addition per level
+# where the transposed tree takes two, a copy and a zero fill) gives every cell its total. Rows
+# are laid out L >= W + p apart, so no sum reaches the next row's gradients. Along W the rows are
+# the output rows; along H the cells are whole rows (unit L). Maps in chunks of
+# SEPARABLE_CHUNK_BYTES, the last sum of each chunk written straight into the result.
+
+
+def _spread_sums(x, g, kernel, stride, padding, output_size, xp):
+    """Sum of ``g`` (N, C, Ho, Wo) over the windows holding each cell of x (N, C, H, W)."""
+    N, C, H, W = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = kernel, stride, padding, output_size
+    g = g.astype(x.dtype, copy=False).reshape(N * C, Ho, Wo)
+    Lw = max(W + pw, (Wo - 1) * sw - pw + kw)
+    Lh = max(H + ph, (Ho - 1) * sh - ph + kh)
+    exact = (Lh, Lw) == (H, W)
+    dx = xp.empty((N * C, H, W), dtype=x.dtype)
+    maps = max(1, SEPARABLE_CHUNK_BYTES // max(1, H * W * x.itemsize))
+    for i in range(0, N * C, maps):
+        part = g[i:i + maps]
+        M = part.shape[0]
+        rows = _spread_axis(part.reshape(M * Ho, Wo), Lw, kw, sw, pw, 1, xp)
+        out = dx[i:i + M].reshape(-1) if exact else None
+        planes = _spread_axis(rows.reshape(M, Ho, Lw), Lh, kh, sh, ph, Lw, xp, out)
+        if not exact:
+            dx[i:i + M] = planes[:, :H, :W]
+    return dx.reshape(N, C, H, W)
+
+
+def _spread_axis(g, L, k, s, p, unit, xp, out=None):
+    """``g`` (M, O) (``unit`` 1) or (M, O, unit): window o's value written at position
+    e(o) = o*s - p + k - 1 of a zero row of length L (windows ending before the row are left
+    out), then summed over k positions: (M, L) or (M, L, unit), positions past the image
+    meaningless; into ``out`` (flat, M*L*unit values) when given."""
+    M, O = g.shape[:2]
+    first = max(0, -((k - 1 - p) // s))          # the first window with e(o) >= 0
+    count = max(0, O - first)
+    e0 = first * s - p + k - 1
+    size = M * L * unit
+    flat = xp.empty(size + k * unit, dtype=g.dtype)
+    spread = flat[:size].reshape((M, L) + g.shape[2:])
+    if s == 1:                                   # zero only around the values
+        spread[:, :e0] = 0
+        spread[:, e0 + count:] = 0
+    else:
+        spread[...] = 0
+    flat[size:] = 0
+    spread[:, e0:e0 + (count - 1) * s + 1:s] = g[:, first:]
+    return _window_sums(flat, unit, k, size, xp, out).reshape(spread.shape)
+
+
+def _window_sums(flat, unit, k, need, xp, out=None):
+    """``r[j] = sum(flat[j + i*unit] for i < k)`` for j < need (need <= flat.size -
+    (k - 1)*unit): the doubling tree over the blocks of k's binary digits, one addition per
+    level or block; the last addition writes into ``out`` when given."""
+    n = flat.size
+    bits = _bits(k)
+    plan = []                                    # (operation, t), in order
+    for t in range(bits[-1] + 1):
+        if t:
+            plan.append(("level", t))
+        if k >> t & 1 and t != bits[0]:
+            plan.append(("block", t))
+    if not plan:                                 # k == 1
+        if out is None:
+            return flat[:need].copy()
+        out[:need] = flat[:need]
+        return out[:need]
+    level, acc, offset = flat, None, 0
+    if bits[0] == 0:
+        acc, offset = flat, 1
+    for step, (op, t) in enumerate(plan):
+        last = step == len(plan) - 1
+        if op == "level":
+            shift = (1 << (t - 1)) * unit
+            m = need if last else n - ((1 << t) - 1) * unit
+            dst = out[:m] if last and out is not None else xp.empty(m, dtype=flat.dtype)
+            xp.add(level[:m], level[shift:shift + m], out=dst)
+            level = dst
+            if t == bits[0]:
+                acc, offset = level, 1 << t
+        else:
+            shift = offset * unit
+            m = need if last else n - (offset + (1 << t) - 1) * unit
+            dst = out[:m] if last and out is not None else xp.empty(m, dtype=flat.dtype)
+            xp.add(acc[:m], level[shift:shift + m], out=dst)
+            acc, offset = dst, offset + (1 << t)
+    return acc[:need] if acc is not None else level[:need]
 
 
 def _separable_backward_part(x, g, kind, kernel, stride, padding, output_size, xp):
