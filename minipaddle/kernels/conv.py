@@ -70,6 +70,8 @@ BATCH_LAYOUT_MIN_PIXELS = 512
 #: samples, or a band of output rows of one sample): about half of a core's L2 cache, so that
 #: the GEMM reads the columns from cache right after the copy wrote them
 BLOCK_BYTES = 768 * 1024
+#: kernel offsets a block of BLOCK_BYTES pays col2im adds for (more: a larger block)
+COL2IM_TAPS = 9
 _LAYOUTS = ("batch", "pixel")
 
 
@@ -215,9 +217,12 @@ class _Geometry:
         other.n = n
         return other
 
-    def blocks(self, itemsize):
-        """The "batch" layout's blocks: :func:`_block_plan`."""
-        return _block_plan(self.n, self.c * self.taps, self.out, itemsize, BLOCK_BYTES)
+    def blocks(self, itemsize, col2im=False):
+        """The "batch" layout's blocks, ``(i0, i1, o0, o1)``: :func:`_block_plan`. A block that
+        runs col2im (one add per kernel offset) is made larger for a larger filter, so that
+        the per-call cost of those adds stays small against the block's GEMM."""
+        size = BLOCK_BYTES * (max(1, self.taps // COL2IM_TAPS) if col2im else 1)
+        return _block_plan(self.n, self.c * self.taps, self.out, itemsize, size)
 
 
 # The slicing plans depend on the geometry only: worked out once per geometry (a network has a
@@ -253,19 +258,20 @@ def _block_plan(n, rows, out, itemsize, block_bytes):
     """How the "batch" layout splits a batch so that the columns of one block (``rows`` =
     C*taps rows of the block's pixels) need at most about ``block_bytes`` and stay in cache
     from their im2col copy to the GEMM that reads them: ``("samples", i0, i1)`` blocks of
-    whole samples when one sample's columns fit, else ``("band", i, o0, o1)``: the outputs
-    ``o0:o1`` of the slowest output axis of sample ``i`` (bands of equal height)."""
+    whole samples when one sample's columns fit, else bands: the outputs ``o0:o1`` of the
+    slowest output axis of one sample (bands of equal height). Each block is ``(i0, i1, o0,
+    o1)``: samples ``i0:i1``, output lines ``o0:o1``."""
     per_line = rows * _pixels(out[1:]) * itemsize
     per_sample = per_line * out[0]
     if per_sample <= block_bytes:
         step = max(1, block_bytes // per_sample)
         count = -(-n // step)
         step = -(-n // count)
-        return tuple(("samples", i, min(n, i + step)) for i in range(0, n, step))
+        return tuple((i, min(n, i + step), 0, out[0]) for i in range(0, n, step))
     lines = max(1, block_bytes // per_line)
     count = -(-out[0] // lines)
     lines = -(-out[0] // count)
-    return tuple(("band", i, o, min(out[0], o + lines))
+    return tuple((i, i + 1, o, min(out[0], o + lines))
                  for i in range(n) for o in range(0, out[0], lines))
 
 
@@ -405,31 +411,49 @@ def _data_grad(w, d, geo, xp, ws=None):
 
 
 def _col2im(tap, where, shape, geo, xp, ws, dtype):
-    """Sum the column gradients of every kernel offset into a zeroed padded image of ``shape``:
-    ``tap(offset)`` is an offset's (.., *out, ..) block, ``where(slices)`` indexes the padded
-    image's spatial axes.
+    """Sum the column gradients of every kernel offset into a zeroed padded image of ``shape``
+    (a "col2im" buffer): ``tap(offset)`` is an offset's (.., *out, ..) block, ``where(slices)``
+    indexes the padded image's spatial axes. See :func:`_col2im_into`."""
+    pad = _buffer(ws, xp, "col2im", shape, dtype)
+    return _col2im_into(pad, tap, where, geo.windows(), geo.phases(), geo.stride, False, xp,
+                        ws)
+
+
+def _col2im_into(pad, tap, where, windows, phases, stride, accumulate, xp, ws):
+    """Sum the column gradients of every kernel offset into the padded image ``pad``: set it
+    to the sum, or add the sum to it when ``accumulate``. ``windows``/``phases``: the
+    geometry's plans for the outputs whose columns ``tap`` gives.
 
     Stride 1: one add of a shifted slice per offset. Larger strides: the padded image splits
     into prod(stride) phases (cells whose index is p mod stride along every axis); every
     offset feeds exactly one phase at a shift, so each phase is summed in its own contiguous
-    buffer with unit-stride adds and copied into its strided place once (strided adds were
-    3-7x slower)."""
-    pad = _buffer(ws, xp, "col2im", shape, dtype)
-    if all(s == 1 for s in geo.stride):
-        pad[...] = 0
-        for taps, slices in geo.windows():
+    buffer with unit-stride adds and copied (or added) into its strided place once (strided
+    adds were 3-7x slower)."""
+    if all(s == 1 for s in stride):
+        if not accumulate:
+            pad[...] = 0
+        for taps, slices in windows:
             pad[where(slices)] += tap(taps)
         return pad
-    for dest_slices, taps in geo.phases():
+    for dest_slices, taps in phases:
         dest = pad[where(dest_slices)]
         if not taps:
-            dest[...] = 0
+            if not accumulate:
+                dest[...] = 0
             continue
-        phase = _buffer(ws, xp, "phase", dest.shape, dtype)
-        phase[...] = 0
-        for t, shift in taps:
+        phase = _buffer(ws, xp, "phase", dest.shape, pad.dtype)
+        first, shift = taps[0]
+        if phase[where(shift)].shape == phase.shape:
+            phase[...] = tap(first)       # the first offset covers the whole phase
+        else:
+            phase[...] = 0
+            phase[where(shift)] += tap(first)
+        for t, shift in taps[1:]:
             phase[where(shift)] += tap(t)
-        dest[...] = phase
+        if accumulate:
+            dest += phase
+        else:
+            dest[...] = phase
     return pad
 
 
@@ -466,50 +490,124 @@ def conv_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=No
     if geo.layout == "depthwise":
         return depthwise_forward(x, w, geo, xp, ws, out)
     if geo.layout == "batch":
-        return _forward_blocks(x, w, geo, xp, ws, out, columns)
+        target = out if out.flags.c_contiguous else xp.empty(out.shape, dtype=out.dtype)
+        _run_blocks(geo, xp, ws, x.dtype, w, x=x, columns=columns, y=target)
+        if target is not out:
+            out[...] = target
+        return out
     cols = _im2col(x, geo, xp, ws, out=columns)
     return _gemm_to_nchw(w, cols, geo, xp, out=out)
 
 
-def _forward_blocks(x, w, geo, xp, ws, out, columns):
-    """The "batch" layout's forward block by block (:meth:`_Geometry.blocks`): im2col of a
-    block, then its GEMM straight into ``out`` while the columns are in cache."""
-    g, fg, k = geo.g, geo.f // geo.g, geo.k
+def _run_blocks(geo, xp, ws, dtype, w, *, x=None, columns=None, y=None, d=None,
+                want_dw=False, dx=None):
+    """The "batch" layout block by block (:meth:`_Geometry.blocks`), each block's columns used
+    while they are in cache: im2col of the image side ``x`` (N, C, *image) (into the kept
+    ``columns`` when given) for the forward ``y = W @ cols`` written into ``y`` (N, F, *out)
+    and, with the output side ``d`` (N, F, *out), the weight gradient ``d @ cols^T`` (returned,
+    shaped as ``w``, when ``want_dw``) and the image-side gradient ``W^T @ d`` followed by
+    col2im, written into ``dx`` (N, C, *image)."""
+    g, fg, cg, k = geo.g, geo.f // geo.g, geo.c // geo.g, geo.k
+    out0, line = geo.out[0], _pixels(geo.out[1:])
+    rest = geo.out[1:]
+    every = slice(None)
     wm = w.reshape(g, fg, k)
-    line = _pixels(geo.out[1:])
-    target = out if out.flags.c_contiguous else xp.empty(out.shape, dtype=out.dtype)
-    # (N, G, F/G, Ho, rest): a band of output lines is a view of it
-    lines = target.reshape(geo.n, g, fg, geo.out[0], line)
-    kept = None if columns is None else columns.reshape(geo.n, g, k, geo.out[0], line)
-    img = None
-    for block in geo.blocks(x.dtype.itemsize):
-        if block[0] == "samples":
-            _, i0, i1 = block
-            part = geo.with_batch(i1 - i0)
-            cols = _im2col(x[i0:i1], part, xp, ws,
-                           out=None if columns is None else columns[i0:i1])
-            xp.matmul(wm, cols, out=lines[i0:i1].reshape(i1 - i0, g, fg, -1))
+    wt = None
+    if dx is not None:
+        # the weight's rows reordered to (*offset, c) (a small copy): each kernel offset's
+        # column gradient is one contiguous block, which col2im reads streaming
+        order = (0,) + tuple(range(3, 3 + geo.rank)) + (2, 1)
+        wt = w.reshape((g, fg, cg) + geo.filter).transpose(order).reshape(g, k, fg)
+    ylines = None if y is None else y.reshape(geo.n, g, fg, out0, line)
+    dlines = None if d is None else d.reshape(geo.n, g, fg, out0, line)
+    kept = None if columns is None else columns.reshape(geo.n, g, k, out0, line)
+    need_cols = y is not None or want_dw
+    dw = img = pad = None
+    for i0, i1, o0, o1 in geo.blocks(dtype.itemsize, dx is not None):
+        m, h = i1 - i0, o1 - o0
+        whole = o0 == 0 and o1 == out0
+        if need_cols:
+            if o0 == 0:
+                img = _padded_image(x[i0:i1], geo, xp, ws)              # (m, C, *padded)
+            cols = _block_columns(img, geo, o0, o1, kept, i0, i1, xp, ws)  # (m, G, K, h*line)
+            if y is not None:
+                xp.matmul(wm, cols, out=ylines[i0:i1, :, :, o0:o1].reshape(m, g, fg, -1))
+        if d is None:
             continue
-        _, i, o0, o1 = block
-        if img is None or o0 == 0:
-            img = _padded_image(x[i:i + 1], geo, xp, ws)[0]       # (C, *padded)
-        s_c, s_sp = img.strides[0], img.strides[1:]
-        view = xp.lib.stride_tricks.as_strided(
-            img[(slice(None), slice(o0 * geo.stride[0], None))],
-            shape=(geo.c,) + geo.filter + (o1 - o0,) + geo.out[1:],
-            strides=((s_c,) + tuple(s * d for s, d in zip(s_sp, geo.dilation))
-                     + tuple(s * st for s, st in zip(s_sp, geo.stride))))
-        if kept is None:
-            cols = _buffer(ws, xp, "cols", (g, k, (o1 - o0) * line), x.dtype)
-            cols.reshape(view.shape)[...] = view
+        dblk = dlines[i0:i1, :, :, o0:o1].reshape(m, g, fg, -1)
+        if want_dw:
+            part = xp.matmul(dblk, cols.transpose(0, 1, 3, 2))         # (m, G, F/G, K)
+            part = part.sum(axis=0) if m > 1 else part[0]
+            if dw is None:
+                dw = part
+            else:
+                dw += part                                             # a fixed order
+        if dx is None:
+            continue
+        if o0 == 0:
+            pad = _buffer(ws, xp, "col2im", (m, g, cg) + geo.padded, dtype)
+            if not whole:
+                pad[...] = 0
+        dcols = xp.matmul(wt, dblk).reshape((m, g) + geo.filter + (cg, h) + rest)
+        if whole:
+            _col2im_into(pad, lambda taps: dcols[(every, every) + taps],
+                         lambda where: (Ellipsis,) + where, geo.windows(), geo.phases(),
+                         geo.stride, False, xp, ws)
         else:
-            band = kept[i, :, :, o0:o1]                           # (G, K, h, rest), a view
-            band.reshape(view.shape)[...] = view                 # splits axes only: a view
-            cols = band.reshape(g, k, -1)
-        xp.matmul(wm, cols, out=lines[i, :, :, o0:o1].reshape(g, fg, -1))
-    if target is not out:
-        out[...] = target
-    return out
+            band = (h,) + rest
+            start = o0 * geo.stride[0]
+            span = (h - 1) * geo.stride[0] + (geo.filter[0] - 1) * geo.dilation[0] + 1
+            _col2im_into(pad[:, :, :, start:start + span],
+                         lambda taps: dcols[(every, every) + taps],
+                         lambda where: (Ellipsis,) + where,
+                         _window_plan(geo.filter, geo.stride, geo.dilation, band),
+                         _phase_plan(geo.filter, geo.stride, geo.dilation, band),
+                         geo.stride, True, xp, ws)
+        if o1 == out0:
+            dx[i0:i1] = pad.reshape((m, geo.c) + geo.padded)[(every, every) + geo.interior]
+    if dw is None:
+        return None
+    return dw.reshape((geo.f, cg) + geo.filter)
+
+
+def _gradient_as_conv(geo, w, xp):
+    """For a conv of stride 1 whose padding is at most the dilated filter's reach, ``p <=
+    (k-1)*d`` on every axis: ``(geometry, weight)`` of the conv whose forward is its data
+    gradient, dy -> dx: the output side padded by ``(k-1)*d - p``, the filter flipped and its
+    two channel axes swapped within each group. Its forward runs block by block like any
+    conv (columns of dy, one GEMM with K = F/G*taps), with no col2im. None otherwise."""
+    if any(s != 1 for s in geo.stride):
+        return None
+    pad = tuple((k - 1) * d - p for k, d, p in zip(geo.filter, geo.dilation, geo.padding))
+    if min(pad) < 0:
+        return None
+    g, fg, cg = geo.g, geo.f // geo.g, geo.c // geo.g
+    flip = (slice(None),) * 3 + (slice(None, None, -1),) * geo.rank
+    wf = w.reshape((g, fg, cg) + geo.filter).swapaxes(1, 2)[flip]
+    wf = xp.ascontiguousarray(wf).reshape((geo.c, fg) + geo.filter)
+    other = _Geometry((geo.n, geo.f) + geo.out, wf.shape, geo.image, g, geo.stride, pad,
+                      geo.dilation, "batch")
+    return other, wf
+
+
+def _block_columns(img, geo, o0, o1, kept, i0, i1, xp, ws):
+    """The columns (m, G, K, h*line) of the output lines ``o0:o1`` of the padded images
+    ``img`` (m, C, *padded) (samples ``i0:i1``): written into the kept columns when given,
+    else into a "cols" buffer."""
+    m, h = img.shape[0], o1 - o0
+    s_n, s_c, s_sp = img.strides[0], img.strides[1], img.strides[2:]
+    view = xp.lib.stride_tricks.as_strided(
+        img[:, :, o0 * geo.stride[0]:],
+        shape=(m, geo.c) + geo.filter + (h,) + geo.out[1:],
+        strides=((s_n, s_c) + tuple(s * d for s, d in zip(s_sp, geo.dilation))
+                 + tuple(s * st for s, st in zip(s_sp, geo.stride))))
+    if kept is None:
+        cols = _buffer(ws, xp, "cols", (m, geo.g, geo.k, h * _pixels(geo.out[1:])), img.dtype)
+        cols.reshape(view.shape)[...] = view
+        return cols
+    block = kept[i0:i1, :, :, o0:o1]                     # (m, G, K, h, line): a view
+    block.reshape(view.shape)[...] = view               # splits and merges whole axes: a view
+    return block.reshape(m, geo.g, geo.k, -1)
 
 
 def columns_shape(x_shape, w_shape, *, stride, padding, dilation, groups, layout=None,
@@ -541,6 +639,15 @@ def conv_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, 
         raise ValueError(f"conv: dy has shape {tuple(dy.shape)}, the output is {expected}")
     if geo.layout == "depthwise":
         return depthwise_backward(x, w, dy, geo, need_dx, xp, ws)
+    if geo.layout == "batch":
+        dy = xp.ascontiguousarray(dy)
+        dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
+        flipped = _gradient_as_conv(geo, w, xp) if need_dx else None
+        dw = _run_blocks(geo, xp, ws, x.dtype, w, x=x, columns=columns, d=dy, want_dw=True,
+                         dx=dx if flipped is None else None)
+        if flipped is not None:
+            _run_blocks(flipped[0], xp, ws, x.dtype, flipped[1], x=dy, y=dx)
+        return dx, dw
     d = _output_side(dy, geo, xp)
     cols = columns if columns is not None else _im2col(x, geo, xp, ws)
     dw = _weight_grad(d, cols, geo, xp)
@@ -599,6 +706,10 @@ def conv_transpose_forward(x, w, *, stride, padding, dilation, groups, output_si
     _check_rank(x, ("w", w))
     x, w = _same_dtype(xp, x, w)
     geo = _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, layout)
+    if geo.layout == "batch":
+        y = xp.empty((geo.n, geo.c) + geo.image, dtype=x.dtype)
+        _run_blocks(geo, xp, ws, x.dtype, w, d=xp.ascontiguousarray(x), dx=y)
+        return y
     return _data_grad(w, _output_side(x, geo, xp), geo, xp, ws)
 
 
@@ -615,6 +726,11 @@ def conv_transpose_backward(x, w, dy, *, stride, padding, dilation, groups, need
     expected = (geo.n, geo.c) + geo.image
     if tuple(dy.shape) != expected:
         raise ValueError(f"conv_transpose: dy has shape {tuple(dy.shape)}, expected {expected}")
+    if geo.layout == "batch":
+        dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
+        dw = _run_blocks(geo, xp, ws, x.dtype, w, x=dy, y=dx, d=xp.ascontiguousarray(x),
+                         want_dw=True)
+        return dx, dw
     cols = _im2col(dy, geo, xp, ws)
     dw = _weight_grad(_output_side(x, geo, xp), cols, geo, xp)
     dx = _gemm_to_nchw(w, cols, geo, xp) if need_dx else None

@@ -74,9 +74,7 @@ def test_block_plan_covers_every_output_once():
     for n, rows, out, block in [(5, 27, (13, 9), 1), (5, 27, (13, 9), 3000),
                                 (5, 27, (13, 9), 10**6), (1, 8, (3, 4, 5), 200)]:
         seen = np.zeros((n, out[0]), int)
-        for b in K._block_plan(n, rows, out, 8, block):
-            if b[0] == "samples":
-                seen[b[1]:b[2]] += 1
-            else:
-                seen[b[1], b[2]:b[3]] += 1
+        for i0, i1, o0, o1 in K._block_plan(n, rows, out, 8, block):
+            assert i1 == i0 + 1 or (o0, o1) == (0, out[0])     # a band is of one sample
+            seen[i0:i1, o0:o1] += 1
         assert (seen == 1).all()
