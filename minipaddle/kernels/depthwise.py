@@ -122,11 +122,12 @@ def _blocks(n, g, row_bytes):
     sample's rows fit, else runs of one sample's channels. Returns (rows per sample of the
     weight pattern, blocks as (n0, n1, g0, g1))."""
     per_block = max(1, BLOCK_BYTES // max(1, row_bytes))
-    if per_block >= g:
+    if per_block >= g:                  # as few blocks as that allows, of even sizes
         k = min(n, per_block // g)
+        k = -(-n // -(-n // k))
         return k, [(a, min(n, a + k), 0, g) for a in range(0, n, k)]
-    return 1, [(a, a + 1, b, min(g, b + per_block)) for a in range(n)
-               for b in range(0, g, per_block)]
+    size = -(-g // -(-g // per_block))
+    return 1, [(a, a + 1, b, min(g, b + size)) for a in range(n) for b in range(0, g, size)]
 
 
 def _grid(buf, nn, gg, plan):
@@ -249,10 +250,12 @@ def depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
             view = dyf[j, :size].reshape(nn, gg, row)[:, :, :plan.length].reshape(
                 (nn, gg, geo.out[0]) + plan.grid[1:])
             view[plan.outputs] = dy6[n0:n1, g0:g1, j]
-            d2 = dyf[j, :size].reshape(nn * gg, row)
+            # a dot product per row and tap: batched (1, R) @ (R, 1) products run as BLAS
+            # dots (an einsum over rows took twice as long)
+            d3 = dyf[j, :size].reshape(nn * gg, row, 1)
             for i, (slot, off) in enumerate(plan.taps):
-                xp.einsum("ri,ri->r", bufs[slot][off:off + size].reshape(nn * gg, row), d2,
-                          out=dots[j, i, :nn * gg])
+                xp.matmul(bufs[slot][off:off + size].reshape(nn * gg, 1, row), d3,
+                          out=dots[j, i, :nn * gg].reshape(nn * gg, 1, 1))
         part = dots[:, :, :nn * gg].reshape(m, taps, nn, gg).sum(axis=2)   # (M, taps, gg)
         dw[g0:g1] += part.transpose(2, 0, 1)
         if need_dx:
