@@ -45,7 +45,7 @@ from itertools import product
 __all__ = ["depthwise_forward", "depthwise_backward", "BLOCK_BYTES"]
 
 #: bytes of padded input rows one block of work holds (its products and sums are as large)
-BLOCK_BYTES = 256 * 1024
+BLOCK_BYTES = 512 * 1024
 
 
 def _buffer(ws, xp, tag, shape, dtype):
@@ -229,8 +229,10 @@ def depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
     bufs = _phase_buffers(ws, xp, "dw_x", plan, rows, x.dtype)
     for buf, placement in zip(bufs, plan.phases):
         _zero_outside(buf, nb, gb, plan, placement)
-    # the output gradient in flat rows, junk cells zero (the interior is rewritten per block)
-    dyf = _buffer(ws, xp, "dw_dy", (m, rows * row), x.dtype)
+    # the output gradient in flat rows, junk cells zero (the interior is rewritten per
+    # block), after ``lead`` zeros: the data gradient reads it up to the largest offset back
+    lead = max(off for _, off in plan.taps)
+    dyf = _buffer(ws, xp, "dw_dy", (m, lead + rows * row), x.dtype)
     dyf[...] = 0
     dy6 = dy.reshape((geo.n, geo.g, m) + geo.out)
     dw = xp.zeros((geo.g, m, taps), dtype=x.dtype)
@@ -247,19 +249,20 @@ def depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
         size = nn * gg * row
         _fill(bufs, x[n0:n1, g0:g1], plan)
         for j in range(m):
-            view = dyf[j, :size].reshape(nn, gg, row)[:, :, :plan.length].reshape(
+            d = dyf[j, lead:lead + size]
+            view = d.reshape(nn, gg, row)[:, :, :plan.length].reshape(
                 (nn, gg, geo.out[0]) + plan.grid[1:])
             view[plan.outputs] = dy6[n0:n1, g0:g1, j]
             # a dot product per row and tap: batched (1, R) @ (R, 1) products run as BLAS
             # dots (an einsum over rows took twice as long)
-            d3 = dyf[j, :size].reshape(nn * gg, row, 1)
+            d3 = d.reshape(nn * gg, row, 1)
             for i, (slot, off) in enumerate(plan.taps):
                 xp.matmul(bufs[slot][off:off + size].reshape(nn * gg, 1, row), d3,
                           out=dots[j, i, :nn * gg].reshape(nn * gg, 1, 1))
         part = dots[:, :, :nn * gg].reshape(m, taps, nn, gg).sum(axis=2)   # (M, taps, gg)
         dw[g0:g1] += part.transpose(2, 0, 1)
         if need_dx:
-            _data_grad_block(acc, dyf, weights, plan, m, size, g0 * row, tmp, xp)
+            _data_grad_block(acc, dyf, weights, plan, m, size, g0 * row, lead, tmp, xp)
             dxb = dx[n0:n1, g0:g1]
             for a, placement in zip(acc, plan.phases):
                 if placement is not None:
@@ -269,15 +272,21 @@ def depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
     return (dx if need_dx else None), dw.reshape(w.shape)
 
 
-def _data_grad_block(acc, dyf, weights, plan, m, size, wstart, tmp, xp):
-    """The transposed tap sum of one block into the zeroed phase accumulators."""
-    reach = size + max(off for _, off in plan.taps)
-    for a in acc:
-        a[:reach] = 0
+def _data_grad_block(acc, dyf, weights, plan, m, size, wstart, lead, tmp, xp):
+    """The transposed tap sum of one block, phase by phase: a padded cell ``c`` of a phase
+    gets ``w[tap] * dy[c - offset(tap)]`` from each tap that reads the phase, so each phase's
+    rows are written like a forward output, reading the gradient rows shifted back (the
+    zeros before a row and after its outputs stand in for gradients outside the image)."""
     tb = tmp[:size]
+    first = [True] * len(acc)
     for j in range(m):
-        d = dyf[j, :size]
         for i, (slot, off) in enumerate(plan.taps):
-            xp.multiply(d, weights[j, i, wstart:wstart + size], out=tb)
-            dst = acc[slot][off:off + size]
-            xp.add(dst, tb, out=dst)
+            src = dyf[j, lead - off:lead - off + size]
+            wt = weights[j, i, wstart:wstart + size]
+            dst = acc[slot][:size]
+            if first[slot]:
+                xp.multiply(src, wt, out=dst)
+                first[slot] = False
+            else:
+                xp.multiply(src, wt, out=tb)
+                xp.add(dst, tb, out=dst)
