@@ -180,3 +180,48 @@ def test_depthwise_finite_differences(case):
     dx, dw = conv_backward(x, w, dy, **a)
     np.testing.assert_allclose(dx, numeric_grad(loss, x), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(dw, numeric_grad(loss, w), rtol=1e-6, atol=1e-7)
+
+
+def _dense(w, c):
+    """A depthwise weight (C*M, 1, *filter) as the block-diagonal weight (C*M, C, *filter)
+    of an ungrouped conv (the im2col kernel, tested against the direct loops itself)."""
+    m = w.shape[0] // c
+    full = np.zeros((w.shape[0], c) + w.shape[2:])
+    for f in range(w.shape[0]):
+        full[f, f // m] = w[f, 0]
+    return full
+
+
+def test_depthwise_many_geometries_against_the_im2col_kernel():
+    """Random geometries (1-D to 3-D, paddings up to beyond the filter, strides up to 3,
+    dilations up to 3, multipliers 1-3): the flat rows share their padding across rows,
+    axes and samples, which must never mix an input cell into another's output."""
+    rng = np.random.default_rng(11)
+    done = 0
+    while done < 120:
+        rank = int(rng.integers(1, 4))
+        image = tuple(int(v) for v in rng.integers(1, 8, rank))
+        filt = tuple(int(v) for v in rng.integers(1, 5, rank))
+        stride = tuple(int(v) for v in rng.integers(1, 4, rank))
+        padding = tuple(int(v) for v in rng.integers(0, 4, rank))
+        dilation = tuple(int(v) for v in rng.integers(1, 4, rank))
+        out = tuple(1 + (i + 2 * p - ((k - 1) * d + 1)) // s
+                    for i, k, s, p, d in zip(image, filt, stride, padding, dilation))
+        if min(out) < 1:
+            continue
+        n, c, m = int(rng.integers(1, 4)), int(rng.integers(2, 4)), int(rng.integers(1, 4))
+        x = rng.standard_normal((n, c) + image)
+        w = rng.standard_normal((c * m, 1) + filt)
+        dy = rng.standard_normal((n, c * m) + out)
+        a = dict(stride=stride, padding=padding, dilation=dilation)
+        wd = _dense(w, c)
+        ry = conv_forward(x, wd, groups=1, **a)
+        rdx, rdw = conv_backward(x, wd, dy, groups=1, **a)
+        y = conv_forward(x, w, groups=c, ws=Workspace(), **a)
+        dx, dw = conv_backward(x, w, dy, groups=c, ws=Workspace(), **a)
+        label = f"image {image} filter {filt} stride {stride} padding {padding} dilation {dilation}"
+        np.testing.assert_allclose(y, ry, rtol=1e-10, atol=1e-10, err_msg=label)
+        np.testing.assert_allclose(dx, rdx, rtol=1e-10, atol=1e-10, err_msg=label)
+        np.testing.assert_allclose(dw[:, 0], rdw[np.arange(c * m), np.arange(c * m) // m],
+                                   rtol=1e-10, atol=1e-10, err_msg=label)
+        done += 1
