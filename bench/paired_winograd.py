@@ -30,6 +30,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--all", action="store_true")
+    parser.add_argument("--chunk-scales", default="1", help="comma-separated factors on the "
+                        "Winograd workspace estimate the batch chunks are sized by (2: chunks "
+                        "half as large); each is one more side")
     args = parser.parse_args()
     model = minipaddle.parse_config(args.config).model_config
     net = compile_network(model, device="cpu", seed=1)
@@ -49,37 +52,44 @@ def main() -> None:
     if not chosen:
         raise SystemExit("no conv runs Winograd here (try --all)")
 
+    estimate = WG.winograd_workspace_values
+    scales = {f"winograd x{v}" if v != "1" else "winograd": float(v)
+              for v in args.chunk_scales.split(",")}
+
     def step(mode):
         for layer, im2col in chosen.values():
-            layer.layout = "winograd" if mode == "winograd" else im2col
+            layer.layout = im2col if mode == "im2col" else "winograd"
+        WG.winograd_workspace_values = lambda *a: int(estimate(*a) * scales.get(mode, 1))
         fw, bw = {}, {}
         start = time.perf_counter()
         net.forward(feed, training=True, timings=fw)
         net.backward(seeds, timings=bw, input_grads=False)
         return time.perf_counter() - start, fw, bw
 
-    times = {m: [] for m in ("im2col", "winograd")}
+    times = {m: [] for m in ["im2col"] + list(scales)}
     for mode in times:          # warm-up: workspaces and caches
         step(mode)
     for r in range(args.rounds):
-        for mode in (("im2col", "winograd") if r % 2 == 0 else ("winograd", "im2col")):
+        for mode in (list(times) if r % 2 == 0 else list(times)[::-1]):
             times[mode].append(step(mode))
     med = {m: np.median([t[0] for t in v]) * 1e3 for m, v in times.items()}
     print(f"{args.config} batch {args.batch_size}, {args.rounds} rounds, medians (ms)")
-    print(f"{'layer':22s} {'shape':24s} {'fwd i2c':>8s} {'fwd wg':>8s} {'ratio':>6s} "
-          f"{'bwd i2c':>8s} {'bwd wg':>8s} {'ratio':>6s}")
+    others = list(times)[1:]
+    print(f"ratios: {', '.join(others)} / im2col")
+    print(f"{'layer':22s} {'shape':18s} {'fwd i2c':>8s} " + " ".join(f"{'fwd':>6s}" for _ in others)
+          + f" {'bwd i2c':>8s} " + " ".join(f"{'bwd':>6s}" for _ in others))
     for name, (layer, _) in chosen.items():
         geo = layer.geo
         shape = f"{geo.channels}->{layer.config.num_filters} {geo.image[0]}x{geo.image[1]}"
-        row = []
+        text = f"{name:22s} {shape:18s}"
         for which in (1, 2):
             a = np.median([t[which].get(name, 0.0) for t in times["im2col"]]) * 1e3
-            b = np.median([t[which].get(name, 0.0) for t in times["winograd"]]) * 1e3
-            row += [a, b, b / a]
-        print(f"{name:22s} {shape:24s} {row[0]:8.2f} {row[1]:8.2f} {row[2]:6.2f} "
-              f"{row[3]:8.2f} {row[4]:8.2f} {row[5]:6.2f}")
-    print(f"step: im2col {med['im2col']:.1f} ms, winograd {med['winograd']:.1f} ms, ratio "
-          f"{med['winograd'] / med['im2col']:.3f}")
+            text += f" {a:8.2f} " + " ".join(
+                f"{np.median([t[which].get(name, 0.0) for t in times[m]]) * 1e3 / a:6.2f}"
+                for m in others)
+        print(text)
+    print(f"step: im2col {med['im2col']:.1f} ms; " + ", ".join(
+        f"{m} {med[m]:.1f} ms (ratio {med[m] / med['im2col']:.3f})" for m in others))
 
 
 if __name__ == "__main__":

@@ -93,20 +93,26 @@ def _g2(xp, dtype):
     return xp.asarray(np.kron(g, g), dtype=dtype)
 
 
-def winograd_weight(w, xp=np):
+def winograd_weight(w, out=None, xp=np):
     """``U = G g G^T`` of a weight ``w`` (F, C, 3, 3), as (16, F, C) in ``w.dtype``: cell
     ``k = 4*row + column`` of the transformed filter of every (F, C) pair (one GEMM with
-    kron(G, G); a batch of 4x3 matmuls was 40 times slower)."""
+    kron(G, G); a batch of 4x3 matmuls was 40 times slower). ``out``: a (16, F, C) array
+    (or a slice ``[:, f0:f1]`` of a larger one, for ``w[f0:f1]``) to write it into."""
     f, c = w.shape[:2]
-    u = xp.matmul(_g2(xp, w.dtype), w.reshape(f * c, 9).T)      # (16, F*C)
-    return u.reshape(16, f, c)
+    if out is None:
+        out = xp.empty((16, f, c), dtype=w.dtype)
+    xp.matmul(_g2(xp, w.dtype), w.reshape(f * c, 9).T, out=out.reshape(16, f * c))
+    return out
 
 
-def winograd_weight_grad(du, xp=np):
-    """``G^T dU G``: the weight gradient (F, C, 3, 3) of the cells' gradient (16, F, C)."""
+def winograd_weight_grad(du, out=None, xp=np):
+    """``G^T dU G``: the weight gradient (F, C, 3, 3) of the cells' gradient (16, F, C),
+    written into ``out`` when given (which may be a slice ``[f0:f1]`` of a larger one)."""
     f, c = du.shape[1:]
-    dw = xp.matmul(du.reshape(16, f * c).T, _g2(xp, du.dtype))  # (F*C, 9)
-    return dw.reshape(f, c, 3, 3)
+    if out is None:
+        out = xp.empty((f, c, 3, 3), dtype=du.dtype)
+    xp.matmul(du.reshape(16, f * c).T, _g2(xp, du.dtype), out=out.reshape(f * c, 9))
+    return out
 
 
 class _Plan:
@@ -353,7 +359,7 @@ def winograd_backward(x, u, dy, *, padding, need_dx=True, need_dw=True, cells=Fa
         v = _input_transform(img, plan, xp, ws, plan.c, "wino_v")
         vm = v.reshape(_gemm_shapes(plan, plan.c))
         du = xp.matmul(dmm, vm.swapaxes(-1, -2))
-        dw = du if cells else winograd_weight_grad(du, xp)
+        dw = du if cells else winograd_weight_grad(du, xp=xp)
     if need_dx:
         c = plan.c
         dv = _buffer(ws, xp, "wino_v", (4, 4) + plan.lead(c) + (plan.th, plan.tw)
