@@ -33,6 +33,8 @@ def main() -> None:
     parser.add_argument("--chunk-scales", default="1", help="comma-separated factors on the "
                         "Winograd workspace estimate the batch chunks are sized by (2: chunks "
                         "half as large); each is one more side")
+    parser.add_argument("--no-keep-side", action="store_true", help="one more side: Winograd "
+                        "recomputing the transformed input in the backward")
     args = parser.parse_args()
     model = minipaddle.parse_config(args.config).model_config
     net = compile_network(model, device="cpu", seed=1)
@@ -56,9 +58,13 @@ def main() -> None:
     scales = {f"winograd x{v}" if v != "1" else "winograd": float(v)
               for v in args.chunk_scales.split(",")}
 
+    if args.no_keep_side:
+        scales["winograd, no keep"] = 1.0
+
     def step(mode):
         for layer, im2col in chosen.values():
             layer.layout = im2col if mode == "im2col" else "winograd"
+            layer.KEEP_COLUMNS_BYTES = 0 if mode == "winograd, no keep" else 32 * 1024 * 1024
         WG.winograd_workspace_values = lambda *a: int(estimate(*a) * scales.get(mode, 1))
         fw, bw = {}, {}
         start = time.perf_counter()

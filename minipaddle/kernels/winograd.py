@@ -42,6 +42,7 @@ __all__ = [
     "WINOGRAD_MIN_CHANNELS",
     "winograd_weight",
     "winograd_forward",
+    "winograd_input_shape",
     "winograd_backward",
     "winograd_workspace_values",
 ]
@@ -49,7 +50,7 @@ __all__ = [
 #: G of F(2x2, 3x3): U = G g G^T (4x3)
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
 #: :func:`winograd_pays`: a conv runs Winograd from this many input and output channels
-WINOGRAD_MIN_CHANNELS = 32
+WINOGRAD_MIN_CHANNELS = 16
 
 
 def winograd_applies(filter_size, stride, dilation, groups) -> bool:
@@ -61,8 +62,9 @@ def winograd_applies(filter_size, stride, dilation, groups) -> bool:
 
 def winograd_pays(channels, filters, out_hw) -> bool:
     """The size rule: whether Winograd beats im2col + GEMM for a conv it applies to, from
-    measurements of compiled networks (docs/runtime.md): enough input channels that the
-    GEMMs, not the memory-bound transforms, dominate."""
+    measurements of compiled networks (docs/runtime.md): enough channels that the GEMMs,
+    not the memory-bound transforms, dominate (``out_hw`` does not enter the rule: 4x4 to
+    32x32 maps all won)."""
     return channels >= WINOGRAD_MIN_CHANNELS and filters >= WINOGRAD_MIN_CHANNELS
 
 
@@ -179,15 +181,16 @@ def _forward_1d(d, o, xp):
     xp.subtract(d[1], d[3], out=o[3])
 
 
-def _input_transform(img, plan, xp, ws, channels, tag):
+def _input_transform(img, plan, xp, ws, channels, tag, out=None):
     """V = B^T d B of every tile of the deinterleaved image, as (4, 4) + lead + (th, tw) +
-    trail."""
+    trail (written into ``out`` when given)."""
     th, tw = plan.th, plan.tw
     lead, trail = plan.lead(channels), plan.trail()
     rows = _buffer(ws, xp, tag + "rows", (4,) + lead + (th, 2, tw + 1) + trail, img.dtype)
     _forward_1d([img[plan.at(a % 2, slice(a // 2, a // 2 + th), after=2)] for a in range(4)],
                 rows, xp)
-    v = _buffer(ws, xp, tag, (4, 4) + lead + (th, tw) + trail, img.dtype)
+    v = _buffer(ws, xp, tag, (4, 4) + lead + (th, tw) + trail, img.dtype) if out is None \
+        else out.reshape((4, 4) + lead + (th, tw) + trail)
     _forward_1d([rows[plan.at(b % 2, slice(b // 2, b // 2 + tw))] for b in range(4)],
                 [v[:, b] for b in range(4)], xp)
     return v
@@ -246,10 +249,19 @@ def _check(x, padding):
     return _Plan(x.shape[0], x.shape[1], tuple(x.shape[2:]), padding)
 
 
-def winograd_forward(x, u, *, padding, out=None, ws=None, xp=np):
+def winograd_input_shape(x_shape, padding):
+    """The shape of the transformed input of ``x`` (N, C, H, W), (16, C, tiles*N): what
+    :func:`winograd_forward` writes into its ``keep`` for :func:`winograd_backward`."""
+    _, (th, tw) = _tiles(tuple(x_shape[2:]), tuple(padding))
+    return (16, x_shape[1], th * tw * x_shape[0])
+
+
+def winograd_forward(x, u, *, padding, out=None, keep=None, ws=None, xp=np):
     """The 3x3 stride-1 convolution (cross-correlation) of ``x`` (N, C, H, W) with the
     weight whose :func:`winograd_weight` is ``u`` (16, F, C), zero ``padding`` (ph, pw);
-    returns (N, F, Ho, Wo) in ``x.dtype`` (written into ``out`` when given), no bias."""
+    returns (N, F, Ho, Wo) in ``x.dtype`` (written into ``out`` when given), no bias.
+    ``keep``: an array of :func:`winograd_input_shape` to write the transformed input into,
+    for the backward to reuse."""
     plan = _check(x, padding)
     f = u.shape[1]
     if u.shape != (16, f, plan.c):
@@ -259,7 +271,7 @@ def winograd_forward(x, u, *, padding, out=None, ws=None, xp=np):
     if out is None:
         out = xp.empty((plan.n, f) + plan.out, dtype=x.dtype)
     img = _deinterleave(x, plan, xp, ws, "wino_img", plan.c)
-    v = _input_transform(img, plan, xp, ws, plan.c, "wino_v")
+    v = _input_transform(img, plan, xp, ws, plan.c, "wino_v", out=keep)
     m = _cells(u, v, plan, f, xp, ws, "wino_m")
     return _output_transform(m, plan, out, xp, ws)
 
@@ -337,12 +349,13 @@ def _input_adjoint(dv, plan, dx, xp, ws):
 
 
 def winograd_backward(x, u, dy, *, padding, need_dx=True, need_dw=True, cells=False,
-                      ws=None, xp=np):
+                      kept=None, ws=None, xp=np):
     """Gradients ``(dx, dw)`` of ``sum(winograd_forward(x, u) * dy)``: ``dx`` (N, C, H, W)
     (None unless ``need_dx``) and the weight gradient ``dw`` (F, C, 3, 3) (None unless
     ``need_dw``), in ``x.dtype``. ``cells``: return the gradient of the transformed weight
     (16, F, C) instead, for a caller that sums it over batch chunks and transforms the sum
-    once with :func:`winograd_weight_grad`."""
+    once with :func:`winograd_weight_grad`. ``kept``: the transformed input the forward
+    wrote into its ``keep`` for this ``x`` (else it is recomputed)."""
     plan = _check(x, padding)
     f = u.shape[1]
     expected = (plan.n, f) + plan.out
@@ -355,9 +368,10 @@ def winograd_backward(x, u, dy, *, padding, need_dx=True, need_dw=True, cells=Fa
     dmm = dm.reshape(_gemm_shapes(plan, f))
     dw = dx = None
     if need_dw:
-        img = _deinterleave(x, plan, xp, ws, "wino_img", plan.c)
-        v = _input_transform(img, plan, xp, ws, plan.c, "wino_v")
-        vm = v.reshape(_gemm_shapes(plan, plan.c))
+        if kept is None:
+            img = _deinterleave(x, plan, xp, ws, "wino_img", plan.c)
+            kept = _input_transform(img, plan, xp, ws, plan.c, "wino_v")
+        vm = kept.reshape(_gemm_shapes(plan, plan.c))
         du = xp.matmul(dmm, vm.swapaxes(-1, -2))
         dw = du if cells else winograd_weight_grad(du, xp=xp)
     if need_dx:

@@ -168,3 +168,19 @@ def test_network_matches_im2col(monkeypatch):
     for k in g1.parameters:
         np.testing.assert_allclose(g2.parameters[k], g1.parameters[k], rtol=1e-10,
                                    atol=1e-10)
+
+
+@pytest.mark.parametrize("case", CASES[:4])
+def test_kept_transformed_input(case):
+    """The transformed input the forward keeps gives the backward the same gradients."""
+    x, w, dy, pad = _data(np.random.default_rng(5), case, np.float64)
+    u = winograd_weight(w)
+    keep = np.full(WG.winograd_input_shape(x.shape, pad), np.nan)
+    ws = Workspace()
+    y = winograd_forward(x, u, padding=pad, keep=keep, ws=ws)
+    np.testing.assert_array_equal(y, winograd_forward(x, u, padding=pad))
+    assert not np.isnan(keep).any()
+    dx, dw = winograd_backward(x, u, dy, padding=pad, kept=keep, ws=ws)
+    rdx, rdw = winograd_backward(x, u, dy, padding=pad)
+    np.testing.assert_array_equal(dx, rdx)
+    np.testing.assert_array_equal(dw, rdw)

@@ -123,14 +123,34 @@ class _ConvBase(RuntimeLayer):
         transformed weight is kept for the backward."""
         u = self._winograd_weight(w, p)
         z = p.xp.empty((x.shape[0],) + self.out_shape, dtype=x.dtype)
+        slices = p.backend.batch_slices(x.shape[0], self._column_bytes(x))
+        kept = self._winograd_kept(x, slices, p)
 
-        def run(part):
+        def run(item):
+            i, part = item
             WG.winograd_forward(x[part], u, padding=self.padding, out=z[part],
+                                keep=None if kept is None else kept[i],
                                 ws=p.backend.workspace(), xp=p.xp)
             self._add_bias(z[part], params)
 
-        p.backend.parallel(run, p.backend.batch_slices(x.shape[0], self._column_bytes(x)))
+        p.backend.parallel(run, list(enumerate(slices)))
         return z
+
+    def _winograd_kept(self, x, slices, p):
+        """Per-slice buffers for the transformed input, which the backward reuses, in a
+        training pass when they fit ``KEEP_COLUMNS_BYTES`` (else None)."""
+        self.cache["winograd_input"] = None
+        if not p.training:
+            return None
+        shapes = [WG.winograd_input_shape(x[part].shape, self.padding) for part in slices]
+        if sum(prod(s) for s in shapes) * x.dtype.itemsize > self.KEEP_COLUMNS_BYTES:
+            return None
+        old = self.cache.get("winograd_kept") or []
+        kept = [old[i] if i < len(old) and old[i].shape == s and old[i].dtype == x.dtype
+                else p.xp.empty(s, dtype=x.dtype) for i, s in enumerate(shapes)]
+        self.cache["winograd_kept"] = kept
+        self.cache["winograd_input"] = (slices, kept)
+        return kept
 
     def _winograd_backward(self, x, w, dz, params, grads, p):
         u = self.cache.get("winograd_weight")
@@ -138,17 +158,21 @@ class _ConvBase(RuntimeLayer):
             u = self._winograd_weight(w, p)
         need_dx = p.needs_grad(self.input_names[0])
         dx = p.xp.empty_like(x) if need_dx else None
+        slices = p.backend.batch_slices(x.shape[0], self._column_bytes(x))
+        kept = self.cache.get("winograd_input")
+        kept = kept[1] if kept is not None and kept[0] == slices else None
 
-        def run(part):
+        def run(item):
+            i, part = item
             dx_part, du = WG.winograd_backward(x[part], u, dz[part], padding=self.padding,
                                                need_dx=need_dx, cells=True,
+                                               kept=None if kept is None else kept[i],
                                                ws=p.backend.workspace(), xp=p.xp)
             if need_dx:
                 dx[part] = dx_part
             return du, self._bias_grad(dz[part])
 
-        parts = p.backend.parallel(run, p.backend.batch_slices(x.shape[0],
-                                                               self._column_bytes(x)))
+        parts = p.backend.parallel(run, list(enumerate(slices)))
         du, db = parts[0]
         for du_part, db_part in parts[1:]:   # a fixed order: the same sums every step
             du += du_part
