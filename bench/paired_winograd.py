@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--all", action="store_true")
     parser.add_argument("--chunk-scales", default="1", help="comma-separated factors on the "
-                        "Winograd workspace estimate the batch chunks are sized by (2: chunks "
+                        "Winograd chunk estimate the batch chunks are sized by (2: chunks "
                         "half as large); each is one more side")
     parser.add_argument("--no-keep-side", action="store_true", help="one more side: Winograd "
                         "recomputing the transformed input in the backward")
@@ -54,7 +54,7 @@ def main() -> None:
     if not chosen:
         raise SystemExit("no conv runs Winograd here (try --all)")
 
-    estimate = WG.winograd_workspace_values
+    estimate = WG.winograd_chunk_values
     scales = {f"winograd x{v}" if v != "1" else "winograd": float(v)
               for v in args.chunk_scales.split(",")}
 
@@ -65,7 +65,7 @@ def main() -> None:
         for layer, im2col in chosen.values():
             layer.layout = im2col if mode == "im2col" else "winograd"
             layer.KEEP_COLUMNS_BYTES = 0 if mode == "winograd, no keep" else 32 * 1024 * 1024
-        WG.winograd_workspace_values = lambda *a: int(estimate(*a) * scales.get(mode, 1))
+        WG.winograd_chunk_values = lambda *a: int(estimate(*a) * scales.get(mode, 1))
         fw, bw = {}, {}
         start = time.perf_counter()
         net.forward(feed, training=True, timings=fw)

@@ -123,7 +123,7 @@ class _ConvBase(RuntimeLayer):
         transformed weight is kept for the backward."""
         u = self._winograd_weight(w, p)
         z = p.xp.empty((x.shape[0],) + self.out_shape, dtype=x.dtype)
-        slices = p.backend.batch_slices(x.shape[0], self._column_bytes(x))
+        slices = self._winograd_slices(x, p)
         kept = self._winograd_kept(x, slices, p)
 
         def run(item):
@@ -135,6 +135,11 @@ class _ConvBase(RuntimeLayer):
 
         p.backend.parallel(run, list(enumerate(slices)))
         return z
+
+    def _winograd_slices(self, x, p):
+        values = WG.winograd_chunk_values(self.geo.channels, self.config.num_filters,
+                                          self.geo.image, self.padding)
+        return p.backend.batch_slices(x.shape[0], values * x.dtype.itemsize)
 
     def _winograd_kept(self, x, slices, p):
         """Per-slice buffers for the transformed input, which the backward reuses, in a
@@ -158,7 +163,7 @@ class _ConvBase(RuntimeLayer):
             u = self._winograd_weight(w, p)
         need_dx = p.needs_grad(self.input_names[0])
         dx = p.xp.empty_like(x) if need_dx else None
-        slices = p.backend.batch_slices(x.shape[0], self._column_bytes(x))
+        slices = self._winograd_slices(x, p)
         kept = self.cache.get("winograd_input")
         kept = kept[1] if kept is not None and kept[0] == slices else None
 
