@@ -368,13 +368,14 @@ def _input_adjoint(dv, plan, dx, xp, ws):
 
 
 def winograd_backward(x, u, dy, *, padding, need_dx=True, need_dw=True, cells=False,
-                      kept=None, ws=None, xp=np):
+                      kept=None, dx_out=None, ws=None, xp=np):
     """Gradients ``(dx, dw)`` of ``sum(winograd_forward(x, u) * dy)``: ``dx`` (N, C, H, W)
     (None unless ``need_dx``) and the weight gradient ``dw`` (F, C, 3, 3) (None unless
     ``need_dw``), in ``x.dtype``. ``cells``: return the gradient of the transformed weight
     (16, F, C) instead, for a caller that sums it over batch chunks and transforms the sum
     once with :func:`winograd_weight_grad`. ``kept``: the transformed input the forward
-    wrote into its ``keep`` for this ``x`` (else it is recomputed)."""
+    wrote into its ``keep`` for this ``x`` (else it is recomputed). ``dx_out``: an array
+    shaped as ``x`` to write ``dx`` into."""
     plan = _check(x, padding)
     f = u.shape[1]
     expected = (plan.n, f) + plan.out
@@ -399,5 +400,7 @@ def winograd_backward(x, u, dy, *, padding, need_dx=True, need_dw=True, cells=Fa
                      + plan.trail(), x.dtype)
         ut = u.transpose(0, 2, 1)
         xp.matmul(ut, dmm, out=dv.reshape(_gemm_shapes(plan, c)))
-        dx = _input_adjoint(dv, plan, xp.empty(x.shape, dtype=x.dtype), xp, ws)
+        if dx_out is None:
+            dx_out = xp.empty(x.shape, dtype=x.dtype)
+        dx = _input_adjoint(dv, plan, dx_out, xp, ws)
     return dx, dw

@@ -184,3 +184,6 @@ def test_kept_transformed_input(case):
     rdx, rdw = winograd_backward(x, u, dy, padding=pad)
     np.testing.assert_array_equal(dx, rdx)
     np.testing.assert_array_equal(dw, rdw)
+    into = np.full(x.shape, np.nan)
+    assert winograd_backward(x, u, dy, padding=pad, kept=keep, dx_out=into, ws=ws)[0] is into
+    np.testing.assert_array_equal(into, rdx)

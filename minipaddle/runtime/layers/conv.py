@@ -169,12 +169,11 @@ class _ConvBase(RuntimeLayer):
 
         def run(item):
             i, part = item
-            dx_part, du = WG.winograd_backward(x[part], u, dz[part], padding=self.padding,
-                                               need_dx=need_dx, cells=True,
-                                               kept=None if kept is None else kept[i],
-                                               ws=p.backend.workspace(), xp=p.xp)
-            if need_dx:
-                dx[part] = dx_part
+            _, du = WG.winograd_backward(x[part], u, dz[part], padding=self.padding,
+                                         need_dx=need_dx, cells=True,
+                                         kept=None if kept is None else kept[i],
+                                         dx_out=None if dx is None else dx[part],
+                                         ws=p.backend.workspace(), xp=p.xp)
             return du, self._bias_grad(dz[part])
 
         parts = p.backend.parallel(run, list(enumerate(slices)))
