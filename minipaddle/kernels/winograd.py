@@ -1,0 +1,406 @@
+"""Winograd F(2x2, 3x3) convolution: 3x3 filters, stride 1, dilation 1, one group, any zero
+padding, any image and batch size (odd output sizes end in a partial tile).
+
+The output is cut into 2x2 tiles; tile ``t`` reads the 4x4 input tile at ``2*t`` of the
+zero-padded image and computes ``Y = A^T [ U (.) V ] A`` with ``U = G g G^T`` (the filter,
+transformed once per call by the caller) and ``V = B^T d B`` (the input tile). Summed over
+input channels, the elementwise product becomes 16 GEMMs, one per cell of the 4x4 transformed
+tile: ``M[k] = U[k] (F, C) @ V[k] (C, tiles)``: 16 multiplications per tile and channel pair
+instead of the direct 36 (2.25 times fewer). The transforms are add/subtract passes over
+strided views (no multiplications: B and A hold 0 and +-1, G holds 0, 1/2 and 1), so the
+result is exact up to float rounding.
+
+The padded image is held *deinterleaved*: shape ``(.., 2, H/2, 2, W/2, ..)`` by row and column
+parity, so each of the four row (column) offsets of every tile is one contiguous range of a
+parity plane and every pass runs over long contiguous runs.
+
+Backward is the adjoint of the same computation (so it is exact for partial tiles too):
+``dM = A dY A^T``, the weight gradient ``dU[k] = dM[k] @ V[k]^T`` then ``dw = G^T dU G``, the
+data gradient ``dV[k] = U[k]^T @ dM[k]`` followed by ``B dV B^T`` summed over the overlapping
+tiles (each input cell belongs to up to four tiles: one gathering add per row and column
+phase, no scatter).
+
+The batch is innermost, as in the im2col kernels' "pixel" layout (:mod:`.conv`): the image
+is transposed to (C, H, W, N) by the padding copy, ``V`` is (16, C, tiles*N) and each cell is
+one GEMM for the whole batch (the transposed output is copied back to NCHW by the output
+transform). A (C, N, H, W) order, whose output needs no transposing, was measured too: as
+fast on 32x32 maps, up to 1.4 times slower on 8x8 and 4x4 maps (runs of tw values instead
+of tw*N), so it was dropped.
+
+``ws(tag, shape, dtype)``: optional scratch-buffer provider (as in :mod:`.conv`); nothing
+returned aliases a ``ws`` buffer. ``xp``: the array module. No threads, no batch chunking.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "winograd_applies",
+    "winograd_pays",
+    "winograd_weight_grad",
+    "WINOGRAD_MIN_CHANNELS",
+    "winograd_weight",
+    "winograd_forward",
+    "winograd_input_shape",
+    "winograd_backward",
+    "winograd_workspace_values",
+    "winograd_chunk_values",
+]
+
+#: G of F(2x2, 3x3): U = G g G^T (4x3)
+_G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
+#: :func:`winograd_pays`: a conv runs Winograd from this many input and output channels
+WINOGRAD_MIN_CHANNELS = 16
+#: :func:`winograd_chunk_values`: convs with at most this many input and output channels
+#: run in batch chunks ``WINOGRAD_SMALL_CHUNK_DIVISOR`` times smaller
+WINOGRAD_SMALL_CHANNELS = 32
+WINOGRAD_SMALL_CHUNK_DIVISOR = 4
+
+
+def winograd_applies(filter_size, stride, dilation, groups) -> bool:
+    """Whether a 2-D conv of this geometry can run the Winograd kernel: 3x3, stride 1,
+    dilation 1, one group (any padding)."""
+    return (tuple(filter_size) == (3, 3) and tuple(stride) == (1, 1)
+            and tuple(dilation) == (1, 1) and groups == 1)
+
+
+def winograd_pays(channels, filters, out_hw) -> bool:
+    """The size rule: whether Winograd beats im2col + GEMM for a conv it applies to, from
+    measurements of compiled networks (docs/runtime.md): enough channels that the GEMMs,
+    not the memory-bound transforms, dominate (``out_hw`` does not enter the rule: 4x4 to
+    32x32 maps all won)."""
+    return channels >= WINOGRAD_MIN_CHANNELS and filters >= WINOGRAD_MIN_CHANNELS
+
+
+def _tiles(image, padding):
+    """Output sizes and tile counts per axis."""
+    out = tuple(s + 2 * p - 2 for s, p in zip(image, padding))
+    if min(out) < 1:
+        raise ValueError(f"winograd: output size {out} < 1 for image {image}, padding "
+                         f"{padding}")
+    return out, tuple(-(-o // 2) for o in out)
+
+
+def winograd_workspace_values(channels, filters, image, padding) -> int:
+    """Scratch values one sample needs (transformed input, its row pass and the GEMM
+    output): the runtime sizes its batch chunks by it."""
+    _, (th, tw) = _tiles(image, padding)
+    return 16 * (channels + filters) * th * tw + 8 * channels * th * (tw + 1) \
+        + 4 * channels * (th + 1) * (tw + 1)
+
+
+def winograd_chunk_values(channels, filters, image, padding) -> int:
+    """The per-sample figure a runtime sizes its batch chunks by (as it does by im2col
+    columns): :func:`winograd_workspace_values`, times ``WINOGRAD_SMALL_CHUNK_DIVISOR`` for
+    convs with few channels. Their GEMMs are too thin to need long rows, and their passes
+    are memory-bound: chunks a quarter as large stay in cache (resnet_cifar's 16- and
+    32-channel layers: 0.67-0.69 of im2col's time instead of 0.83, paired); with 64 or more
+    channels the GEMMs need the longer rows (small_vgg: x2 and x4 smaller chunks 0.86 and
+    1.13 of im2col's step, the default 0.84)."""
+    values = winograd_workspace_values(channels, filters, image, padding)
+    if max(channels, filters) <= WINOGRAD_SMALL_CHANNELS:
+        values *= WINOGRAD_SMALL_CHUNK_DIVISOR
+    return values
+
+
+def _buffer(ws, xp, tag, shape, dtype):
+    return xp.empty(shape, dtype=dtype) if ws is None else ws(tag, shape, dtype)
+
+
+def _g2(xp, dtype):
+    """kron(G, G) (16, 9): cell (a, b) of U from tap (i, j) of g, G[a, i] * G[b, j]."""
+    g = np.asarray(_G)
+    return xp.asarray(np.kron(g, g), dtype=dtype)
+
+
+def winograd_weight(w, out=None, xp=np):
+    """``U = G g G^T`` of a weight ``w`` (F, C, 3, 3), as (16, F, C) in ``w.dtype``: cell
+    ``k = 4*row + column`` of the transformed filter of every (F, C) pair (one GEMM with
+    kron(G, G); a batch of 4x3 matmuls was 40 times slower). ``out``: a (16, F, C) array
+    (or a slice ``[:, f0:f1]`` of a larger one, for ``w[f0:f1]``) to write it into."""
+    f, c = w.shape[:2]
+    if out is None:
+        out = xp.empty((16, f, c), dtype=w.dtype)
+    xp.matmul(_g2(xp, w.dtype), w.reshape(f * c, 9).T, out=out.reshape(16, f * c))
+    return out
+
+
+def winograd_weight_grad(du, out=None, xp=np):
+    """``G^T dU G``: the weight gradient (F, C, 3, 3) of the cells' gradient (16, F, C),
+    written into ``out`` when given (which may be a slice ``[f0:f1]`` of a larger one)."""
+    f, c = du.shape[1:]
+    if out is None:
+        out = xp.empty((f, c, 3, 3), dtype=du.dtype)
+    xp.matmul(du.reshape(16, f * c).T, _g2(xp, du.dtype), out=out.reshape(f * c, 9))
+    return out
+
+
+class _Plan:
+    """Shapes and index helpers of one call: ``lead``/``trail`` are the axes before and
+    after the two spatial axes: (channels,) and (N,)."""
+
+    def __init__(self, n, channels, image, padding):
+        self.n, self.c, self.image, self.padding = n, channels, image, padding
+        self.out, (self.th, self.tw) = _tiles(image, padding)
+
+    def lead(self, channels):
+        return (channels,)
+
+    def trail(self):
+        return (self.n,)
+
+    def at(self, *spatial, after=0):
+        """An index of spatial axes, counted from the last: ``after`` more spatial axes
+        follow the indexed ones (then the trailing axes)."""
+        return (Ellipsis,) + spatial + (slice(None),) * (after + len(self.trail()))
+
+    def to_layout(self, a):
+        """An (N, C, h, w) view in this layout's axis order."""
+        return a.transpose(1, 2, 3, 0)
+
+    def parities(self, size, pad, tiles):
+        """Per parity of the padded axis: (source slice of the image axis, destination range
+        of the parity plane) for the cells holding image values."""
+        plans = []
+        for parity in (0, 1):
+            first = (parity - pad) % 2               # first image index of this parity
+            count = len(range(first, size, 2))
+            start = (first + pad) // 2
+            plans.append((parity, slice(first, first + 2 * count - 1, 2) if count else
+                          slice(0, 0), start, start + count))
+        return plans
+
+
+def _deinterleave(x, plan, xp, ws, tag, channels):
+    """``x`` (N, C, H, W) zero-padded to (2*th+2, 2*tw+2) and deinterleaved by parity, as
+    lead + (2, th+1, 2, tw+1) + trail."""
+    hh, wh = plan.th + 1, plan.tw + 1
+    buf = _buffer(ws, xp, tag, plan.lead(channels) + (2, hh, 2, wh) + plan.trail(), x.dtype)
+    (h, w), (ph, pw) = plan.image, plan.padding
+    every = slice(None)
+    for pr, rows, r0, r1 in plan.parities(h, ph, plan.th):
+        buf[plan.at(pr, slice(None, r0), after=2)] = 0
+        buf[plan.at(pr, slice(r1, None), after=2)] = 0
+        for pc, cols, c0, c1 in plan.parities(w, pw, plan.tw):
+            buf[plan.at(pr, slice(r0, r1), pc, slice(None, c0))] = 0
+            buf[plan.at(pr, slice(r0, r1), pc, slice(c1, None))] = 0
+            if r1 > r0 and c1 > c0:
+                buf[plan.at(pr, slice(r0, r1), pc, slice(c0, c1))] = \
+                    plan.to_layout(x[every, every, rows, cols])
+    return buf
+
+
+def _forward_1d(d, o, xp):
+    """The 1-D input transform B^T d: o0 = d0 - d2, o1 = d1 + d2, o2 = d2 - d1,
+    o3 = d1 - d3 (``d``, ``o``: four views each)."""
+    xp.subtract(d[0], d[2], out=o[0])
+    xp.add(d[1], d[2], out=o[1])
+    xp.subtract(d[2], d[1], out=o[2])
+    xp.subtract(d[1], d[3], out=o[3])
+
+
+def _input_transform(img, plan, xp, ws, channels, tag, out=None):
+    """V = B^T d B of every tile of the deinterleaved image, as (4, 4) + lead + (th, tw) +
+    trail (written into ``out`` when given)."""
+    th, tw = plan.th, plan.tw
+    lead, trail = plan.lead(channels), plan.trail()
+    rows = _buffer(ws, xp, tag + "rows", (4,) + lead + (th, 2, tw + 1) + trail, img.dtype)
+    _forward_1d([img[plan.at(a % 2, slice(a // 2, a // 2 + th), after=2)] for a in range(4)],
+                rows, xp)
+    v = _buffer(ws, xp, tag, (4, 4) + lead + (th, tw) + trail, img.dtype) if out is None \
+        else out.reshape((4, 4) + lead + (th, tw) + trail)
+    _forward_1d([rows[plan.at(b % 2, slice(b // 2, b // 2 + tw))] for b in range(4)],
+                [v[:, b] for b in range(4)], xp)
+    return v
+
+
+def _gemm_shapes(plan, channels):
+    """(16, channels, tiles of the batch)."""
+    return (16, channels, plan.th * plan.tw * plan.n)
+
+
+def _cells(u, v, plan, f, xp, ws, tag):
+    """``U[k] @ V[k]`` for the 16 cells: (4, 4) + lead(F) + (th, tw) + trail."""
+    c = u.shape[2]
+    m = _buffer(ws, xp, tag, (4, 4) + plan.lead(f) + (plan.th, plan.tw) + plan.trail(),
+                v.dtype)
+    vm = v.reshape(_gemm_shapes(plan, c))
+    mm = m.reshape(_gemm_shapes(plan, f))
+    xp.matmul(u, vm, out=mm)
+    return m
+
+
+def _output_transform(m, plan, out, xp, ws):
+    """``out`` (N, F, Ho, Wo) = A^T M A of every tile, partial tiles cropped:
+    y0 = m0 + m1 + m2, y1 = m1 - m2 - m3 along each axis."""
+    cols = _buffer(ws, xp, "wino_out", (4, 2) + m.shape[2:], m.dtype)
+    xp.add(m[:, 0], m[:, 1], out=cols[:, 0])
+    cols[:, 0] += m[:, 2]
+    xp.subtract(m[:, 1], m[:, 2], out=cols[:, 1])
+    cols[:, 1] -= m[:, 3]
+    ho, wo = plan.out
+    every = slice(None)
+    tile = _buffer(ws, xp, "wino_tile", m.shape[2:], m.dtype)
+    for i in (0, 1):
+        rows = (ho + 1 - i) // 2
+        for j in (0, 1):
+            ncols = (wo + 1 - j) // 2
+            s = [cols[r, j] for r in range(4)]
+            part = plan.at(slice(None, rows), slice(None, ncols))
+            if i == 0:
+                xp.add(s[0], s[1], out=tile)
+                tile += s[2]
+            else:
+                xp.subtract(s[1], s[2], out=tile)
+                tile -= s[3]
+            # one transposing copy into NCHW
+            out[every, every, i::2, j::2] = tile[part].transpose(3, 0, 1, 2)
+    return out
+
+
+def _check(x, padding):
+    if x.ndim != 4:
+        raise ValueError(f"winograd: x must be (N, C, H, W), got shape {tuple(x.shape)}")
+    padding = tuple(int(p) for p in padding)
+    if min(padding) < 0:
+        raise ValueError(f"winograd: padding must be >= 0, got {padding}")
+    return _Plan(x.shape[0], x.shape[1], tuple(x.shape[2:]), padding)
+
+
+def winograd_input_shape(x_shape, padding):
+    """The shape of the transformed input of ``x`` (N, C, H, W), (16, C, tiles*N): what
+    :func:`winograd_forward` writes into its ``keep`` for :func:`winograd_backward`."""
+    _, (th, tw) = _tiles(tuple(x_shape[2:]), tuple(padding))
+    return (16, x_shape[1], th * tw * x_shape[0])
+
+
+def winograd_forward(x, u, *, padding, out=None, keep=None, ws=None, xp=np):
+    """The 3x3 stride-1 convolution (cross-correlation) of ``x`` (N, C, H, W) with the
+    weight whose :func:`winograd_weight` is ``u`` (16, F, C), zero ``padding`` (ph, pw);
+    returns (N, F, Ho, Wo) in ``x.dtype`` (written into ``out`` when given), no bias.
+    ``keep``: an array of :func:`winograd_input_shape` to write the transformed input into,
+    for the backward to reuse."""
+    plan = _check(x, padding)
+    f = u.shape[1]
+    if u.shape != (16, f, plan.c):
+        raise ValueError(f"winograd: transformed weight shape {tuple(u.shape)} does not "
+                         f"match {plan.c} input channels")
+    u = u.astype(x.dtype, copy=False)
+    if out is None:
+        out = xp.empty((plan.n, f) + plan.out, dtype=x.dtype)
+    img = _deinterleave(x, plan, xp, ws, "wino_img", plan.c)
+    v = _input_transform(img, plan, xp, ws, plan.c, "wino_v", out=keep)
+    m = _cells(u, v, plan, f, xp, ws, "wino_m")
+    return _output_transform(m, plan, out, xp, ws)
+
+
+def _output_adjoint(dy, plan, xp, ws):
+    """dM = A dY A^T of every tile of ``dy`` (N, F, Ho, Wo) (zero beyond the output):
+    m0 = y0, m1 = y0 + y1, m2 = y0 - y1, m3 = -y1 along each axis; as (4, 4) + lead(F) +
+    (th, tw) + trail."""
+    f = dy.shape[1]
+    th, tw = plan.th, plan.tw
+    shape = plan.lead(f) + (th, tw) + plan.trail()
+    tiles = _buffer(ws, xp, "wino_dy", (2, 2) + shape, dy.dtype)
+    ho, wo = plan.out
+    every = slice(None)
+    for i in (0, 1):
+        rows = (ho + 1 - i) // 2
+        for j in (0, 1):
+            ncols = (wo + 1 - j) // 2
+            t = tiles[i, j]
+            if rows < th:
+                t[plan.at(slice(rows, None), after=1)] = 0
+            if ncols < tw:
+                t[plan.at(slice(None), slice(ncols, None))] = 0
+            t[plan.at(slice(None, rows), slice(None, ncols))] = \
+                plan.to_layout(dy[every, every, i::2, j::2])
+    rowed = _buffer(ws, xp, "wino_dyrows", (4, 2) + shape, dy.dtype)
+    _adjoint_1d([tiles[0], tiles[1]], [rowed[a] for a in range(4)], xp)
+    dm = _buffer(ws, xp, "wino_dm", (4, 4) + shape, dy.dtype)
+    _adjoint_1d([rowed[:, 0], rowed[:, 1]], [dm[:, b] for b in range(4)], xp)
+    return dm
+
+
+def _adjoint_1d(y, o, xp):
+    """A applied along one axis: o0 = y0, o1 = y0 + y1, o2 = y0 - y1, o3 = -y1."""
+    o[0][...] = y[0]
+    xp.add(y[0], y[1], out=o[1])
+    xp.subtract(y[0], y[1], out=o[2])
+    xp.negative(y[1], out=o[3])
+
+
+def _gather_1d(v, even, odd, n, xp, at):
+    """B applied along one axis and summed over the overlapping tiles (tile t starts at cell
+    2t): even[t] = v0[t] + (v1 + v2 - v0)[t-1], odd[t] = (v1 - v2 + v3)[t] - v3[t-1], for
+    t in 0..n; ``at(s)`` indexes that axis."""
+    head, tail = at(slice(None, n)), at(slice(1, None))
+    xp.add(v[1], v[2], out=even[tail])
+    even[tail] -= v[0]
+    even[at(slice(0, 1))] = 0
+    even[head] += v[0]
+    xp.subtract(v[1], v[2], out=odd[head])
+    odd[head] += v[3]
+    odd[at(slice(n, n + 1))] = 0
+    odd[tail] -= v[3]
+
+
+def _input_adjoint(dv, plan, dx, xp, ws):
+    """``dx`` (N, C, H, W) = the sum over tiles of B dV B^T, cropped to the image."""
+    th, tw = plan.th, plan.tw
+    c = dx.shape[1]
+    lead, trail = plan.lead(c), plan.trail()
+    cols = _buffer(ws, xp, "wino_dxcols", (4,) + lead + (th, 2, tw + 1) + trail, dv.dtype)
+    _gather_1d([dv[:, b] for b in range(4)], cols[plan.at(0, slice(None))],
+               cols[plan.at(1, slice(None))], tw, xp, plan.at)
+    img = _buffer(ws, xp, "wino_dximg", lead + (2, th + 1, 2, tw + 1) + trail, dv.dtype)
+    every = slice(None)
+    _gather_1d([cols[a] for a in range(4)], img[plan.at(0, after=3)],
+               img[plan.at(1, after=3)], th, xp, lambda s: plan.at(s, after=2))
+    (h, w), (ph, pw) = plan.image, plan.padding
+    for pr, rows, r0, r1 in plan.parities(h, ph, th):
+        for pc, colsl, c0, c1 in plan.parities(w, pw, tw):
+            if r1 > r0 and c1 > c0:
+                plan.to_layout(dx[every, every, rows, colsl])[...] = \
+                    img[plan.at(pr, slice(r0, r1), pc, slice(c0, c1))]
+    return dx
+
+
+def winograd_backward(x, u, dy, *, padding, need_dx=True, need_dw=True, cells=False,
+                      kept=None, dx_out=None, ws=None, xp=np):
+    """Gradients ``(dx, dw)`` of ``sum(winograd_forward(x, u) * dy)``: ``dx`` (N, C, H, W)
+    (None unless ``need_dx``) and the weight gradient ``dw`` (F, C, 3, 3) (None unless
+    ``need_dw``), in ``x.dtype``. ``cells``: return the gradient of the transformed weight
+    (16, F, C) instead, for a caller that sums it over batch chunks and transforms the sum
+    once with :func:`winograd_weight_grad`. ``kept``: the transformed input the forward
+    wrote into its ``keep`` for this ``x`` (else it is recomputed). ``dx_out``: an array
+    shaped as ``x`` to write ``dx`` into."""
+    plan = _check(x, padding)
+    f = u.shape[1]
+    expected = (plan.n, f) + plan.out
+    if tuple(dy.shape) != expected:
+        raise ValueError(f"winograd: dy has shape {tuple(dy.shape)}, the output is "
+                         f"{expected}")
+    u = u.astype(x.dtype, copy=False)
+    dy = dy.astype(x.dtype, copy=False)
+    dm = _output_adjoint(dy, plan, xp, ws)
+    dmm = dm.reshape(_gemm_shapes(plan, f))
+    dw = dx = None
+    if need_dw:
+        if kept is None:
+            img = _deinterleave(x, plan, xp, ws, "wino_img", plan.c)
+            kept = _input_transform(img, plan, xp, ws, plan.c, "wino_v")
+        vm = kept.reshape(_gemm_shapes(plan, plan.c))
+        du = xp.matmul(dmm, vm.swapaxes(-1, -2))
+        dw = du if cells else winograd_weight_grad(du, xp=xp)
+    if need_dx:
+        c = plan.c
+        dv = _buffer(ws, xp, "wino_v", (4, 4) + plan.lead(c) + (plan.th, plan.tw)
+                     + plan.trail(), x.dtype)
+        ut = u.transpose(0, 2, 1)
+        xp.matmul(ut, dmm, out=dv.reshape(_gemm_shapes(plan, c)))
+        if dx_out is None:
+            dx_out = xp.empty(x.shape, dtype=x.dtype)
+        dx = _input_adjoint(dv, plan, dx_out, xp, ws)
+    return dx, dw
