@@ -37,11 +37,12 @@ class _ConvBase(RuntimeLayer):
         self.groups = geo.groups
         self.stride, self.padding, self.dilation = geo.stride, geo.padding, geo.dilation
         if self.transposed:   # the kernels run the conv whose data gradient this is
-            channels, groups = config.num_filters, 1
+            channels, groups, filters = config.num_filters, 1, geo.channels
         else:
-            channels, groups = geo.channels, geo.groups
+            channels, groups, filters = geo.channels, geo.groups, config.num_filters
         #: "batch", "pixel" or "depthwise": which kernel runs (decided here only)
-        self.layout = K.conv_algorithm(channels, groups, geo.output)
+        self.layout = K.conv_algorithm(channels, groups, geo.output, filters=filters,
+                                       filter_hw=geo.filter, in_hw=geo.image)
         self.implementation = Algorithm(config.type, detail=(
             "depthwise shifted adds" if self.layout == "depthwise"
             else f"im2col + GEMM, {self.layout} layout"))
