@@ -38,11 +38,12 @@ class _ConvBase(RuntimeLayer):
         self.groups = geo.groups
         self.stride, self.padding, self.dilation = geo.stride, geo.padding, geo.dilation
         if self.transposed:   # the kernels run the conv whose data gradient this is
-            channels, groups = config.num_filters, 1
+            channels, groups, filters = config.num_filters, 1, geo.channels
         else:
-            channels, groups = geo.channels, geo.groups
+            channels, groups, filters = geo.channels, geo.groups, config.num_filters
         #: "batch", "pixel", "depthwise" or "winograd": which kernel runs (decided here only)
-        self.layout = K.conv_algorithm(channels, groups, geo.output)
+        self.layout = K.conv_algorithm(channels, groups, geo.output, filters=filters,
+                                       filter_hw=geo.filter, in_hw=geo.image)
         if (not self.transposed and geo.rank == 2
                 and WG.winograd_applies(geo.filter, geo.stride, geo.dilation, geo.groups)
                 and WG.winograd_pays(geo.channels, config.num_filters, geo.output)):
