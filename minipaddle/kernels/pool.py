@@ -12,10 +12,14 @@ and may run past the padded border. Four paths, all computing the same thing (th
 and third are written for 2-D images; volumes take the other two):
 
 * windows that tile the image (max): two passes, rows then columns (``_max_forward_tiled``);
+  where they cover it exactly and the arrays are NumPy's, flat unit-stride passes instead
+  (``_max_forward_flat``, ``_max_backward_flat``);
 * one window holding the whole image (global pooling): one reduction;
 * windows overlapping so much that the offset loop below would make more than
   ``SEPARABLE_MARGIN`` input-sized passes (large windows, stride 1): separable doubling trees,
-  about log2(kh) + log2(kw) passes however large the window (``_separable_forward``);
+  about log2(kh) + log2(kw) passes however large the window (``_separable_forward``; the
+  average's backward is the same kind of sliding sum over the spread gradient,
+  ``_spread_sums``);
 * otherwise nothing is padded or copied: for every window offset (i, j) the outputs whose cell
   ``(oh*sh - ph + i, ow*sw - pw + j)`` lies in the image form a rectangle (a box, for volumes),
   and that rectangle is combined with a strided slice of ``x`` (forward) or ``dx`` (backward).
