@@ -12,10 +12,14 @@ and may run past the padded border. Four paths, all computing the same thing (th
 and third are written for 2-D images; volumes take the other two):
 
 * windows that tile the image (max): two passes, rows then columns (``_max_forward_tiled``);
+  where they cover it exactly and the arrays are NumPy's, flat unit-stride passes instead
+  (``_max_forward_flat``, ``_max_backward_flat``);
 * one window holding the whole image (global pooling): one reduction;
 * windows overlapping so much that the offset loop below would make more than
   ``SEPARABLE_MARGIN`` input-sized passes (large windows, stride 1): separable doubling trees,
-  about log2(kh) + log2(kw) passes however large the window (``_separable_forward``);
+  about log2(kh) + log2(kw) passes however large the window (``_separable_forward``; the
+  average's backward is the same kind of sliding sum over the spread gradient,
+  ``_spread_sums``);
 * otherwise nothing is padded or copied: for every window offset (i, j) the outputs whose cell
   ``(oh*sh - ph + i, ow*sw - pw + j)`` lies in the image form a rectangle (a box, for volumes),
   and that rectangle is combined with a strided slice of ``x`` (forward) or ``dx`` (backward).
@@ -53,7 +57,7 @@ def _counts(size, k, s, p, out):
 
 
 def _setup(x, kind, kernel, stride, padding, output_size):
-    """Per-axis tuples (slowest axis first) and, per axis, the offset plan and window counts."""
+    """Per-axis tuples (slowest axis first)."""
     if kind not in _KINDS:
         raise ValueError(f"pool kind must be one of {_KINDS}, got {kind!r}")
     rank = x.ndim - 2
@@ -61,11 +65,12 @@ def _setup(x, kind, kernel, stride, padding, output_size):
     if rank < 1 or any(len(a) != rank for a in axes):
         raise ValueError(f"pool: x of shape {tuple(x.shape)} needs kernel, stride, padding and "
                          f"output_size with one value per spatial axis ({rank}), got {axes}")
-    kernel, stride, padding, out = axes
-    image = x.shape[2:]
-    plans = [_offsets(*a) for a in zip(image, kernel, stride, padding, out)]
-    counts = [_counts(*a) for a in zip(image, kernel, stride, padding, out)]
-    return kernel, stride, padding, out, plans, counts
+    return axes
+
+
+def _all_counts(x, kernel, stride, padding, out):
+    """Per axis, the number of in-image cells of each window."""
+    return [_counts(*a) for a in zip(x.shape[2:], kernel, stride, padding, out)]
 
 
 def _divisor(x, kernel, counts, exclude_mode, xp):
@@ -81,9 +86,10 @@ def _divisor(x, kernel, counts, exclude_mode, xp):
     return xp.asarray(div, dtype=x.dtype)
 
 
-def _cells(plans):
+def _cells(x, kernel, stride, padding, out):
     """For every window offset: (the output cells it reaches, the input cells they read), each
     an index of an (N, C, *spatial) array."""
+    plans = [_offsets(*a) for a in zip(x.shape[2:], kernel, stride, padding, out)]
     lead = (slice(None), slice(None))
     for combo in product(*plans):
         yield lead + tuple(o for o, _ in combo), lead + tuple(i for _, i in combo)
@@ -97,12 +103,12 @@ def pool_forward(x, *, kind, kernel, stride, padding, output_size, exclude_mode=
     per spatial axis, slowest first; ``exclude_mode`` (avg only): divide by the in-image cell
     count (True) or the window's size (False). Empty windows (no in-image cell) output 0.
     """
-    kernel, stride, padding, out, plans, counts = _setup(
-        x, kind, kernel, stride, padding, output_size)
+    kernel, stride, padding, out = _setup(x, kind, kernel, stride, padding, output_size)
     N, C = x.shape[:2]
     planar = len(kernel) == 2
     if planar and kind == "max" and _tiles(x.shape, kernel, stride, padding, out):
         return _max_forward_tiled(x, *kernel, *out, xp)
+    counts = _all_counts(x, kernel, stride, padding, out)
     if _global(x.shape, counts):
         flat = x.reshape((N, C) + (1,) * (len(kernel) - 1) + (-1,))
         if kind == "max":
@@ -113,12 +119,12 @@ def pool_forward(x, *, kind, kernel, stride, padding, output_size, exclude_mode=
                      kernel, stride, padding, out)
     elif kind == "max":
         y = xp.full((N, C) + out, -np.inf, dtype=x.dtype)
-        for o, i in _cells(plans):
+        for o, i in _cells(x, kernel, stride, padding, out):
             ys = y[o]
             xp.maximum(ys, x[i], out=ys)
     else:
         y = xp.zeros((N, C) + out, dtype=x.dtype)
-        for o, i in _cells(plans):
+        for o, i in _cells(x, kernel, stride, padding, out):
             y[o] += x[i]
     if kind == "max":
         for axis, cnt in enumerate(counts):
@@ -137,11 +143,11 @@ def pool_backward(x, y, dy, *, kind, kernel, stride, padding, output_size, exclu
     to EVERY input cell of the window equal to the window's maximum (ties all receive it,
     Paddle's rule). Avg: ``dy / divisor`` is spread over the window's in-image cells.
     """
-    kernel, stride, padding, out, plans, counts = _setup(
-        x, kind, kernel, stride, padding, output_size)
+    kernel, stride, padding, out = _setup(x, kind, kernel, stride, padding, output_size)
     planar = len(kernel) == 2
     if planar and kind == "max" and _tiles(x.shape, kernel, stride, padding, out):
         return _max_backward_tiled(x, y, dy, *kernel, xp)
+    counts = _all_counts(x, kernel, stride, padding, out)
     if _global(x.shape, counts):
         dy = dy.astype(x.dtype, copy=False)
         if kind == "max":
@@ -154,11 +160,11 @@ def pool_backward(x, y, dy, *, kind, kernel, stride, padding, output_size, exclu
         return _separable_backward(x, g, kind, kernel, stride, padding, out, xp)
     dx = xp.zeros_like(x)
     if kind == "max":
-        for o, i in _cells(plans):
+        for o, i in _cells(x, kernel, stride, padding, out):
             dx[i] += (x[i] == y[o]) * dy[o]
         return dx
     g = dy / _divisor(x, kernel, counts, exclude_mode, xp)
-    for o, i in _cells(plans):
+    for o, i in _cells(x, kernel, stride, padding, out):
         dx[i] += g[o]
     return dx
 
