@@ -78,3 +78,86 @@ def test_block_plan_covers_every_output_once():
             assert i1 == i0 + 1 or (o0, o1) == (0, out[0])     # a band is of one sample
             seen[i0:i1, o0:o1] += 1
         assert (seen == 1).all()
+
+
+# ------------------------------------------------------------- the data gradient's three methods
+
+from test_conv import TRANSPOSE_CASES, _transpose_data, ref_conv_transpose  # noqa: E402
+
+METHODS = ["col2im", "subpixel", "conv"]
+
+#: more geometries than test_conv's for the phase decomposition: filter smaller than the
+#: stride (phases without taps), padding beyond the filter's reach (cropped phases), dilation
+#: with stride, 1-pixel outputs, groups
+PHASE_CASES = [
+    # N, C, H, W, F, kh, kw, stride, padding, dilation, groups
+    (2, 4, 9, 9, 6, 4, 4, (2, 2), (1, 1), (1, 1), 1),
+    (1, 3, 10, 11, 5, 2, 3, (3, 3), (0, 1), (1, 1), 1),
+    (2, 4, 8, 9, 4, 3, 2, (2, 3), (3, 2), (2, 1), 2),
+    (1, 2, 7, 12, 3, 3, 3, (2, 4), (1, 0), (3, 2), 1),
+    (2, 6, 5, 5, 4, 5, 5, (2, 2), (2, 2), (1, 1), 2),
+    (1, 2, 6, 6, 2, 1, 1, (2, 2), (0, 0), (1, 1), 1),
+    (1, 3, 4, 4, 2, 3, 3, (1, 1), (3, 2), (1, 1), 1),    # padding > k - 1: cropped
+    (2, 4, 9, 8, 4, 3, 3, (1, 1), (2, 1), (2, 1), 4),    # depthwise-like groups, dilation
+]
+
+
+@pytest.fixture(params=METHODS)
+def method(request, monkeypatch):
+    """Force a data-gradient method where it applies ("conv": stride 1, p <= (k-1)*d)."""
+    real = K._data_grad_method
+
+    def forced(geo):
+        if request.param == "conv" and real(geo) != "conv":
+            return real(geo)
+        return request.param
+    monkeypatch.setattr(K, "_data_grad_method", forced)
+    return request.param
+
+
+@pytest.mark.parametrize("case", PHASE_CASES)
+def test_data_gradient_methods_against_reference(case, method, block_bytes):
+    rng = np.random.default_rng(11)
+    ws = Workspace()
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-4)):
+        x, w, dy, a = _conv_data(rng, case, dtype)
+        _, rdx, rdw = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"], a["groups"])
+        for _ in range(2):
+            dx, dw = K.conv_backward(x, w, dy, **a, layout="batch", ws=ws)
+            assert dx.dtype == dtype
+            np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol)
+            np.testing.assert_allclose(dw, rdw, rtol=tol, atol=tol)
+            ws.assert_not_aliased(dx, dw)
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_CASES)
+def test_transposed_forward_methods_against_reference(case, method, block_bytes):
+    x, w, dy, a, out = _transpose_data(np.random.default_rng(12), case)
+    ry, rdx, rdw = ref_conv_transpose(x, w, dy, a["stride"], a["padding"], a["dilation"],
+                                      a["groups"], out)
+    ws = Workspace()
+    for _ in range(2):
+        y = K.conv_transpose_forward(x, w, **a, output_size=out, layout="batch", ws=ws)
+        np.testing.assert_allclose(y, ry, rtol=1e-12, atol=1e-12)
+        dx, dw = K.conv_transpose_backward(x, w, dy, **a, layout="batch", ws=ws)
+        np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dw, rdw, rtol=1e-12, atol=1e-12)
+        ws.assert_not_aliased(y, dx, dw)
+
+
+@pytest.mark.parametrize("method_name", ["col2im", "subpixel"])
+def test_data_gradient_methods_of_a_volume(method_name, monkeypatch):
+    monkeypatch.setattr(K, "_data_grad_method", lambda geo: method_name)
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((2, 4, 5, 6, 7))
+    w = rng.standard_normal((6, 2, 3, 2, 3))
+    a = dict(stride=(2, 1, 3), padding=(1, 0, 2), dilation=(1, 2, 1), groups=2)
+    y = K.conv_forward(x, w, **a, layout="batch")
+    dy = rng.standard_normal(y.shape)
+    monkeypatch.setattr(K, "_data_grad_method", lambda geo: "col2im")
+    want = K.conv_backward(x, w, dy, **a, layout="pixel")[0]
+    monkeypatch.setattr(K, "_data_grad_method", lambda geo: method_name)
+    got = K.conv_backward(x, w, dy, **a, layout="batch", ws=Workspace())[0]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    # and against the forward: <conv(x), dy> is linear in x, so <dx, x> == <y, dy>
+    np.testing.assert_allclose(float((got * x).sum()), float((y * dy).sum()), rtol=1e-10)
