@@ -140,12 +140,15 @@ def test_depthwise_reused_nan_workspace(case):
     assert ws.buffers
 
 
+@pytest.mark.parametrize("weight_bytes", [0, 1 << 30])
 @pytest.mark.parametrize("block_bytes", [1, 200, 3000])
 @pytest.mark.parametrize("case", [CASES[1], CASES[3], CASES[10], CASES[11]])
-def test_depthwise_blocks(case, block_bytes, monkeypatch):
+def test_depthwise_blocks(case, block_bytes, weight_bytes, monkeypatch):
     """Tiny blocks: one row each, parts of a sample's channels, and several samples with a
-    short last block give the reference's results too."""
+    short last block give the reference's results too, with the per-row weights built once
+    or for each block."""
     monkeypatch.setattr(depthwise, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(depthwise, "WEIGHT_BYTES", weight_bytes)
     _check(case, np.float64, ws=Workspace())
 
 
