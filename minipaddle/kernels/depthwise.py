@@ -232,6 +232,8 @@ class _Weights:
 def depthwise_forward(x, w, geo, xp, ws, out):
     """y[n, g*m + j] = sum over offsets of w[g*m + j, 0, offset] * shifted x[n, g], written
     into ``out`` (N, F, *out) and returned."""
+    if geo.n == 0:
+        return out
     plan = _geo_plan(geo)
     m, row = geo.f // geo.g, plan.row
     k, blocks = _blocks(geo.n, geo.g, row * x.dtype.itemsize)
@@ -268,6 +270,9 @@ def depthwise_forward(x, w, geo, xp, ws, out):
 def depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
     """``(dx, dw)`` of ``sum(depthwise_forward(x, w) * dy)``; ``dx`` None unless
     ``need_dx``."""
+    if geo.n == 0:
+        return ((xp.zeros(x.shape, dtype=x.dtype) if need_dx else None),
+                xp.zeros(w.shape, dtype=x.dtype))
     plan = _geo_plan(geo)
     m, row, taps = geo.f // geo.g, plan.row, len(plan.taps)
     k, blocks = _blocks(geo.n, geo.g, row * x.dtype.itemsize)

@@ -228,3 +228,11 @@ def test_depthwise_many_geometries_against_the_im2col_kernel():
         np.testing.assert_allclose(dw[:, 0], rdw[np.arange(c * m), np.arange(c * m) // m],
                                    rtol=1e-10, atol=1e-10, err_msg=label)
         done += 1
+
+
+def test_depthwise_empty_batch():
+    x, w, dy, a = _data(np.random.default_rng(0), (0, 3, (5, 4), 2, (3, 3), (1, 1), (1, 1),
+                                                    (1, 1)))
+    assert conv_forward(x, w, **a).shape == dy.shape
+    dx, dw = conv_backward(x, w, dy, **a)
+    assert dx.shape == x.shape and dw.shape == w.shape and not dw.any()
