@@ -228,7 +228,7 @@ def _ufunc_buffer(xp):
         yield
 
 
-def _setup(x, geo, xp, ws, m):
+def _setup(x, geo, xp, ws):
     """The plan, blocks, and the zero-bordered input phase buffers of a call."""
     plan = _geo_plan(geo)
     blocks = _blocks(geo.n, geo.g, plan.row * x.dtype.itemsize)
@@ -251,7 +251,7 @@ def depthwise_forward(x, w, geo, xp, ws, out):
     if geo.n == 0:
         return out
     m = geo.f // geo.g
-    plan, blocks, rows, bufs = _setup(x, geo, xp, ws, m)
+    plan, blocks, rows, bufs = _setup(x, geo, xp, ws)
     row = plan.row
     wc = _columns(w, geo, plan, m)
     y = _buffer(ws, xp, "dw_y", (rows * row,), x.dtype)
@@ -284,7 +284,7 @@ def depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
         return ((xp.zeros(x.shape, dtype=x.dtype) if need_dx else None),
                 xp.zeros(w.shape, dtype=x.dtype))
     m = geo.f // geo.g
-    plan, blocks, rows, bufs = _setup(x, geo, xp, ws, m)
+    plan, blocks, rows, bufs = _setup(x, geo, xp, ws)
     row, taps = plan.row, len(plan.taps)
     # the output gradient in flat rows, junk cells zero (the interior is rewritten per
     # block), after ``lead`` zeros: the data gradient reads it up to the largest offset back
