@@ -8,7 +8,7 @@ kernel for a depthwise conv) with its checked geometry ``geo`` (the conv module'
 ``ws(tag, shape, dtype)``: the reusable scratch-buffer provider (None: fresh arrays); nothing
 returned aliases one. ``xp``: the array module (NumPy or CuPy).
 
-How it is fast in NumPy: every multiply and add is one call on a long contiguous 1-D run.
+How it is fast in NumPy: every multiply and add is one call over long contiguous runs.
 
 * Flat rows. The padded image of one (sample, channel) is stored flattened, one "row" of
   ``R`` values per (sample, channel), rows back to back. With stride 1, the output pixel
@@ -20,35 +20,47 @@ How it is fast in NumPy: every multiply and add is one call on a long contiguous
   image those before the next image (a 28x28 image with pad 1 takes 29x29 cells, not
   30x30, so 7% fewer junk outputs; :func:`_pitch` says why no input cell leaks into
   another's output).
-  NumPy runs a 2-D strided or broadcasting ufunc at half the rate of a 1-D contiguous one
-  (measured: 7 us vs 13-19 us for 58k float32 values), which is why the shifted 2-D views of
-  the first kernel were slow.
+  NumPy runs a ufunc over strided 2-D views (rows of 28 of every 30 values) at half the
+  rate of one over contiguous values (measured: 13-18 us vs 7 us for 58k float32 values),
+  which is why the shifted 2-D views of the first kernel were slow.
 * Stride > 1: the padded image splits into phases (cells whose index is p mod stride along
   every axis); every tap reads one phase at a unit-stride shift, so the same flat scheme runs
   on each phase's grid.
-* Per-row weights as a full stream: ``weights[j, t]`` holds each row's weight of tap ``t``
-  repeated along the row, built once per call for a sample's channels (a broadcasting
-  multiply by a per-row column runs at the 2-D rate above).
-* Blocks: the rows run in blocks of about ``BLOCK_BYTES`` (padded copy, products, sums and
-  the copy out all stay in the core's L2 cache); a block is whole samples, or part of one
-  sample's channels when a sample is too large.
+* Channel-major rows: a block's rows are ordered (channel, sample), so a channel's rows are
+  one contiguous run and its weight of a tap one scalar: each tap is a broadcasting multiply
+  of the (channels, run) block by a column of weights. NumPy buffers such a ufunc in chunks
+  of its buffer size; with the default 8192 values it ran 1.6x slower than with 2048
+  (``UFUNC_BUFFER``, set for this thread while the kernel runs), at which it is faster than a
+  1-D multiply by a full stream of per-row weights (the first version of this kernel: 0.8x
+  the time, and no weight stream to build).
+* Blocks: the rows run in blocks of about ``BLOCK_BYTES``: every sample of the call (the
+  runtime's chunk of the batch) and a run of channels, or runs of samples of one channel.
 * Backward: the output gradient is copied into the same flat rows with its junk cells zero,
-  so the weight gradient of a tap is one dot product per row (einsum over contiguous rows)
-  and the data gradient is the transposed tap sum: each tap adds ``weight * dy`` shifted into
-  a zeroed flat buffer (per phase), whose interior is copied out.
+  so the weight gradient of a tap is one dot product per channel over its run (a batched
+  ``(1, run) @ (run, 1)`` matmul: BLAS dots, twice as fast as an einsum over rows) and the
+  data gradient is the transposed tap sum, written phase by phase like a forward output
+  from the gradient rows shifted the other way (no zeroed accumulator), whose input cells
+  are copied out.
 
 Non-finite inputs: junk cells multiply real inputs by zero gradients, so an inf or NaN
 anywhere in ``x`` makes the weight gradient NaN (a direct sum would give NaN or inf in most
 taps anyway).
 """
 
+from contextlib import contextmanager
 from functools import lru_cache
 from itertools import product
 
-__all__ = ["depthwise_forward", "depthwise_backward", "BLOCK_BYTES"]
+import numpy as np
 
-#: bytes of padded input rows one block of work holds (its products and sums are as large)
-BLOCK_BYTES = 512 * 1024
+__all__ = ["depthwise_forward", "depthwise_backward", "BLOCK_BYTES", "UFUNC_BUFFER"]
+
+#: bytes of padded input rows one block of work holds (its products and sums are as large;
+#: 0.5 to 4 MB measured within noise of each other for 4 samples of 128x28x28 float32)
+BLOCK_BYTES = 2 * 1024 * 1024
+#: values in NumPy's ufunc buffer while the kernel runs (a broadcasting multiply by a
+#: per-row weight column ran 1.6x slower with the default 8192)
+UFUNC_BUFFER = 2048
 
 
 def _buffer(ws, xp, tag, shape, dtype):
@@ -150,33 +162,27 @@ def _geo_plan(geo):
 
 
 def _blocks(n, g, row_bytes):
-    """Blocks of (samples, channels) of about ``BLOCK_BYTES`` of rows: whole samples when a
-    sample's rows fit, else runs of one sample's channels. Returns (rows per sample of the
-    weight pattern, blocks as (n0, n1, g0, g1))."""
+    """Blocks of (samples, channels) of about ``BLOCK_BYTES`` of rows: every sample of the
+    call and a run of channels, or when one channel's rows are too many, runs of samples of
+    one channel. Returns blocks as (n0, n1, g0, g1), of even sizes."""
     per_block = max(1, BLOCK_BYTES // max(1, row_bytes))
-    if per_block >= g:                  # as few blocks as that allows, of even sizes
-        k = min(n, per_block // g)
-        k = -(-n // -(-n // k))
-        return k, [(a, min(n, a + k), 0, g) for a in range(0, n, k)]
-    size = -(-g // -(-g // per_block))
-    return 1, [(a, a + 1, b, min(g, b + size)) for a in range(n) for b in range(0, g, size)]
+    if per_block >= n:
+        size = -(-g // -(-g // (per_block // n)))
+        return [(0, n, b, min(g, b + size)) for b in range(0, g, size)]
+    size = -(-n // -(-n // per_block))
+    return [(a, min(n, a + size), b, b + 1) for b in range(g) for a in range(0, n, size)]
 
 
-def _grid(buf, nn, gg, plan):
-    """The first rows of a flat buffer viewed as (nn, gg, *grid)."""
-    return buf[:nn * gg * plan.row].reshape(nn, gg, plan.row)[:, :, :_prod(plan.grid)] \
-        .reshape((nn, gg) + plan.grid)
+def _grid(buf, gg, nn, plan):
+    """The first rows of a flat buffer viewed as (gg, nn, *grid)."""
+    return buf[:gg * nn * plan.row].reshape((gg, nn) + plan.grid)
 
 
-def _zero_outside(buf, nn, gg, plan, placement):
-    """Zero every cell of a phase buffer (``nn * gg`` rows and the tail) that the input never
-    writes: along each axis the cells before and after its placement, the end of each row and
-    the tail."""
-    rows = nn * gg * plan.row
-    buf[rows:] = 0
-    flat = buf[:rows].reshape(nn * gg, plan.row)
-    flat[:, _prod(plan.grid):] = 0
-    view = _grid(buf, nn, gg, plan)
+def _zero_outside(buf, gg, nn, plan, placement):
+    """Zero every cell of a phase buffer (``gg * nn`` rows and the tail) that the input never
+    writes: along each axis the cells before and after its placement, and the tail."""
+    buf[gg * nn * plan.row:] = 0
+    view = _grid(buf, gg, nn, plan)
     if placement is None:
         view[...] = 0
         return
@@ -187,14 +193,20 @@ def _zero_outside(buf, nn, gg, plan, placement):
         lead += (slice(None),)
 
 
+def _channels_first(a):
+    """(N, C, ...) as a (C, N, ...) view."""
+    return a.swapaxes(0, 1)
+
+
 def _fill(bufs, x_block, plan):
-    """Copy a block of the input (nn, gg, *image) into the interior of each phase buffer."""
+    """Copy a block of the input (nn, gg, *image) into the interior of each phase buffer,
+    channel by channel: rows (g, n)."""
     nn, gg = x_block.shape[:2]
     for buf, placement in zip(bufs, plan.phases):
         if placement is not None:
             inner = tuple(slice(j0, j1) for j0, j1, _ in placement)
-            _grid(buf, nn, gg, plan)[(Ellipsis,) + inner] = \
-                x_block[(Ellipsis,) + tuple(s for _, _, s in placement)]
+            _grid(buf, gg, nn, plan)[(Ellipsis,) + inner] = _channels_first(
+                x_block[(Ellipsis,) + tuple(s for _, _, s in placement)])
 
 
 def _phase_buffers(ws, xp, tag, plan, rows, dtype):
@@ -204,121 +216,136 @@ def _phase_buffers(ws, xp, tag, plan, rows, dtype):
     return [whole[i] for i in range(len(plan.phases))]
 
 
-def _weights(ws, xp, w, geo, plan, k, m):
-    """Per multiplier index and tap, each row's weight repeated along its row, for the rows
-    of ``k`` samples: (M, taps, k * G * R)."""
-    taps = len(plan.taps)
-    wk = w.reshape(geo.g, m, taps)
-    out = _buffer(ws, xp, "dw_weights", (m, taps, k, geo.g, plan.row), w.dtype)
-    out[...] = wk.transpose(1, 2, 0)[:, :, None, :, None]
-    return out.reshape(m, taps, k * geo.g * plan.row)
+@contextmanager
+def _ufunc_buffer(xp):
+    """NumPy's ufunc buffer at ``UFUNC_BUFFER`` values while the kernel runs (in this thread
+    only: NumPy keeps it in a context variable, which ``errstate`` restores)."""
+    if xp is not np:
+        yield
+        return
+    with np.errstate():
+        np.setbufsize(UFUNC_BUFFER)
+        yield
+
+
+def _setup(x, geo, xp, ws):
+    """The plan, blocks, and the zero-bordered input phase buffers of a call."""
+    plan = _geo_plan(geo)
+    blocks = _blocks(geo.n, geo.g, plan.row * x.dtype.itemsize)
+    gb, nb = blocks[0][3] - blocks[0][2], blocks[0][1] - blocks[0][0]
+    bufs = _phase_buffers(ws, xp, "dw_x", plan, gb * nb, x.dtype)
+    for buf, placement in zip(bufs, plan.phases):
+        _zero_outside(buf, gb, nb, plan, placement)
+    return plan, blocks, gb * nb, bufs
+
+
+def _columns(w, geo, plan, m):
+    """The weights as (M, taps, G, 1): per multiplier index and tap, a column of the
+    channels' weights to broadcast along their rows."""
+    return w.reshape(geo.g, m, len(plan.taps)).transpose(1, 2, 0)[:, :, :, None]
 
 
 def depthwise_forward(x, w, geo, xp, ws, out):
     """y[n, g*m + j] = sum over offsets of w[g*m + j, 0, offset] * shifted x[n, g], written
     into ``out`` (N, F, *out) and returned."""
-    plan = _geo_plan(geo)
-    m, row = geo.f // geo.g, plan.row
-    k, blocks = _blocks(geo.n, geo.g, row * x.dtype.itemsize)
-    nb, gb = blocks[0][1] - blocks[0][0], blocks[0][3] - blocks[0][2]
-    rows = nb * gb
-    bufs = _phase_buffers(ws, xp, "dw_x", plan, rows, x.dtype)
-    for buf, placement in zip(bufs, plan.phases):
-        _zero_outside(buf, nb, gb, plan, placement)
-    weights = _weights(ws, xp, w, geo, plan, k, m)
+    if geo.n == 0:
+        return out
+    m = geo.f // geo.g
+    plan, blocks, rows, bufs = _setup(x, geo, xp, ws)
+    row = plan.row
+    wc = _columns(w, geo, plan, m)
     y = _buffer(ws, xp, "dw_y", (rows * row,), x.dtype)
     tmp = _buffer(ws, xp, "dw_tmp", (rows * row,), x.dtype)
     y6 = out.reshape((geo.n, geo.g, m) + geo.out)
-    for n0, n1, g0, g1 in blocks:
-        nn, gg = n1 - n0, g1 - g0
-        size = nn * gg * row
-        _fill(bufs, x[n0:n1, g0:g1], plan)
-        wstart = g0 * row
-        yb, tb = y[:size], tmp[:size]
-        for j in range(m):
-            for i, (slot, off) in enumerate(plan.taps):
-                wt = weights[j, i, wstart:wstart + size]
-                src = bufs[slot][off:off + size]
-                if i == 0:
-                    xp.multiply(src, wt, out=yb)
-                else:
-                    xp.multiply(src, wt, out=tb)
-                    xp.add(yb, tb, out=yb)
-            view = yb.reshape(nn, gg, row)[:, :, :plan.length].reshape(
-                (nn, gg, geo.out[0]) + plan.grid[1:])
-            y6[n0:n1, g0:g1, j] = view[plan.outputs]
+    with _ufunc_buffer(xp):
+        for n0, n1, g0, g1 in blocks:
+            nn, gg = n1 - n0, g1 - g0
+            size = gg * nn * row
+            _fill(bufs, x[n0:n1, g0:g1], plan)
+            yb, tb = y[:size].reshape(gg, nn * row), tmp[:size].reshape(gg, nn * row)
+            for j in range(m):
+                for i, (slot, off) in enumerate(plan.taps):
+                    src = bufs[slot][off:off + size].reshape(gg, nn * row)
+                    if i == 0:
+                        xp.multiply(src, wc[j, i, g0:g1], out=yb)
+                    else:
+                        xp.multiply(src, wc[j, i, g0:g1], out=tb)
+                        xp.add(y[:size], tmp[:size], out=y[:size])
+                view = y[:size].reshape(gg, nn, row)[:, :, :plan.length].reshape(
+                    (gg, nn, geo.out[0]) + plan.grid[1:])
+                _channels_first(y6[n0:n1, g0:g1, j])[...] = view[plan.outputs]
     return out
 
 
 def depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
     """``(dx, dw)`` of ``sum(depthwise_forward(x, w) * dy)``; ``dx`` None unless
     ``need_dx``."""
-    plan = _geo_plan(geo)
-    m, row, taps = geo.f // geo.g, plan.row, len(plan.taps)
-    k, blocks = _blocks(geo.n, geo.g, row * x.dtype.itemsize)
-    nb, gb = blocks[0][1] - blocks[0][0], blocks[0][3] - blocks[0][2]
-    rows = nb * gb
-    bufs = _phase_buffers(ws, xp, "dw_x", plan, rows, x.dtype)
-    for buf, placement in zip(bufs, plan.phases):
-        _zero_outside(buf, nb, gb, plan, placement)
+    if geo.n == 0:
+        return ((xp.zeros(x.shape, dtype=x.dtype) if need_dx else None),
+                xp.zeros(w.shape, dtype=x.dtype))
+    m = geo.f // geo.g
+    plan, blocks, rows, bufs = _setup(x, geo, xp, ws)
+    row, taps = plan.row, len(plan.taps)
     # the output gradient in flat rows, junk cells zero (the interior is rewritten per
     # block), after ``lead`` zeros: the data gradient reads it up to the largest offset back
     lead = max(off for _, off in plan.taps)
     dyf = _buffer(ws, xp, "dw_dy", (m, lead + rows * row), x.dtype)
     dyf[...] = 0
     dy6 = dy.reshape((geo.n, geo.g, m) + geo.out)
-    dw = xp.zeros((geo.g, m, taps), dtype=x.dtype)
-    dots = _buffer(ws, xp, "dw_dots", (m, taps, rows), x.dtype)
+    dw = xp.zeros((m, taps, geo.g), dtype=x.dtype)
+    dots = _buffer(ws, xp, "dw_dots", (rows,), x.dtype)
+    dx = None
     if need_dx:
-        weights = _weights(ws, xp, w, geo, plan, k, m)
+        wc = _columns(w, geo, plan, m)
         acc = _phase_buffers(ws, xp, "dw_dx", plan, rows, x.dtype)
         tmp = _buffer(ws, xp, "dw_tmp", (rows * row,), x.dtype)
         dx = xp.empty(x.shape, dtype=x.dtype)
         for sl in plan.unread:
             dx[(slice(None), slice(None)) + sl] = 0
-    for n0, n1, g0, g1 in blocks:
-        nn, gg = n1 - n0, g1 - g0
-        size = nn * gg * row
-        _fill(bufs, x[n0:n1, g0:g1], plan)
-        for j in range(m):
-            d = dyf[j, lead:lead + size]
-            view = d.reshape(nn, gg, row)[:, :, :plan.length].reshape(
-                (nn, gg, geo.out[0]) + plan.grid[1:])
-            view[plan.outputs] = dy6[n0:n1, g0:g1, j]
-            # a dot product per row and tap: batched (1, R) @ (R, 1) products run as BLAS
-            # dots (an einsum over rows took twice as long)
-            d3 = d.reshape(nn * gg, row, 1)
-            for i, (slot, off) in enumerate(plan.taps):
-                xp.matmul(bufs[slot][off:off + size].reshape(nn * gg, 1, row), d3,
-                          out=dots[j, i, :nn * gg].reshape(nn * gg, 1, 1))
-        part = dots[:, :, :nn * gg].reshape(m, taps, nn, gg).sum(axis=2)   # (M, taps, gg)
-        dw[g0:g1] += part.transpose(2, 0, 1)
-        if need_dx:
-            _data_grad_block(acc, dyf, weights, plan, m, size, g0 * row, lead, tmp, xp)
-            dxb = dx[n0:n1, g0:g1]
-            for a, placement in zip(acc, plan.phases):
-                if placement is not None:
-                    inner = tuple(slice(j0, j1) for j0, j1, _ in placement)
-                    dxb[(Ellipsis,) + tuple(s for _, _, s in placement)] = \
-                        _grid(a, nn, gg, plan)[(Ellipsis,) + inner]
-    return (dx if need_dx else None), dw.reshape(w.shape)
+    with _ufunc_buffer(xp):
+        for n0, n1, g0, g1 in blocks:
+            nn, gg = n1 - n0, g1 - g0
+            size = gg * nn * row
+            _fill(bufs, x[n0:n1, g0:g1], plan)
+            for j in range(m):
+                d = dyf[j, lead:lead + size]
+                view = d.reshape(gg, nn, row)[:, :, :plan.length].reshape(
+                    (gg, nn, geo.out[0]) + plan.grid[1:])
+                view[plan.outputs] = _channels_first(dy6[n0:n1, g0:g1, j])
+                # per channel and tap one dot product over the channel's rows: a batched
+                # (1, nn*R) @ (nn*R, 1) matmul runs BLAS dots (an einsum took twice as long)
+                d3 = d.reshape(gg, nn * row, 1)
+                for i, (slot, off) in enumerate(plan.taps):
+                    xp.matmul(bufs[slot][off:off + size].reshape(gg, 1, nn * row), d3,
+                              out=dots[:gg].reshape(gg, 1, 1))
+                    dw[j, i, g0:g1] += dots[:gg]
+            if need_dx:
+                _data_grad_block(acc, dyf, wc[:, :, g0:g1], plan, m, (gg, nn * row), lead,
+                                 tmp, xp)
+                dxb = _channels_first(dx[n0:n1, g0:g1])
+                for a, placement in zip(acc, plan.phases):
+                    if placement is not None:
+                        inner = tuple(slice(j0, j1) for j0, j1, _ in placement)
+                        dxb[(Ellipsis,) + tuple(s for _, _, s in placement)] = \
+                            _grid(a, gg, nn, plan)[(Ellipsis,) + inner]
+    return dx, dw.transpose(2, 0, 1).reshape(w.shape)
 
 
-def _data_grad_block(acc, dyf, weights, plan, m, size, wstart, lead, tmp, xp):
+def _data_grad_block(acc, dyf, wc, plan, m, shape, lead, tmp, xp):
     """The transposed tap sum of one block, phase by phase: a padded cell ``c`` of a phase
     gets ``w[tap] * dy[c - offset(tap)]`` from each tap that reads the phase, so each phase's
     rows are written like a forward output, reading the gradient rows shifted back (the
     zeros before a row and after its outputs stand in for gradients outside the image)."""
-    tb = tmp[:size]
+    size = shape[0] * shape[1]
+    tb = tmp[:size].reshape(shape)
     first = [True] * len(acc)
     for j in range(m):
         for i, (slot, off) in enumerate(plan.taps):
-            src = dyf[j, lead - off:lead - off + size]
-            wt = weights[j, i, wstart:wstart + size]
+            src = dyf[j, lead - off:lead - off + size].reshape(shape)
             dst = acc[slot][:size]
             if first[slot]:
-                xp.multiply(src, wt, out=dst)
+                xp.multiply(src, wc[j, i], out=dst.reshape(shape))
                 first[slot] = False
             else:
-                xp.multiply(src, wt, out=tb)
-                xp.add(dst, tb, out=dst)
+                xp.multiply(src, wc[j, i], out=tb)
+                xp.add(dst, tmp[:size], out=dst)

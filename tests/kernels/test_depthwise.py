@@ -140,20 +140,26 @@ def test_depthwise_reused_nan_workspace(case):
     assert ws.buffers
 
 
+@pytest.mark.parametrize("ufunc_buffer", [16, 8192])
 @pytest.mark.parametrize("block_bytes", [1, 200, 3000])
 @pytest.mark.parametrize("case", [CASES[1], CASES[3], CASES[10], CASES[11]])
-def test_depthwise_blocks(case, block_bytes, monkeypatch):
-    """Tiny blocks: one row each, parts of a sample's channels, and several samples with a
-    short last block give the reference's results too."""
+def test_depthwise_blocks(case, block_bytes, ufunc_buffer, monkeypatch):
+    """Tiny blocks: one row each, runs of samples of one channel, runs of channels with a
+    short last block give the reference's results too, at any ufunc buffer size."""
     monkeypatch.setattr(depthwise, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(depthwise, "UFUNC_BUFFER", ufunc_buffer)
     _check(case, np.float64, ws=Workspace())
 
 
-def test_depthwise_blocks_of_samples_with_a_short_last_block(monkeypatch):
-    case = (5, 2, (4, 4), 2, (3, 3), (1, 1), (1, 1), (1, 1))
-    plan = depthwise._plan((4, 4), (3, 3), (4, 4), (1, 1), (1, 1), (1, 1))
-    monkeypatch.setattr(depthwise, "BLOCK_BYTES", 2 * 2 * plan.row * 8)   # 2 samples a block
-    assert depthwise._blocks(5, 2, plan.row * 8)[1][-1] == (4, 5, 0, 2)
+@pytest.mark.parametrize("case,rows,last", [
+    ((5, 2, (4, 4), 2, (3, 3), (1, 1), (1, 1), (1, 1)), 2, (4, 5, 1, 2)),   # runs of samples
+    ((2, 3, (4, 4), 2, (3, 3), (1, 1), (1, 1), (1, 1)), 4, (0, 2, 2, 3)),   # runs of channels
+])
+def test_depthwise_blocks_with_a_short_last_block(case, rows, last, monkeypatch):
+    n, c, image = case[:3]
+    plan = depthwise._plan(image, (3, 3), image, (1, 1), (1, 1), (1, 1))
+    monkeypatch.setattr(depthwise, "BLOCK_BYTES", rows * plan.row * 8)
+    assert depthwise._blocks(n, c, plan.row * 8)[-1] == last
     _check(case, np.float64, ws=Workspace())
 
 
@@ -225,3 +231,11 @@ def test_depthwise_many_geometries_against_the_im2col_kernel():
         np.testing.assert_allclose(dw[:, 0], rdw[np.arange(c * m), np.arange(c * m) // m],
                                    rtol=1e-10, atol=1e-10, err_msg=label)
         done += 1
+
+
+def test_depthwise_empty_batch():
+    x, w, dy, a = _data(np.random.default_rng(0), (0, 3, (5, 4), 2, (3, 3), (1, 1), (1, 1),
+                                                    (1, 1)))
+    assert conv_forward(x, w, **a).shape == dy.shape
+    dx, dw = conv_backward(x, w, dy, **a)
+    assert dx.shape == x.shape and dw.shape == w.shape and not dw.any()
