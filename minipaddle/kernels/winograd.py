@@ -40,6 +40,7 @@ __all__ = [
     "winograd_pays",
     "winograd_weight_grad",
     "WINOGRAD_MIN_CHANNELS",
+    "WINOGRAD_MIN_WORK",
     "winograd_weight",
     "winograd_forward",
     "winograd_input_shape",
@@ -52,6 +53,8 @@ __all__ = [
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
 #: :func:`winograd_pays`: a conv runs Winograd from this many input and output channels
 WINOGRAD_MIN_CHANNELS = 16
+#: :func:`winograd_pays`: ... and from this many channels x filters x output pixels
+WINOGRAD_MIN_WORK = 2 ** 17
 #: :func:`winograd_chunk_values`: convs with at most this many input and output channels
 #: run in batch chunks ``WINOGRAD_SMALL_CHUNK_DIVISOR`` times smaller
 WINOGRAD_SMALL_CHANNELS = 32
@@ -67,10 +70,14 @@ def winograd_applies(filter_size, stride, dilation, groups) -> bool:
 
 def winograd_pays(channels, filters, out_hw) -> bool:
     """The size rule: whether Winograd beats im2col + GEMM for a conv it applies to, from
-    measurements of compiled networks (docs/runtime.md): enough channels that the GEMMs,
-    not the memory-bound transforms, dominate (``out_hw`` does not enter the rule: 4x4 to
-    32x32 maps all won)."""
-    return channels >= WINOGRAD_MIN_CHANNELS and filters >= WINOGRAD_MIN_CHANNELS
+    paired measurements in compiled networks (docs/runtime.md): enough channels that the
+    GEMMs, not the memory-bound transforms, dominate, and enough work per sample
+    (channels x filters x output pixels) that the fixed cost of its passes does not."""
+    pixels = 1
+    for size in out_hw:
+        pixels *= size
+    return (channels >= WINOGRAD_MIN_CHANNELS and filters >= WINOGRAD_MIN_CHANNELS
+            and channels * filters * pixels >= WINOGRAD_MIN_WORK)
 
 
 def _tiles(image, padding):

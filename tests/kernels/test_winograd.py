@@ -98,6 +98,14 @@ def test_non_contiguous_input_and_gradient():
     np.testing.assert_allclose(dw, rdw, atol=1e-12)
 
 
+def test_size_rule():
+    assert WG.winograd_pays(64, 64, (32, 32)) and WG.winograd_pays(512, 512, (4, 4))
+    assert WG.winograd_pays(16, 16, (32, 32))           # resnet_cifar's first stage
+    assert not WG.winograd_pays(3, 64, (32, 32))        # too few input channels
+    assert not WG.winograd_pays(64, 8, (32, 32))        # too few filters
+    assert not WG.winograd_pays(16, 32, (4, 4))         # too little work per sample
+
+
 def test_applies_only_to_3x3_stride_1_ungrouped():
     assert winograd_applies((3, 3), (1, 1), (1, 1), 1)
     assert not winograd_applies((3, 3), (2, 2), (1, 1), 1)
@@ -134,6 +142,7 @@ def test_network_runs_winograd_where_the_rule_says(monkeypatch):
     net = mp.compile(model_of(_network), dtype="float32")
     assert all(net.layers[n].layout != "winograd" for n in ("c1", "c2", "c3"))
     monkeypatch.setattr(WG, "WINOGRAD_MIN_CHANNELS", 1)
+    monkeypatch.setattr(WG, "WINOGRAD_MIN_WORK", 0)
     net = mp.compile(model_of(_network), dtype="float32")
     for n in ("c1", "c2", "c3"):
         assert net.layers[n].layout == "winograd"
@@ -144,6 +153,7 @@ def test_network_gradients_float64(monkeypatch):
     from tests.runtime.gradcheck import check_network_gradients
 
     monkeypatch.setattr(WG, "WINOGRAD_MIN_CHANNELS", 1)
+    monkeypatch.setattr(WG, "WINOGRAD_MIN_WORK", 0)
     net = mp.compile(model_of(_network), dtype="float64", seed=1)
     assert net.layers["c2"].layout == "winograd"
     feed = {"x": np.random.default_rng(2).uniform(-1, 1, size=(3, 3 * 7 * 6))}
@@ -157,6 +167,7 @@ def test_network_matches_im2col(monkeypatch):
     results = []
     for minimum in (10 ** 9, 1):
         monkeypatch.setattr(WG, "WINOGRAD_MIN_CHANNELS", minimum)
+        monkeypatch.setattr(WG, "WINOGRAD_MIN_WORK", 0)
         net = mp.compile(model_of(_network), dtype="float64", seed=1)
         out = net.forward(feed, training=True)
         seeds = {k: np.ones_like(v) for k, v in out.items()}
