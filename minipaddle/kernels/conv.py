@@ -910,18 +910,26 @@ def _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, la
 
 
 def conv_transpose_forward(x, w, *, stride, padding, dilation, groups, output_size,
-                           layout=None, ws=None, xp=np):
+                           layout=None, ws=None, xp=np, out=None):
     """Transposed convolution (Paddle's exconvt, deconv3d) of ``x`` (N, C, *image) with ``w``
     (C, F/groups, *filter) to ``y`` (N, F, *out), ``out = output_size`` (None: the formula
-    ``(size-1)*s + (k-1)*d + 1 - 2*p`` per axis). Returns ``x.dtype``, without bias."""
+    ``(size-1)*s + (k-1)*d + 1 - 2*p`` per axis). Returns ``x.dtype``, without bias, written
+    into ``out`` when given."""
     _check_rank(x, ("w", w))
     x, w = _same_dtype(xp, x, w)
     geo = _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, layout)
+    shape = (geo.n, geo.c) + geo.image
+    if out is not None and tuple(out.shape) != shape:
+        raise ValueError(f"conv_transpose: out has shape {tuple(out.shape)}, expected {shape}")
     if geo.layout == "batch":
-        y = xp.empty((geo.n, geo.c) + geo.image, dtype=x.dtype)
+        y = out if out is not None and out.flags.c_contiguous else xp.empty(shape, x.dtype)
         _data_grad_batch(geo, w, xp.ascontiguousarray(x), y, xp, ws)
+    else:
+        y = _data_grad(w, _output_side(x, geo, xp), geo, xp, ws)
+    if out is None or y is out:
         return y
-    return _data_grad(w, _output_side(x, geo, xp), geo, xp, ws)
+    out[...] = y
+    return out
 
 
 def conv_transpose_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True,

@@ -161,3 +161,18 @@ def test_data_gradient_methods_of_a_volume(method_name, monkeypatch):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     # and against the forward: <conv(x), dy> is linear in x, so <dx, x> == <y, dy>
     np.testing.assert_allclose(float((got * x).sum()), float((y * dy).sum()), rtol=1e-10)
+
+
+@pytest.mark.parametrize("layout", ["batch", "pixel"])
+def test_transposed_forward_writes_into_out(layout):
+    x, w, _, a, out = _transpose_data(np.random.default_rng(14), TRANSPOSE_CASES[1])
+    want = K.conv_transpose_forward(x, w, **a, output_size=out, layout=layout)
+    target = np.full(want.shape, np.nan)
+    assert K.conv_transpose_forward(x, w, **a, output_size=out, layout=layout,
+                                    out=target) is target
+    np.testing.assert_array_equal(target, want)
+    strided = np.full(want.shape[:-1] + (2 * want.shape[-1],), np.nan)[..., ::2]
+    K.conv_transpose_forward(x, w, **a, output_size=out, layout=layout, out=strided)
+    np.testing.assert_array_equal(strided, want)
+    with pytest.raises(ValueError, match="out has shape"):
+        K.conv_transpose_forward(x, w, **a, output_size=out, layout=layout, out=target[:, :1])
