@@ -215,10 +215,13 @@ class _Geometry:
         other.n = n
         return other
 
-    def blocks(self, itemsize, col2im=False):
+    def blocks(self, itemsize, xp, col2im=False):
         """The "batch" layout's blocks, ``(i0, i1, o0, o1)``: :func:`_block_plan`. A block that
         runs col2im (one add per kernel offset) is made larger for a larger filter, so that
-        the per-call cost of those adds stays small against the block's GEMM."""
+        the per-call cost of those adds stays small against the block's GEMM. Off the CPU
+        (``xp`` not NumPy) the whole batch is one block: a GPU wants few large launches."""
+        if xp is not np:
+            return ((0, self.n, 0, self.out[0]),)
         size = BLOCK_BYTES * (max(1, self.taps // COL2IM_TAPS) if col2im else 1)
         return _block_plan(self.n, self.c * self.taps, self.out, itemsize, size)
 
@@ -576,7 +579,7 @@ def _run_blocks(geo, xp, ws, dtype, w, *, x=None, columns=None, y=None, d=None,
     kept = None if columns is None else columns.reshape(geo.n, g, k, out0, line)
     need_cols = y is not None or want_dw
     dw = img = pad = None
-    for i0, i1, o0, o1 in geo.blocks(dtype.itemsize, dx is not None):
+    for i0, i1, o0, o1 in geo.blocks(dtype.itemsize, xp, dx is not None):
         m, h = i1 - i0, o1 - o0
         whole = o0 == 0 and o1 == out0
         if need_cols:
@@ -734,7 +737,7 @@ def _subpixel_data_grad(geo, w, d, dx, xp, ws):
             for us, t in zip(product(*[range(len(a)) for a in taps]), product(*taps)))
         plans.append((dest, shifts, length, counts, None))
         per_sample = max(per_sample, geo.f * _pixels(padded) * d.dtype.itemsize)
-    step = max(1, BLOCK_BYTES // per_sample)
+    step = max(1, BLOCK_BYTES // per_sample) if xp is np else geo.n
     item = d.dtype.itemsize
     for i0 in range(0, geo.n, step):
         i1 = min(geo.n, i0 + step)

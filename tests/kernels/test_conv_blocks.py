@@ -176,3 +176,28 @@ def test_transposed_forward_writes_into_out(layout):
     np.testing.assert_array_equal(strided, want)
     with pytest.raises(ValueError, match="out has shape"):
         K.conv_transpose_forward(x, w, **a, output_size=out, layout=layout, out=target[:, :1])
+
+
+def test_an_array_module_other_than_numpy_runs_the_batch_in_one_block():
+    """Off the CPU (CuPy) the batch layout runs one block: same results, and the block plan
+    is the whole batch. A copy of NumPy's namespace stands in for the other module."""
+    import types
+    other = types.ModuleType("other_numpy")
+    other.__dict__.update(np.__dict__)
+    rng = np.random.default_rng(21)
+    for case in CASES_2D + PHASE_CASES[:3]:
+        x, w, dy, a = _conv_data(rng, case)
+        geo = K._conv_geometry(x, w, a["stride"], a["padding"], a["dilation"], a["groups"],
+                               "batch")
+        assert geo.blocks(8, other) == ((0, x.shape[0], 0, geo.out[0]),)
+        for xp in (np, other):
+            y = K.conv_forward(x, w, **a, layout="batch", xp=xp)
+            dx, dw = K.conv_backward(x, w, dy, **a, layout="batch", xp=xp)
+            yt = K.conv_transpose_forward(dy, w, **a, output_size=x.shape[2:], layout="batch",
+                                          xp=xp)
+            if xp is np:
+                want = (y, dx, dw, yt)
+            else:
+                for got, ref in zip((y, dx, dw, yt), want):
+                    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(yt, dx, rtol=1e-12, atol=1e-12)
