@@ -65,9 +65,10 @@ __all__ = [
 #: output pixels per image from which the "batch" column layout is chosen
 BATCH_LAYOUT_MIN_PIXELS = 512
 #: bytes of im2col columns the "batch" layout copies and multiplies in one block (a few
-#: samples, or a band of output rows of one sample): about half of a core's L2 cache, so that
-#: the GEMM reads the columns from cache right after the copy wrote them
-BLOCK_BYTES = 768 * 1024
+#: samples, or a band of output rows of one sample), so that the GEMM reads the columns from
+#: cache right after the copy wrote them. 768 KB, 1.5 MB, 2 MB and 4 MB measured: 2 MB as fast
+#: as the best on every bench layer, and fewer calls on small ones (LeNet's conv1)
+BLOCK_BYTES = 2 * 1024 * 1024
 #: kernel offsets a block of BLOCK_BYTES pays col2im adds for (more: a larger block)
 COL2IM_TAPS = 9
 _LAYOUTS = ("batch", "pixel")
@@ -628,23 +629,24 @@ def _run_blocks(geo, xp, ws, dtype, w, *, x=None, columns=None, y=None, d=None,
     return dw.transpose(0, 2, 1).reshape((geo.f, cg) + geo.filter)
 
 
-#: a strided conv's data gradient runs as prod(stride) stride-1 convs (one per phase of the
-#: image) when its output side has at most this many channels per input-side channel (the
-#: phases' columns hold about F/C times the values of col2im's column gradient)
-SUBPIXEL_MAX_CHANNEL_RATIO = 2
+#: a data gradient runs as convolutions of the output side (the flipped conv for stride 1,
+#: one conv per image phase for larger strides) when the output side has at most this many
+#: channels per image-side channel: those read about F/C times the values that col2im's column
+#: gradient holds (LeNet's conv1, 1 -> 20 channels, took 4x as long as by col2im)
+GRADIENT_AS_CONV_MAX_RATIO = 2
 
 
 def _data_grad_method(geo):
     """How the "batch" layout computes a data gradient (a transposed conv's forward):
     "conv" (:func:`_gradient_as_conv`), "subpixel" (:func:`_subpixel_data_grad`) or
     "col2im" (W^T @ d, then col2im, in :func:`_run_blocks`)."""
+    if geo.f > GRADIENT_AS_CONV_MAX_RATIO * geo.c:
+        return "col2im"
     if all(s == 1 for s in geo.stride):
         if all((k - 1) * d >= p for k, d, p in zip(geo.filter, geo.dilation, geo.padding)):
             return "conv"
         return "col2im"
-    if geo.f <= SUBPIXEL_MAX_CHANNEL_RATIO * geo.c:
-        return "subpixel"
-    return "col2im"
+    return "subpixel"
 
 
 def _data_grad_batch(geo, w, d, dx, xp, ws):
