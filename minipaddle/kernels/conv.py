@@ -375,14 +375,12 @@ def _output_side(d, geo, xp):
 
 
 def _weight_grad(d, cols, geo, xp):
-    """``d @ cols^T`` per group (summed over the batch, in a fixed order), shaped as the
+    """The "pixel" layout's weight gradient ``d @ cols^T`` per group, computed as its
+    transpose ``cols @ d^T`` (the faster GEMM form, see :func:`_run_blocks`), shaped as the
     weight (F, C/G, *filter); ``d`` in :func:`_output_side` form."""
-    if geo.layout == "batch":
-        per_sample = xp.matmul(d, cols.transpose(0, 1, 3, 2))   # (N, G, F/G, K)
-        dw = per_sample.sum(axis=0)
-    else:
-        dw = xp.matmul(d, cols.transpose(0, 2, 1))               # (G, F/G, K)
-    return dw.reshape((geo.f, geo.c // geo.g) + geo.filter)
+    dw = xp.matmul(cols, d.transpose(0, 2, 1))                   # (G, K, F/G)
+    return xp.ascontiguousarray(dw.transpose(0, 2, 1)).reshape(
+        (geo.f, geo.c // geo.g) + geo.filter)
 
 
 def _data_grad(w, d, geo, xp, ws=None):
@@ -626,7 +624,7 @@ def _run_blocks(geo, xp, ws, dtype, w, *, x=None, columns=None, y=None, d=None,
             dx[i0:i1] = pad.reshape((m, geo.c) + geo.padded)[(every, every) + geo.interior]
     if dw is None:
         return None
-    return dw.transpose(0, 2, 1).reshape((geo.f, cg) + geo.filter)
+    return xp.ascontiguousarray(dw.transpose(0, 2, 1)).reshape((geo.f, cg) + geo.filter)
 
 
 #: a data gradient runs as convolutions of the output side (the flipped conv for stride 1,

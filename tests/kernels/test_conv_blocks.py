@@ -203,3 +203,12 @@ def test_an_array_module_other_than_numpy_runs_the_batch_in_one_block():
                 for got, ref in zip((y, dx, dw, yt), want):
                     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(yt, dx, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["batch", "pixel"])
+def test_gradients_are_contiguous(layout, block_bytes):
+    x, w, dy, a = _conv_data(np.random.default_rng(22), CASES_2D[1])
+    dx, dw = K.conv_backward(x, w, dy, **a, layout=layout)
+    assert dx.flags.c_contiguous and dw.flags.c_contiguous
+    dx, dw = K.conv_transpose_backward(dy, w, x, **a, layout=layout)
+    assert dx.flags.c_contiguous and dw.flags.c_contiguous
