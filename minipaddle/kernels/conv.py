@@ -71,9 +71,10 @@ __all__ = [
 #: :func:`conv_algorithm` is not told the filters and image sizes
 BATCH_LAYOUT_MIN_PIXELS = 512
 #: bytes of im2col columns the "batch" layout copies and multiplies in one block (a few
-#: samples, or a band of output rows of one sample): about half of a core's L2 cache, so that
-#: the GEMM reads the columns from cache right after the copy wrote them
-BLOCK_BYTES = 768 * 1024
+#: samples, or a band of output rows of one sample), so that the GEMM reads the columns from
+#: cache right after the copy wrote them. 768 KB, 1.5 MB, 2 MB and 4 MB measured: 2 MB as fast
+#: as the best on every bench layer, and fewer calls on small ones (LeNet's conv1)
+BLOCK_BYTES = 2 * 1024 * 1024
 #: kernel offsets a block of BLOCK_BYTES pays col2im adds for (more: a larger block)
 COL2IM_TAPS = 9
 _LAYOUTS = ("batch", "pixel")
@@ -240,10 +241,13 @@ class _Geometry:
         other.n = n
         return other
 
-    def blocks(self, itemsize, col2im=False):
+    def blocks(self, itemsize, xp, col2im=False):
         """The "batch" layout's blocks, ``(i0, i1, o0, o1)``: :func:`_block_plan`. A block that
         runs col2im (one add per kernel offset) is made larger for a larger filter, so that
-        the per-call cost of those adds stays small against the block's GEMM."""
+        the per-call cost of those adds stays small against the block's GEMM. Off the CPU
+        (``xp`` not NumPy) the whole batch is one block: a GPU wants few large launches."""
+        if xp is not np:
+            return ((0, self.n, 0, self.out[0]),)
         size = BLOCK_BYTES * (max(1, self.taps // COL2IM_TAPS) if col2im else 1)
         return _block_plan(self.n, self.c * self.taps, self.out, itemsize, size)
 
@@ -396,14 +400,12 @@ def _output_side(d, geo, xp):
 
 
 def _weight_grad(d, cols, geo, xp):
-    """``d @ cols^T`` per group (summed over the batch, in a fixed order), shaped as the
+    """The "pixel" layout's weight gradient ``d @ cols^T`` per group, computed as its
+    transpose ``cols @ d^T`` (the faster GEMM form, see :func:`_run_blocks`), shaped as the
     weight (F, C/G, *filter); ``d`` in :func:`_output_side` form."""
-    if geo.layout == "batch":
-        per_sample = xp.matmul(d, cols.transpose(0, 1, 3, 2))   # (N, G, F/G, K)
-        dw = per_sample.sum(axis=0)
-    else:
-        dw = xp.matmul(d, cols.transpose(0, 2, 1))               # (G, F/G, K)
-    return dw.reshape((geo.f, geo.c // geo.g) + geo.filter)
+    dw = xp.matmul(cols, d.transpose(0, 2, 1))                   # (G, K, F/G)
+    return xp.ascontiguousarray(dw.transpose(0, 2, 1)).reshape(
+        (geo.f, geo.c // geo.g) + geo.filter)
 
 
 def _data_grad(w, d, geo, xp, ws=None):
@@ -546,7 +548,7 @@ def _run_blocks(geo, xp, ws, dtype, w, *, x=None, columns=None, y=None, d=None,
     kept = None if columns is None else columns.reshape(geo.n, g, k, out0, line)
     need_cols = y is not None or want_dw
     dw = img = pad = None
-    for i0, i1, o0, o1 in geo.blocks(dtype.itemsize, dx is not None):
+    for i0, i1, o0, o1 in geo.blocks(dtype.itemsize, xp, dx is not None):
         m, h = i1 - i0, o1 - o0
         whole = o0 == 0 and o1 == out0
         if need_cols:
@@ -592,26 +594,27 @@ def _run_blocks(geo, xp, ws, dtype, w, *, x=None, columns=None, y=None, d=None,
             dx[i0:i1] = pad.reshape((m, geo.c) + geo.padded)[(every, every) + geo.interior]
     if dw is None:
         return None
-    return dw.transpose(0, 2, 1).reshape((geo.f, cg) + geo.filter)
+    return xp.ascontiguousarray(dw.transpose(0, 2, 1)).reshape((geo.f, cg) + geo.filter)
 
 
-#: a strided conv's data gradient runs as prod(stride) stride-1 convs (one per phase of the
-#: image) when its output side has at most this many channels per input-side channel (the
-#: phases' columns hold about F/C times the values of col2im's column gradient)
-SUBPIXEL_MAX_CHANNEL_RATIO = 2
+#: a data gradient runs as convolutions of the output side (the flipped conv for stride 1,
+#: one conv per image phase for larger strides) when the output side has at most this many
+#: channels per image-side channel: those read about F/C times the values that col2im's column
+#: gradient holds (LeNet's conv1, 1 -> 20 channels, took 4x as long as by col2im)
+GRADIENT_AS_CONV_MAX_RATIO = 2
 
 
 def _data_grad_method(geo):
     """How the "batch" layout computes a data gradient (a transposed conv's forward):
     "conv" (:func:`_gradient_as_conv`), "subpixel" (:func:`_subpixel_data_grad`) or
     "col2im" (W^T @ d, then col2im, in :func:`_run_blocks`)."""
+    if geo.f > GRADIENT_AS_CONV_MAX_RATIO * geo.c:
+        return "col2im"
     if all(s == 1 for s in geo.stride):
         if all((k - 1) * d >= p for k, d, p in zip(geo.filter, geo.dilation, geo.padding)):
             return "conv"
         return "col2im"
-    if geo.f <= SUBPIXEL_MAX_CHANNEL_RATIO * geo.c:
-        return "subpixel"
-    return "col2im"
+    return "subpixel"
 
 
 def _data_grad_batch(geo, w, d, dx, xp, ws):
@@ -704,7 +707,7 @@ def _subpixel_data_grad(geo, w, d, dx, xp, ws):
             for us, t in zip(product(*[range(len(a)) for a in taps]), product(*taps)))
         plans.append((dest, shifts, length, counts, None))
         per_sample = max(per_sample, geo.f * _pixels(padded) * d.dtype.itemsize)
-    step = max(1, BLOCK_BYTES // per_sample)
+    step = max(1, BLOCK_BYTES // per_sample) if xp is np else geo.n
     item = d.dtype.itemsize
     for i0 in range(0, geo.n, step):
         i1 = min(geo.n, i0 + step)
@@ -880,18 +883,26 @@ def _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, la
 
 
 def conv_transpose_forward(x, w, *, stride, padding, dilation, groups, output_size,
-                           layout=None, ws=None, xp=np):
+                           layout=None, ws=None, xp=np, out=None):
     """Transposed convolution (Paddle's exconvt, deconv3d) of ``x`` (N, C, *image) with ``w``
     (C, F/groups, *filter) to ``y`` (N, F, *out), ``out = output_size`` (None: the formula
-    ``(size-1)*s + (k-1)*d + 1 - 2*p`` per axis). Returns ``x.dtype``, without bias."""
+    ``(size-1)*s + (k-1)*d + 1 - 2*p`` per axis). Returns ``x.dtype``, without bias, written
+    into ``out`` when given."""
     _check_rank(x, ("w", w))
     x, w = _same_dtype(xp, x, w)
     geo = _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, layout)
+    shape = (geo.n, geo.c) + geo.image
+    if out is not None and tuple(out.shape) != shape:
+        raise ValueError(f"conv_transpose: out has shape {tuple(out.shape)}, expected {shape}")
     if geo.layout == "batch":
-        y = xp.empty((geo.n, geo.c) + geo.image, dtype=x.dtype)
+        y = out if out is not None and out.flags.c_contiguous else xp.empty(shape, x.dtype)
         _data_grad_batch(geo, w, xp.ascontiguousarray(x), y, xp, ws)
+    else:
+        y = _data_grad(w, _output_side(x, geo, xp), geo, xp, ws)
+    if out is None or y is out:
         return y
-    return _data_grad(w, _output_side(x, geo, xp), geo, xp, ws)
+    out[...] = y
+    return out
 
 
 def conv_transpose_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True,

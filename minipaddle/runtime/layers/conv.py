@@ -105,9 +105,8 @@ class _ConvBase(RuntimeLayer):
         if self.transposed:
             def run(item):
                 i, part = item
-                z[part] = K.conv_transpose_forward(
-                    x[part], w, output_size=self.geo.image, ws=p.backend.workspace(),
-                    xp=p.xp, **args)
+                K.conv_transpose_forward(x[part], w, output_size=self.geo.image, out=z[part],
+                                         ws=p.backend.workspace(), xp=p.xp, **args)
                 self._add_bias(z[part], params)
         else:
             def run(item):
