@@ -493,12 +493,20 @@ def _separable_forward(x, kind, kernel, stride, padding, output_size, xp, keep=F
 #: about twice as fast as the whole batch at once: bench/README.md)
 SEPARABLE_CHUNK_BYTES = 1 << 20
 
+#: the max backward keeps both trees and their gradients alive, a dozen or more arrays of the
+#: chunk's size for deep trees: for windows of MAX_BACKWARD_DEEP cells and more its chunks are
+#: MAX_BACKWARD_SHARE times smaller (256 KB). Paired on 8x64x64x64 float32, shared machine:
+#: 32x32/1 0.65-0.95 (median of runs about 0.72) of the 1 MB chunks' time, 8x8/1 0.62-0.84;
+#: 3x3/2 windows (two levels) were 1.01-1.05, so they keep 1 MB; 64 KB to 128 KB were slower.
+MAX_BACKWARD_SHARE = 4
+MAX_BACKWARD_DEEP = 16
 
-def _by_maps(fn, x, g, xp, *args):
-    """``fn(x, g, *args, xp)`` on chunks of SEPARABLE_CHUNK_BYTES of x's N*C maps (``g``: an
-    array with the same maps, or None), put together."""
+
+def _by_maps(fn, x, g, xp, *args, share=1):
+    """``fn(x, g, *args, xp)`` on chunks of SEPARABLE_CHUNK_BYTES / share of x's N*C maps
+    (``g``: an array with the same maps, or None), put together."""
     N, C, H, W = x.shape
-    maps = max(1, SEPARABLE_CHUNK_BYTES // max(1, H * W * x.itemsize))
+    maps = max(1, SEPARABLE_CHUNK_BYTES // share // max(1, H * W * x.itemsize))
     if N * C <= maps:
         return fn(x, g, *args, xp)
     x4 = x.reshape(1, N * C, H, W)
@@ -518,8 +526,9 @@ def _separable_backward(x, g, kind, kernel, stride, padding, output_size, xp):
     already applied), cropped to x's shape; maps in chunks (:func:`_by_maps`)."""
     if kind == "avg":
         return _spread_sums(x, g, kernel, stride, padding, output_size, xp)
+    deep = kernel[0] * kernel[1] >= MAX_BACKWARD_DEEP
     return _by_maps(_separable_backward_part, x, g, xp, kind, kernel, stride, padding,
-                    output_size)
+                    output_size, share=MAX_BACKWARD_SHARE if deep else 1)
 
 
 # The sum's backward is a sum again: cell c of an axis gets the gradient of every window
