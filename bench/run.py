@@ -105,6 +105,7 @@ import minipaddle  # noqa: E402
 from minipaddle import LinearActivation, data_layer, img_conv_layer, resolve  # noqa: E402
 from minipaddle.train.datasets import batches, load_dataset  # noqa: E402
 from minipaddle.train.diagnostics import synthetic_feed  # noqa: E402
+from minipaddle.runtime.backend import get_backend  # noqa: E402
 from minipaddle.train.optimizers import ParameterUpdater  # noqa: E402
 
 PAUSE = 0.2          # seconds after every round of an interleaved comparison
@@ -783,6 +784,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     rounds, steps = (min(args.rounds, 3), min(args.steps, 5)) if args.quick else (args.rounds,
                                                                                    args.steps)
     ctx = Context(rounds=rounds, steps=steps, vgg_steps=1, model_steps=1 if args.quick else 2)
+    # the CPU backend, made once here, tunes malloc as every compiled network's run does
+    # (runtime/backend.py _keep_freed_memory): the kernel-only rows (pool) then run under the
+    # same allocator settings whichever groups run before them
+    get_backend("cpu")
     if TORCH_GROUPS & set(selected):
         ctx.worker = TorchWorker()
     ctx.environment = environment(ctx.worker)
