@@ -13,7 +13,7 @@ global). Each conv round is a forward and a backward with the data gradient.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import subprocess
 import sys
 import tempfile
@@ -26,22 +26,22 @@ ROOT = Path(__file__).resolve().parents[1]
 KERNELS = ("conv", "pool")
 
 
-def load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True,
+                          text=True).stdout
 
 
 def at_revision(rev: str, folder: Path) -> dict:
-    modules = {}
-    for k in KERNELS:
-        text = subprocess.run(["git", "show", f"{rev}:minipaddle/kernels/{k}.py"], cwd=ROOT,
-                              check=True, capture_output=True, text=True).stdout
-        path = folder / f"{k}_{rev.replace('/', '_')}.py"
-        path.write_text(text)
-        modules[k] = load(f"old_{k}", path)
-    return modules
+    """The kernel modules of a git revision: its whole ``minipaddle/kernels`` package written
+    out as the package ``old_kernels`` (the kernel modules import each other relatively)."""
+    package = folder / "old_kernels"
+    for name in git("ls-tree", "-r", "--name-only", rev, "minipaddle/kernels/").split():
+        if name.endswith(".py"):
+            dest = package / Path(name).relative_to("minipaddle/kernels")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(git("show", f"{rev}:{name}"))
+    sys.path.insert(0, str(folder))
+    return {k: importlib.import_module(f"old_kernels.{k}") for k in KERNELS}
 
 
 def conv_case(rng, n, c, f, size, k, s, p, g=1):
@@ -89,7 +89,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--only", default="", help="comma-separated prefixes of case names")
     args = parser.parse_args(argv)
-    new = {k: load(f"new_{k}", ROOT / "minipaddle" / "kernels" / f"{k}.py") for k in KERNELS}
+    sys.path.insert(0, str(ROOT))
+    new = {k: importlib.import_module(f"minipaddle.kernels.{k}") for k in KERNELS}
     with tempfile.TemporaryDirectory() as folder:
         old = at_revision(args.rev, Path(folder))
         prefixes = [p for p in args.only.split(",") if p]

@@ -105,11 +105,13 @@ class _Plan:
         self.taps = tuple(taps)
         self.row = _prod(self.grid)
         self.phases = tuple(_placement(ph, image, padding, stride, self.grid) for ph in slots)
-        self.unread = tuple(
-            tuple(slice(p - pad + s * max(0, -(-(pad - p) // s)), None, s)
-                  for p, pad, s in zip(ph, padding, stride))
-            for ph in product(*[range(s) for s in stride])
-            if ph not in slots and _placement(ph, image, padding, stride, self.grid))
+        # the input cells of each phase no tap reads: from the first input index of the
+        # phase's residue along each axis (when every axis has one)
+        unread = (tuple((p - pad) % s for p, pad, s in zip(ph, padding, stride))
+                  for ph in product(*[range(s) for s in stride]) if ph not in slots)
+        self.unread = tuple(tuple(slice(a, None, s) for a, s in zip(starts, stride))
+                            for starts in unread
+                            if all(a < size for a, size in zip(starts, image)))
         self.outputs = (Ellipsis, slice(None)) + tuple(slice(0, o) for o in out[1:])
 
 
