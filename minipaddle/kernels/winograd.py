@@ -261,7 +261,8 @@ def _output_transform(m, plan, out, xp, ws):
             else:
                 xp.subtract(s[1], s[2], out=tile)
                 tile -= s[3]
-            # one transposing copy into NCHW
+            # one transposing copy into NCHW (the sums written straight into the strided
+            # NCHW view, or into an interleaved buffer copied once, were 1.3-2.6x slower)
             out[every, every, i::2, j::2] = tile[part].transpose(3, 0, 1, 2)
     return out
 
