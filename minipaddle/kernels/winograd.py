@@ -24,7 +24,7 @@ The batch is innermost, as in the im2col kernels' "pixel" layout (:mod:`.conv`):
 is transposed to (C, H, W, N) by the padding copy, ``V`` is (16, C, tiles*N) and each cell is
 one GEMM for the whole batch (the transposed output is copied back to NCHW by the output
 transform). A (C, N, H, W) order, whose output needs no transposing, was measured too: as
-fast on 32x32 maps, up to 1.4 times slower on 8x8 and 4x4 maps (runs of tw values instead
+fast on 32x32 maps, 1.2 to 1.5 times slower on 16x16 to 4x4 maps (runs of tw values instead
 of tw*N), so it was dropped.
 
 ``ws(tag, shape, dtype)``: optional scratch-buffer provider (as in :mod:`.conv`); nothing
@@ -166,7 +166,7 @@ class _Plan:
         """An (N, C, h, w) view in this layout's axis order."""
         return a.transpose(1, 2, 3, 0)
 
-    def parities(self, size, pad, tiles):
+    def parities(self, size, pad):
         """Per parity of the padded axis: (source slice of the image axis, destination range
         of the parity plane) for the cells holding image values."""
         plans = []
@@ -186,10 +186,10 @@ def _deinterleave(x, plan, xp, ws, tag, channels):
     buf = _buffer(ws, xp, tag, plan.lead(channels) + (2, hh, 2, wh) + plan.trail(), x.dtype)
     (h, w), (ph, pw) = plan.image, plan.padding
     every = slice(None)
-    for pr, rows, r0, r1 in plan.parities(h, ph, plan.th):
+    for pr, rows, r0, r1 in plan.parities(h, ph):
         buf[plan.at(pr, slice(None, r0), after=2)] = 0
         buf[plan.at(pr, slice(r1, None), after=2)] = 0
-        for pc, cols, c0, c1 in plan.parities(w, pw, plan.tw):
+        for pc, cols, c0, c1 in plan.parities(w, pw):
             buf[plan.at(pr, slice(r0, r1), pc, slice(None, c0))] = 0
             buf[plan.at(pr, slice(r0, r1), pc, slice(c1, None))] = 0
             if r1 > r0 and c1 > c0:
@@ -261,9 +261,21 @@ def _output_transform(m, plan, out, xp, ws):
             else:
                 xp.subtract(s[1], s[2], out=tile)
                 tile -= s[3]
-            # one transposing copy into NCHW
+            # one transposing copy into NCHW (the sums written straight into the strided
+            # NCHW view, or into an interleaved buffer copied once, were 1.3-2.6x slower)
             out[every, every, i::2, j::2] = tile[part].transpose(3, 0, 1, 2)
     return out
+
+
+def _floating(xp, x, *others):
+    """``x`` and ``others`` in ``x``'s dtype when it is floating (float32 stays float32),
+    else all promoted to a floating dtype (integer test data)."""
+    dtype = x.dtype
+    if dtype.kind not in "fc":
+        dtype = xp.result_type(x, *others)
+        if dtype.kind not in "fc":
+            dtype = xp.dtype(xp.float64)
+    return tuple(a.astype(dtype, copy=False) for a in (x,) + others)
 
 
 def _check(x, padding):
@@ -293,7 +305,7 @@ def winograd_forward(x, u, *, padding, out=None, keep=None, ws=None, xp=np):
     if u.shape != (16, f, plan.c):
         raise ValueError(f"winograd: transformed weight shape {tuple(u.shape)} does not "
                          f"match {plan.c} input channels")
-    u = u.astype(x.dtype, copy=False)
+    x, u = _floating(xp, x, u)
     if out is None:
         out = xp.empty((plan.n, f) + plan.out, dtype=x.dtype)
     img = _deinterleave(x, plan, xp, ws, "wino_img", plan.c)
@@ -366,8 +378,8 @@ def _input_adjoint(dv, plan, dx, xp, ws):
     _gather_1d([cols[a] for a in range(4)], img[plan.at(0, after=3)],
                img[plan.at(1, after=3)], th, xp, lambda s: plan.at(s, after=2))
     (h, w), (ph, pw) = plan.image, plan.padding
-    for pr, rows, r0, r1 in plan.parities(h, ph, th):
-        for pc, colsl, c0, c1 in plan.parities(w, pw, tw):
+    for pr, rows, r0, r1 in plan.parities(h, ph):
+        for pc, colsl, c0, c1 in plan.parities(w, pw):
             if r1 > r0 and c1 > c0:
                 plan.to_layout(dx[every, every, rows, colsl])[...] = \
                     img[plan.at(pr, slice(r0, r1), pc, slice(c0, c1))]
@@ -389,8 +401,7 @@ def winograd_backward(x, u, dy, *, padding, need_dx=True, need_dw=True, cells=Fa
     if tuple(dy.shape) != expected:
         raise ValueError(f"winograd: dy has shape {tuple(dy.shape)}, the output is "
                          f"{expected}")
-    u = u.astype(x.dtype, copy=False)
-    dy = dy.astype(x.dtype, copy=False)
+    x, u, dy = _floating(xp, x, u, dy)
     dm = _output_adjoint(dy, plan, xp, ws)
     dmm = dm.reshape(_gemm_shapes(plan, f))
     dw = dx = None

@@ -115,6 +115,15 @@ def test_applies_only_to_3x3_stride_1_ungrouped():
     assert not winograd_applies((5, 5), (1, 1), (1, 1), 1)
 
 
+def test_integer_input_is_promoted():
+    x = np.arange(2 * 2 * 4 * 5).reshape(2, 2, 4, 5)
+    w = np.arange(3 * 2 * 9).reshape(3, 2, 3, 3) % 5 - 2
+    ry, _, _ = _reference(x, w, None, (1, 1))
+    y = winograd_forward(x, winograd_weight(w.astype(np.float64)), padding=(1, 1))
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y, ry, rtol=1e-12)
+
+
 def test_argument_errors():
     x = np.zeros((1, 2, 4, 4))
     u = winograd_weight(np.zeros((3, 2, 3, 3)))
