@@ -8,6 +8,8 @@ Every function keeps the dtype of its inputs (float32 stays float32).
 
 import numpy as np
 
+from .activations import relu_grad
+
 
 # --- batch norm --------------------------------------------------------------------------------
 
@@ -19,37 +21,45 @@ def _bn_axes(x):
 
 
 def _row_sums(xp, a3, b3=None):
-    """Per-channel float64 sums over an (N, C, M) array (of products with ``b3`` when given):
-    each (n, c) row is summed in the input's precision by one ``einsum`` (about 3 times faster
-    than ``sum(axis=(0, 2))``: bench/README.md), then the rows of each channel in float64.
-    A row's sum depends on that row alone, and float64 adds float32 row sums exactly, so a
-    batch split into shards (synchronised batch norm) sums to the same bits as the whole."""
+    """Per-(n, c) row sums of an (N, C, M) array (of products with ``b3`` when given), in the
+    input's precision, one ``einsum`` each (about 3 times faster than ``sum(axis=(0, 2))``:
+    bench/README.md). The caller sums the rows of each channel in float64: a row's sum depends
+    on that row alone, and float64 adds float32 row sums exactly, so a batch split into shards
+    (synchronised batch norm) sums to the same bits as the whole."""
     if b3 is None:
-        rows = xp.einsum("ncm->nc", a3)
-    else:
-        rows = xp.einsum("ncm,ncm->nc", a3, b3)
-    return rows.sum(axis=0, dtype=np.float64)
+        return xp.einsum("ncm->nc", a3)
+    return xp.einsum("ncm,ncm->nc", a3, b3)
 
 
-def batch_norm_forward(x, gamma, beta, *, epsilon, xp=np, sum_shards=None):
+def _per_value(xp, v, x):
+    """A per-channel vector ``v`` (C values) repeated over each sample's values: shape
+    ``(C*M,)`` for ``x`` (N, C, M), in ``x``'s dtype. An elementwise op of (N, C*M) with it
+    runs contiguous in both operands: 1.2-1.8x faster than broadcasting a (C, 1) column along
+    rows of M values (more for small images, whose rows are short)."""
+    return xp.repeat(v.reshape(-1).astype(x.dtype, copy=False), x.shape[2])
+
+
+def batch_norm_forward(x, gamma, beta, *, epsilon, xp=np, sum_shards=None, relu=False):
     """Training-mode batch norm with batch statistics.
 
     Returns ``(y, mean, var, inv_std)``, the last three of shape ``(C,)``: ``mean = E[x]``,
     ``var = E[x^2] - mean^2`` clipped at 0 (biased, before epsilon: what the runtime feeds to
     the moving variance), ``inv_std = 1/sqrt(var + epsilon)``,
-    ``y = gamma * (x - mean) * inv_std + beta``.
+    ``y = gamma * (x - mean) * inv_std + beta``; with ``relu``, ``max(y, 0)`` (the ReLU
+    activation fused, in place: the values of applying it after).
 
     ``sum_shards``: when the batch is split into shards computed apart (synchronised batch
     norm), a function returning a 1-D array summed over all shards; the expectations are then
     taken over every shard's values (``sum x``, ``sum x^2`` and the count, in float64).
 
-    Three passes over x: ``sum x`` and ``sum x^2`` (:func:`_row_sums`), then ``y = x * scale``
-    and ``y += shift`` with per-channel scale and shift.
+    Passes over x: ``sum x`` and ``sum x^2`` per row (:func:`_row_sums`), then
+    ``y = x * scale``, ``y += shift`` with per-channel scale and shift repeated over each
+    sample's values (:func:`_per_value`), and the ReLU in place.
     """
-    _, bshape = _bn_axes(x)
-    c = x.shape[1]
-    x3 = x.reshape(x.shape[0], c, -1)
-    sx, sxx = _row_sums(xp, x3), _row_sums(xp, x3, x3)
+    n, c = x.shape[0], x.shape[1]
+    x3 = x.reshape(n, c, -1)
+    sx = _row_sums(xp, x3).sum(axis=0, dtype=np.float64)
+    sxx = _row_sums(xp, x3, x3).sum(axis=0, dtype=np.float64)
     m = float(x.size // c)
     if sum_shards is not None:
         total = xp.asarray(sum_shards(xp.concatenate([sx, sxx, xp.asarray([m])])))
@@ -60,8 +70,11 @@ def batch_norm_forward(x, gamma, beta, *, epsilon, xp=np, sum_shards=None):
     inv_std = 1 / xp.sqrt(var + epsilon)
     scale = gamma.reshape(-1) * inv_std
     shift = (beta.reshape(-1) - mean * scale).astype(x.dtype, copy=False)
-    y = xp.multiply(x3, scale.astype(x.dtype, copy=False)[:, None])
-    y += shift[:, None]
+    x2 = x.reshape(n, -1)
+    y = xp.multiply(x2, _per_value(xp, scale, x3))
+    y += _per_value(xp, shift, x3)
+    if relu:
+        xp.maximum(y, 0, out=y)
     return y.reshape(x.shape), mean, var, inv_std
 
 
@@ -73,7 +86,7 @@ def batch_norm_inference(x, gamma, beta, mean, var, *, epsilon, xp=np):
     return (x - mean.reshape(bshape)) * scale + beta.reshape(bshape)
 
 
-def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np, sum_shards=None):
+def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np, sum_shards=None, y=None):
     """Gradient of :func:`batch_norm_forward` (statistics depend on x).
 
     With ``m`` values per channel and ``xhat = (x - mean) * inv_std``:
@@ -81,20 +94,31 @@ def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np, sum_shards=None):
     ``dx = gamma * inv_std / m * (m * dy - dbeta - xhat * dgamma)``.
     Returns ``(dx, dgamma, dbeta)``, the last two of shape ``(C,)``.
 
+    ``y``: the output of a forward with the ReLU fused (``relu=True``); ``dy`` is then the
+    gradient of that output, taken through the ReLU first (:func:`relu_grad`).
+
     ``sum_shards`` as in :func:`batch_norm_forward`: ``dx`` then uses ``m``, ``dbeta`` and
     ``dgamma`` summed over every shard, while the returned ``dgamma`` and ``dbeta`` are this
     shard's (parameter gradients are summed over the shards later, with the others).
 
-    Seven passes: ``x - mean``, its dot products with dy and the sums of dy
-    (:func:`_row_sums`), then ``dx = a * dy + b * (x - mean) + c`` with per-channel a, b, c in
-    four.
+    Passes: ``x - mean``, its dot products with dy and the sums of dy (:func:`_row_sums`),
+    then ``dx = a * dy + b * (x - mean) + c`` with per-channel a, b, c in four, every
+    per-channel operand repeated over each sample's values (:func:`_per_value`).
     """
-    c = x.shape[1]
+    n, c = x.shape[0], x.shape[1]
     m = x.size // c
-    x3, dy3 = x.reshape(x.shape[0], c, -1), dy.reshape(x.shape[0], c, -1)
+    x3 = x.reshape(n, c, -1)
+    dx = None
+    if y is not None:
+        dx = relu_grad(xp, y.reshape(n, -1), dy.reshape(n, -1))   # dx's buffer, used first
+        dy = dx
+    dy2 = dy.reshape(n, -1)
+    dy3 = dy.reshape(x3.shape)
     inv_std = inv_std.reshape(-1)
-    centred = xp.subtract(x3, mean.reshape(-1).astype(x.dtype, copy=False)[:, None])
-    sdy, sdyx = _row_sums(xp, dy3), _row_sums(xp, centred, dy3)      # float64
+    centred = xp.subtract(x.reshape(n, -1), _per_value(xp, mean, x3))
+    centred3 = centred.reshape(x3.shape)
+    sdy = _row_sums(xp, dy3).sum(axis=0, dtype=np.float64)                    # float64
+    sdyx = _row_sums(xp, centred3, dy3).sum(axis=0, dtype=np.float64)
     dbeta, dgamma = sdy.astype(x.dtype), (sdyx * inv_std).astype(x.dtype)
     if sum_shards is not None:        # the shards' float64 sums: the same bits as one batch
         total = xp.asarray(sum_shards(xp.concatenate([
@@ -102,10 +126,14 @@ def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np, sum_shards=None):
         sdy, sdyx, m = total[:c], total[c:2 * c], total[2 * c]
     all_dbeta, all_dgamma = sdy.astype(x.dtype), (sdyx * inv_std).astype(x.dtype)
     k = (gamma.reshape(-1) * inv_std / m).astype(x.dtype, copy=False)
-    centred *= (-k * inv_std * all_dgamma).astype(x.dtype, copy=False)[:, None]
-    dx = xp.multiply(dy3, (k * x.dtype.type(m))[:, None], dtype=x.dtype)
+    centred *= _per_value(xp, -k * inv_std * all_dgamma, x3)
+    a = _per_value(xp, k * x.dtype.type(m), x3)
+    if dx is None:
+        dx = xp.multiply(dy2, a, dtype=x.dtype)
+    else:
+        dx *= a
     dx += centred
-    dx += (-k * all_dbeta).astype(x.dtype, copy=False)[:, None]
+    dx += _per_value(xp, -k * all_dbeta, x3)
     return dx.reshape(x.shape), dgamma, dbeta
 
 

@@ -33,7 +33,7 @@ from .params import Gradients, Parameters, init_parameters
 from .passes import (ACTIVATION_SUFFIX, gradients, gradients_wanted, run_backward,  # noqa: F401
                      run_forward, seed_gradients)
 from .registry import lookup
-from .rewrites import pass_activations, relu_max_pool_pairs
+from .rewrites import fuse_activations, pass_activations, relu_max_pool_pairs
 
 DTYPES = ("float32", "float64")
 
@@ -64,6 +64,11 @@ def bind_layers(model: ModelConfig, backend: Backend, shapes: dict[str, tuple[in
     return layers, fed, mapped
 
 
+def _applies_own_activation(runtime: Any) -> bool:
+    return bool(getattr(runtime, "owns_activation", False)
+                or getattr(runtime, "fused_activation", ""))
+
+
 class Network:
     """A compiled network.  Build it with :func:`compile`."""
 
@@ -85,12 +90,14 @@ class Network:
         self.parameters = init_parameters(model, self.layers, backend, self.dtype, self.rng)
         self._last: Optional[dict] = None
         self._check_masks: dict[str, Any] = {}
-        #: the activation the network applies after each layer: the config's, except where
-        #: the layer applies it inside itself (``owns_activation``: nce)
-        self.activations = {name: "" if getattr(self.layers.get(name), "owns_activation", False)
-                            else config.active_type or "" for name, config in self.configs.items()}
         #: a relu feeding only a max pool runs after the pooling (rewrites.relu_max_pool_pairs)
         self._relu_to_pool = relu_max_pool_pairs(model, self.configs, self.layers)
+        fuse_activations(self.configs, self.layers, self._relu_to_pool)
+        #: the activation the network applies after each layer: the config's, except where
+        #: the layer applies it inside itself (``owns_activation``: nce; a
+        #: ``fused_activation``: batch norm's and addto's relu, rewrites.fuse_activations)
+        self.activations = {name: "" if _applies_own_activation(self.layers.get(name))
+                            else config.active_type or "" for name, config in self.configs.items()}
         #: None, or a function summing a 1-D array over the shards of a batch that other
         #: workers compute (data parallelism's synchronised batch norm; set by the trainer)
         self.batch_stat_sum: Optional[Any] = None

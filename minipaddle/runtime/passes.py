@@ -125,7 +125,11 @@ def run_backward(net: Any, last: dict, grads_out: dict[str, Any],
                 dy = net.xp.clip(dy, -clip, clip)
             dz = activate_backward(net.backend, last["acts"][name], pre[name], activated, dy)
             if name in keep:
-                kept[name] = dz
+                fused = getattr(runtime, "fused_activation", "")
+                # a fused activation's derivative is taken inside the layer's backward: the
+                # kept gradient is still the one after it
+                kept[name] = (activate_backward(net.backend, fused, pre[name], activated, dz)
+                              if fused else dz)
             if timings is not None:
                 start = lap(net.backend, timings, name + ACTIVATION_SUFFIX, start)
             xs = [values[i] for i in runtime.input_names]

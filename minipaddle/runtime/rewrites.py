@@ -1,5 +1,6 @@
 """Rewrites of a pass that change where work happens, not what it computes: a relu whose
-only reader is a max pool runs after the pooling."""
+only reader is a max pool runs after the pooling; a layer that can apply its own activation
+inside its kernels (batch norm's and addto's relu) does."""
 
 from __future__ import annotations
 
@@ -37,6 +38,22 @@ def relu_max_pool_pairs(model: ModelConfig, configs: dict[str, LayerConfig],
                 and not pool_config.error_clipping_threshold):
             pairs[name] = users[0]
     return pairs
+
+
+def fuse_activations(configs: dict[str, LayerConfig], layers: dict[str, RuntimeLayer],
+                     relu_to_pool: dict[str, str]) -> None:
+    """Hand each layer whose kernels can apply its activation themselves (its class's
+    ``fusable_activations``: batch norm's and addto's relu) that activation as its
+    ``fused_activation``: the layer applies it while it writes its output and takes its
+    gradient inside its backward (from its output, as the activation's own backward does),
+    instead of the network's separate passes over the output; the network then applies none
+    (``Network.activations``). A relu that moves after its max pool (``relu_to_pool``) stays
+    the network's: there it touches a quarter of the values."""
+    for name, runtime in layers.items():
+        act = configs[name].active_type or ""
+        if (act and act in getattr(runtime, "fusable_activations", ())
+                and name not in relu_to_pool):
+            runtime.fused_activation = act
 
 
 def pass_activations(activations: dict[str, str], relu_to_pool: dict[str, str],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...kernels.activations import relu_grad
 from ..registry import register
 from .base import RuntimeLayer, accumulate
 
@@ -28,16 +29,29 @@ class ConcatLayer(RuntimeLayer):
 
 @register("addto")
 class AddToLayer(RuntimeLayer):
+    #: the relu is applied inside the layer when the network hands it over
+    #: (rewrites.fuse_activations): in place on the sum, and its gradient in the backward
+    fusable_activations = ("relu",)
+    fused_activation = ""
+
     def forward(self, xs, params, p):
         n = xs[0].shape[0]
-        z = xs[0].reshape((n,) + self.out_shape).copy()
-        for x in xs[1:]:
+        shape = (n,) + self.out_shape
+        if len(xs) == 1:
+            z = xs[0].reshape(shape).copy()
+        else:      # the first sum into a new array: one pass instead of a copy and an add
+            z = p.xp.add(xs[0].reshape(shape), xs[1].reshape(shape))
+        for x in xs[2:]:
             z += x.reshape(z.shape)
         if self.bias_name:
             z += params[self.bias_name].reshape(self.out_shape)
+        if self.fused_activation == "relu":
+            p.xp.maximum(z, 0, out=z)
         return z
 
     def backward(self, xs, z, dz, params, grads, p):
+        if self.fused_activation == "relu":         # z is the relu's output
+            dz = relu_grad(p.xp, z, dz.reshape(z.shape))
         if self.bias_name:
             accumulate(grads, self.bias_name, dz.reshape(dz.shape[0], -1).sum(axis=0))
         return [dz.reshape(x.shape) for x in xs]

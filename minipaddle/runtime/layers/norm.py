@@ -23,6 +23,11 @@ class BatchNormLayer(RuntimeLayer):
         self.epsilon = config.get("epsilon")
         self.fraction = config.get("moving_average_fraction")
 
+    #: the relu is applied inside the kernels when the network hands it over
+    #: (rewrites.fuse_activations): in place on the output, and its gradient in the backward
+    fusable_activations = ("relu",)
+    fused_activation = ""
+
     working_memory = "temporaries"
 
     def working_bytes(self, batch: int, itemsize: int, backend) -> int:
@@ -51,9 +56,11 @@ class BatchNormLayer(RuntimeLayer):
     def forward(self, xs, params, p):
         x = self._as_nchw(xs[0])
         gamma, beta = params[self.scale], self._beta(params, p)
+        relu = self.fused_activation == "relu"
         if self._use_batch_stats(p):
             y, mean, var, inv_std = K.batch_norm_forward(x, gamma, beta, epsilon=self.epsilon,
-                                                         xp=p.xp, sum_shards=p.stat_sum)
+                                                         xp=p.xp, sum_shards=p.stat_sum,
+                                                         relu=relu)
             if p.mode == Pass.TRAIN:
                 f = self.fraction
                 moving_mean, moving_var = params[self.mean], params[self.var]
@@ -65,6 +72,8 @@ class BatchNormLayer(RuntimeLayer):
         else:
             mean, var = params[self.mean], params[self.var]
             y = K.batch_norm_inference(x, gamma, beta, mean, var, epsilon=self.epsilon, xp=p.xp)
+            if relu:
+                p.xp.maximum(y, 0, out=y)
             inv_std = 1.0 / p.xp.sqrt(var + var.dtype.type(self.epsilon))
             self.cache = {"batch": False, "mean": mean.copy(), "inv_std": inv_std}
         return y.reshape(xs[0].shape)
@@ -74,10 +83,13 @@ class BatchNormLayer(RuntimeLayer):
         dy = dz.reshape(x.shape)
         gamma = params[self.scale]
         c = self.cache
+        y = z.reshape(x.shape) if self.fused_activation == "relu" else None  # the relu's output
         if c["batch"]:
             dx, dgamma, dbeta = K.batch_norm_backward(x, dy, gamma, c["mean"], c["inv_std"],
-                                                      xp=p.xp, sum_shards=p.stat_sum)
+                                                      xp=p.xp, sum_shards=p.stat_sum, y=y)
         else:
+            if y is not None:
+                dy = K.relu_grad(p.xp, y, dy)
             dx, dgamma, dbeta = K.batch_norm_backward_fixed(dy, gamma, c["inv_std"], x,
                                                             c["mean"])
         accumulate(grads, self.scale, dgamma)
