@@ -83,7 +83,8 @@ class _Plan:
     the full grid along the others); ``row``: values per row (the grid's); ``taps``: per
     filter offset (the last axis fastest): (phase slot, flat offset); ``phases``: per phase
     slot, its per-axis placement of the input (``None`` when it holds no input cell):
-    ((first cell, end cell, slice of the input), ...); ``unread``: the input slices (per
+    ((first cell, end cell, slice of the input), ...); ``copies``: where each phase's input
+    cells are (below); ``unread``: the input slices (per
     axis) of phases no tap reads (their data gradient is zero); ``outputs``: index of the
     real outputs in (.., out[0], *grid[1:])."""
 
@@ -105,6 +106,12 @@ class _Plan:
         self.taps = tuple(taps)
         self.row = _prod(self.grid)
         self.phases = tuple(_placement(ph, image, padding, stride, self.grid) for ph in slots)
+        #: per phase slot with input: (its index, the index of its input cells in
+        #: (.., *grid), the index of the input they hold in (.., *image))
+        self.copies = tuple(
+            (i, (Ellipsis,) + tuple(slice(j0, j1) for j0, j1, _ in placement),
+             (Ellipsis,) + tuple(sl for _, _, sl in placement))
+            for i, placement in enumerate(self.phases) if placement is not None)
         # the input cells of each phase no tap reads: from the first input index of the
         # phase's residue along each axis (when every axis has one)
         unread = (tuple((p - pad) % s for p, pad, s in zip(ph, padding, stride))
@@ -204,11 +211,8 @@ def _fill(bufs, x_block, plan):
     """Copy a block of the input (nn, gg, *image) into the interior of each phase buffer,
     channel by channel: rows (g, n)."""
     nn, gg = x_block.shape[:2]
-    for buf, placement in zip(bufs, plan.phases):
-        if placement is not None:
-            inner = tuple(slice(j0, j1) for j0, j1, _ in placement)
-            _grid(buf, gg, nn, plan)[(Ellipsis,) + inner] = _channels_first(
-                x_block[(Ellipsis,) + tuple(s for _, _, s in placement)])
+    for i, cells, image in plan.copies:
+        _grid(bufs[i], gg, nn, plan)[cells] = _channels_first(x_block[image])
 
 
 def _phase_buffers(ws, xp, tag, plan, rows, dtype):
@@ -325,11 +329,8 @@ def depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
                 _data_grad_block(acc, dyf, wc[:, :, g0:g1], plan, m, (gg, nn * row), lead,
                                  tmp, xp)
                 dxb = _channels_first(dx[n0:n1, g0:g1])
-                for a, placement in zip(acc, plan.phases):
-                    if placement is not None:
-                        inner = tuple(slice(j0, j1) for j0, j1, _ in placement)
-                        dxb[(Ellipsis,) + tuple(s for _, _, s in placement)] = \
-                            _grid(a, gg, nn, plan)[(Ellipsis,) + inner]
+                for i, cells, image in plan.copies:
+                    dxb[image] = _grid(acc[i], gg, nn, plan)[cells]
     return dx, dw.transpose(2, 0, 1).reshape(w.shape)
 
 
