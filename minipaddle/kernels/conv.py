@@ -37,9 +37,9 @@ weight (stride 1), one stride-1 conv per image phase on strided views of the fla
 image has at least ``BATCH_LAYOUT_MIN_PIXELS`` pixels, and, given the filters, the filter size
 and the input image size, also when the weight (the per-sample weight-gradient partials
 "batch" writes and sums) is smaller than the input and output images of one sample (what
-"pixel" transposes). A convolution with one input channel per group and more than one group (depthwise,
-with any channel multiplier) runs the ``"depthwise"`` kernel instead: kh*kw multiply-adds of
-shifted views, no columns at all.
+"pixel" transposes). A convolution with one input channel per group and more than one group
+(depthwise, with any channel multiplier) runs the ``"depthwise"`` kernel instead: kh*kw
+multiply-adds of shifted views, no columns at all.
 
 Every intermediate is created in the dtype of ``x``: float32 stays float32. Weights and output
 gradients of another dtype are cast to ``x.dtype`` first (an integer ``x`` is promoted with them
