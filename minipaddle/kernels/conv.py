@@ -871,7 +871,12 @@ def conv_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, 
     d = _output_side(dy, geo, xp)
     cols = columns if columns is not None else _im2col(x, geo, xp, ws)
     dw = _weight_grad(d, cols, geo, xp)
-    dx = _data_grad(w, d, geo, xp, ws) if need_dx else None
+    dx = None
+    if need_dx and _data_grad_method(geo) == "subpixel":    # works on NCHW, any layout
+        dx = _subpixel_data_grad(geo, w, xp.ascontiguousarray(dy),
+                                 xp.empty(x.shape, dtype=x.dtype), xp, ws)
+    elif need_dx:
+        dx = _data_grad(w, d, geo, xp, ws)
     return dx, dw
 
 
@@ -934,7 +939,9 @@ def conv_transpose_forward(x, w, *, stride, padding, dilation, groups, output_si
         y = out if out is not None and out.flags.c_contiguous else xp.empty(shape, x.dtype)
         _data_grad_batch(geo, w, xp.ascontiguousarray(x), y, xp, ws)
     else:
-        y = _data_grad(w, _output_side(x, geo, xp), geo, xp, ws)
+        y = (_subpixel_data_grad(geo, w, xp.ascontiguousarray(x), xp.empty(shape, x.dtype),
+                                 xp, ws) if _data_grad_method(geo) == "subpixel"
+             else _data_grad(w, _output_side(x, geo, xp), geo, xp, ws))
     if out is None or y is out:
         return y
     out[...] = y
