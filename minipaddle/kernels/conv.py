@@ -935,13 +935,11 @@ def conv_transpose_forward(x, w, *, stride, padding, dilation, groups, output_si
     shape = (geo.n, geo.c) + geo.image
     if out is not None and tuple(out.shape) != shape:
         raise ValueError(f"conv_transpose: out has shape {tuple(out.shape)}, expected {shape}")
-    if geo.layout == "batch":
+    if geo.layout == "batch" or _data_grad_method(geo) == "subpixel":   # (NCHW, any layout)
         y = out if out is not None and out.flags.c_contiguous else xp.empty(shape, x.dtype)
         _data_grad_batch(geo, w, xp.ascontiguousarray(x), y, xp, ws)
     else:
-        y = (_subpixel_data_grad(geo, w, xp.ascontiguousarray(x), xp.empty(shape, x.dtype),
-                                 xp, ws) if _data_grad_method(geo) == "subpixel"
-             else _data_grad(w, _output_side(x, geo, xp), geo, xp, ws))
+        y = _data_grad(w, _output_side(x, geo, xp), geo, xp, ws)
     if out is None or y is out:
         return y
     out[...] = y
