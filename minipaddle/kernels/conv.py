@@ -530,11 +530,12 @@ def conv_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=No
     return _gemm_to_nchw(w, cols, geo, xp, out=out)
 
 
-def _run_blocks(geo, xp, ws, dtype, w, *, x=None, columns=None, y=None, d=None,
-                want_dw=False, dx=None):
+def _run_blocks(geo, xp, ws, dtype, w, *, x=None, columns=None, filled=False, y=None,
+                d=None, want_dw=False, dx=None):
     """The "batch" layout block by block (:meth:`_Geometry.blocks`), each block's columns used
     while they are in cache: im2col of the image side ``x`` (N, C, *image) (into the kept
-    ``columns`` when given) for the forward ``y = W @ cols`` written into ``y`` (N, F, *out)
+    ``columns`` when given; read from them instead when ``filled``, i.e. a forward wrote them)
+    for the forward ``y = W @ cols`` written into ``y`` (N, F, *out)
     and, with the output side ``d`` (N, F, *out), the weight gradient ``d @ cols^T`` (returned,
     shaped as ``w``, when ``want_dw``) and the image-side gradient ``W^T @ d`` followed by
     col2im, written into ``dx`` (N, C, *image)."""
@@ -558,9 +559,12 @@ def _run_blocks(geo, xp, ws, dtype, w, *, x=None, columns=None, y=None, d=None,
         m, h = i1 - i0, o1 - o0
         whole = o0 == 0 and o1 == out0
         if need_cols:
-            if o0 == 0:
-                img = _padded_image(x[i0:i1], geo, xp, ws)              # (m, C, *padded)
-            cols = _block_columns(img, geo, o0, o1, kept, i0, i1, xp, ws)  # (m, G, K, h*line)
+            if filled:
+                cols = kept[i0:i1, :, :, o0:o1].reshape(m, g, k, -1)
+            else:
+                if o0 == 0:
+                    img = _padded_image(x[i0:i1], geo, xp, ws)          # (m, C, *padded)
+                cols = _block_columns(img, geo, o0, o1, kept, i0, i1, xp, ws)  # (m, G, K, h*l)
             if y is not None:
                 xp.matmul(wm, cols, out=ylines[i0:i1, :, :, o0:o1].reshape(m, g, fg, -1))
         if d is None:
@@ -833,7 +837,8 @@ def conv_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, 
         dy = xp.ascontiguousarray(dy)
         dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
         fused = need_dx and _data_grad_method(geo) == "col2im"
-        dw = _run_blocks(geo, xp, ws, x.dtype, w, x=x, columns=columns, d=dy, want_dw=True,
+        dw = _run_blocks(geo, xp, ws, x.dtype, w, x=x, columns=columns,
+                         filled=columns is not None, d=dy, want_dw=True,
                          dx=dx if fused else None)
         if need_dx and not fused:
             _data_grad_batch(geo, w, dy, dx, xp, ws)
@@ -841,7 +846,12 @@ def conv_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, 
     d = _output_side(dy, geo, xp)
     cols = columns if columns is not None else _im2col(x, geo, xp, ws)
     dw = _weight_grad(d, cols, geo, xp)
-    dx = _data_grad(w, d, geo, xp, ws) if need_dx else None
+    dx = None
+    if need_dx and _data_grad_method(geo) == "subpixel":    # works on NCHW, any layout
+        dx = _subpixel_data_grad(geo, w, xp.ascontiguousarray(dy),
+                                 xp.empty(x.shape, dtype=x.dtype), xp, ws)
+    elif need_dx:
+        dx = _data_grad(w, d, geo, xp, ws)
     return dx, dw
 
 
@@ -900,7 +910,7 @@ def conv_transpose_forward(x, w, *, stride, padding, dilation, groups, output_si
     shape = (geo.n, geo.c) + geo.image
     if out is not None and tuple(out.shape) != shape:
         raise ValueError(f"conv_transpose: out has shape {tuple(out.shape)}, expected {shape}")
-    if geo.layout == "batch":
+    if geo.layout == "batch" or _data_grad_method(geo) == "subpixel":   # (NCHW, any layout)
         y = out if out is not None and out.flags.c_contiguous else xp.empty(shape, x.dtype)
         _data_grad_batch(geo, w, xp.ascontiguousarray(x), y, xp, ws)
     else:

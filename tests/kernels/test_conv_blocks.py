@@ -117,31 +117,34 @@ def method(request, monkeypatch):
     return request.param
 
 
+@pytest.mark.parametrize("layout", ["batch", "pixel"])
 @pytest.mark.parametrize("case", PHASE_CASES)
-def test_data_gradient_methods_against_reference(case, method, block_bytes):
+def test_data_gradient_methods_against_reference(case, method, block_bytes, layout):
+    """(The "pixel" layout runs the sub-pixel phases too, its own col2im otherwise.)"""
     rng = np.random.default_rng(11)
     ws = Workspace()
     for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-4)):
         x, w, dy, a = _conv_data(rng, case, dtype)
         _, rdx, rdw = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"], a["groups"])
         for _ in range(2):
-            dx, dw = K.conv_backward(x, w, dy, **a, layout="batch", ws=ws)
+            dx, dw = K.conv_backward(x, w, dy, **a, layout=layout, ws=ws)
             assert dx.dtype == dtype
             np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol)
             np.testing.assert_allclose(dw, rdw, rtol=tol, atol=tol)
             ws.assert_not_aliased(dx, dw)
 
 
+@pytest.mark.parametrize("layout", ["batch", "pixel"])
 @pytest.mark.parametrize("case", TRANSPOSE_CASES)
-def test_transposed_forward_methods_against_reference(case, method, block_bytes):
+def test_transposed_forward_methods_against_reference(case, method, block_bytes, layout):
     x, w, dy, a, out = _transpose_data(np.random.default_rng(12), case)
     ry, rdx, rdw = ref_conv_transpose(x, w, dy, a["stride"], a["padding"], a["dilation"],
                                       a["groups"], out)
     ws = Workspace()
     for _ in range(2):
-        y = K.conv_transpose_forward(x, w, **a, output_size=out, layout="batch", ws=ws)
+        y = K.conv_transpose_forward(x, w, **a, output_size=out, layout=layout, ws=ws)
         np.testing.assert_allclose(y, ry, rtol=1e-12, atol=1e-12)
-        dx, dw = K.conv_transpose_backward(x, w, dy, **a, layout="batch", ws=ws)
+        dx, dw = K.conv_transpose_backward(x, w, dy, **a, layout=layout, ws=ws)
         np.testing.assert_allclose(dx, rdx, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(dw, rdw, rtol=1e-12, atol=1e-12)
         ws.assert_not_aliased(y, dx, dw)
