@@ -41,6 +41,7 @@ __all__ = [
     "winograd_weight_grad",
     "WINOGRAD_MIN_CHANNELS",
     "WINOGRAD_MIN_WORK",
+    "WINOGRAD_MAX_PIXELS",
     "winograd_weight",
     "winograd_forward",
     "winograd_input_shape",
@@ -52,9 +53,12 @@ __all__ = [
 #: G of F(2x2, 3x3): U = G g G^T (4x3)
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
 #: :func:`winograd_pays`: a conv runs Winograd from this many input and output channels
-WINOGRAD_MIN_CHANNELS = 16
+WINOGRAD_MIN_CHANNELS = 32
 #: :func:`winograd_pays`: ... and from this many channels x filters x output pixels
 WINOGRAD_MIN_WORK = 2 ** 17
+#: :func:`winograd_pays`: ... on output images of fewer pixels than this (im2col's cache
+#: blocks win on larger maps)
+WINOGRAD_MAX_PIXELS = 1024
 #: :func:`winograd_chunk_values`: convs with at most this many input and output channels
 #: run in batch chunks ``WINOGRAD_SMALL_CHUNK_DIVISOR`` times smaller
 WINOGRAD_SMALL_CHANNELS = 32
@@ -77,7 +81,8 @@ def winograd_pays(channels, filters, out_hw) -> bool:
     for size in out_hw:
         pixels *= size
     return (channels >= WINOGRAD_MIN_CHANNELS and filters >= WINOGRAD_MIN_CHANNELS
-            and channels * filters * pixels >= WINOGRAD_MIN_WORK)
+            and channels * filters * pixels >= WINOGRAD_MIN_WORK
+            and pixels < WINOGRAD_MAX_PIXELS)
 
 
 def _tiles(image, padding):

@@ -99,8 +99,10 @@ def test_non_contiguous_input_and_gradient():
 
 
 def test_size_rule():
-    assert WG.winograd_pays(64, 64, (32, 32)) and WG.winograd_pays(512, 512, (4, 4))
-    assert WG.winograd_pays(16, 16, (32, 32))           # resnet_cifar's first stage
+    assert WG.winograd_pays(64, 64, (16, 16)) and WG.winograd_pays(512, 512, (4, 4))
+    assert WG.winograd_pays(32, 32, (16, 16))           # resnet_cifar's second stage
+    assert not WG.winograd_pays(16, 16, (32, 32))       # its first: too few channels
+    assert not WG.winograd_pays(64, 64, (32, 32))       # a 32x32 output: im2col's blocks win
     assert not WG.winograd_pays(3, 64, (32, 32))        # too few input channels
     assert not WG.winograd_pays(64, 8, (32, 32))        # too few filters
     assert not WG.winograd_pays(16, 32, (4, 4))         # too little work per sample
