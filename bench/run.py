@@ -26,7 +26,9 @@ Method. Everything is float32 on the CPU. Each figure is a median over ``--round
 one warm-up round. A ratio is always measured side by side in this one run: the rounds of its
 sides are interleaved (A, B, A, B, ...) by :func:`interleave`, with a pause of ``PAUSE`` seconds
 after every round so that OpenMP/BLAS worker threads stop spinning before the other side starts,
-and the ratio is taken between the medians. PyTorch never runs in this process (a second OpenMP
+and the ratio is taken between the medians. Every round, on both sides, starts with one untimed
+call or step: a core left idle for the pause starts cold on this VM (the first call after a
+0.2 s sleep took 1.5-2x as long), which a training loop never sees. PyTorch never runs in this process (a second OpenMP
 runtime next to NumPy's BLAS skews NumPy's timings): it runs in ``bench/torch_worker.py``, a
 persistent subprocess that takes one JSON command per line and answers with the seconds it
 measured. Without torch the PyTorch rows are SKIPped, not failed.
@@ -108,7 +110,11 @@ from minipaddle.train.diagnostics import synthetic_feed  # noqa: E402
 from minipaddle.runtime.backend import get_backend  # noqa: E402
 from minipaddle.train.optimizers import ParameterUpdater  # noqa: E402
 
-PAUSE = 0.2          # seconds after every round of an interleaved comparison
+#: seconds after every round of an interleaved comparison. Every timed round (both sides,
+#: bench/torch_worker.py too) starts with one untimed call: on this VM a core left idle for
+#: the pause starts cold (measured: a 25 ms grouped conv forward took 38 ms, a 7 ms transposed
+#: one 12-13 ms, as the first call after a 0.2 s sleep), which a training loop never sees
+PAUSE = 0.2
 LENET_BATCH = 64
 #: the plain SGD step of the user-loop row (bench/torch_worker.py's USER_LOOP_LR)
 USER_LOOP_LR = 0.0003125
@@ -127,7 +133,9 @@ OPS = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
 
 
 def elapsed(fn: Callable[[], Any], repeats: int = 1) -> float:
-    """Seconds per call of ``repeats`` back-to-back calls of ``fn``."""
+    """Seconds per call of ``repeats`` back-to-back calls of ``fn``, after one untimed call
+    (:data:`PAUSE`: the first call after an idle pause runs on a cold core)."""
+    fn()
     start = time.perf_counter()
     for _ in range(repeats):
         fn()
@@ -423,6 +431,7 @@ def training_row(ctx: Context, group: str, figure: str, step: TrainingStep, feed
     """Images/s of ``steps`` training steps a round, minipaddle / PyTorch, interleaved, with
     the fraction of the physical floor each side reaches."""
     def minipaddle_round() -> float:
+        step(next(feeds), batch)             # untimed: the first step after the pause
         start = time.perf_counter()
         for _ in range(steps):
             step(next(feeds), batch)

@@ -18,7 +18,8 @@ command per line on stdin and answers one JSON line on stdout:
      "repeats": 3}                                        -> {"seconds": 0.031, "shape": [...]}
 
 ``seconds`` is the wall time of the whole request (``steps`` training steps), or per call for
-"conv" (the mean over ``repeats`` back-to-back calls). A "conv" forward runs under
+"conv" (the mean over ``repeats`` back-to-back calls); every request first runs one untimed
+step or call (bench/run.py's PAUSE: the first call after an idle pause runs on a cold core). A "conv" forward runs under
 ``torch.no_grad()``; with ``backward`` it is the forward plus ``torch.autograd.grad`` of the
 input, weight and bias for a fixed random output gradient. "lenet_step" is one LeNet training
 step (zero_grad, forward, summed cross entropy, backward, SGD with momentum and weight decay) at
@@ -77,8 +78,10 @@ def lenet_step(steps: int) -> dict:
                 for _ in range(8)]
         _cache["lenet"] = (model, optimizer, data)
     model, optimizer, data = _cache["lenet"]
-    start = time.perf_counter()
-    for i in range(steps):
+    start = 0.0
+    for i in range(steps + 1):      # step 0 untimed: the first after the pause
+        if i == 1:
+            start = time.perf_counter()
         images, labels = data[i % len(data)]
         optimizer.zero_grad()
         loss = F.cross_entropy(model(images), labels, reduction="sum")
@@ -94,8 +97,10 @@ def lenet_user_loop(steps: int) -> dict:
                 for _ in range(8)]
         _cache["lenet_user"] = (model, list(model.parameters()), data)
     model, params, data = _cache["lenet_user"]
-    start = time.perf_counter()
-    for i in range(steps):
+    start = 0.0
+    for i in range(steps + 1):      # step 0 untimed: the first after the pause
+        if i == 1:
+            start = time.perf_counter()
         images, labels = data[i % len(data)]
         for p in params:
             p.grad = None
@@ -167,8 +172,10 @@ def train_step(model: str, batch: int, steps: int) -> dict:
                 for _ in range(2)]
         _cache[key] = (net, optimizer, data)
     net, optimizer, data = _cache[key]
-    start = time.perf_counter()
-    for i in range(steps):
+    start = 0.0
+    for i in range(steps + 1):      # step 0 untimed: the first after the pause
+        if i == 1:
+            start = time.perf_counter()
         images, labels = data[i % len(data)]
         optimizer.zero_grad()
         loss = F.cross_entropy(net(images), labels, reduction="sum")
@@ -187,8 +194,10 @@ def pool(kind: str, n: int, c: int, h: int, w: int, k: int, stride: int = 1, pad
         fn = lambda v: F.max_pool2d(v, k, stride, padding)  # noqa: E731
     else:
         fn = lambda v: F.avg_pool2d(v, k, stride, padding, count_include_pad=False)  # noqa
-    start = time.perf_counter()
-    for _ in range(repeats):
+    start = 0.0
+    for i in range(repeats + 1):    # call 0 untimed: the first after the pause
+        if i == 1:
+            start = time.perf_counter()
         if backward:
             y = fn(x)
             dy = grads.setdefault(tuple(y.shape), torch.randn(y.shape))
@@ -212,8 +221,10 @@ def conv(n: int, c: int, h: int, w: int, f: int, k: int, stride: int = 1, paddin
         _cache[key] = (layer, x, torch.randn(shape))
     layer, x, dy = _cache[key]
     inputs = [x, layer.weight, layer.bias]
-    start = time.perf_counter()
-    for _ in range(repeats):
+    start = 0.0
+    for i in range(repeats + 1):    # call 0 untimed: the first after the pause
+        if i == 1:
+            start = time.perf_counter()
         if backward:
             y = layer(x)
             torch.autograd.grad(y, inputs, dy)
