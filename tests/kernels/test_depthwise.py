@@ -12,6 +12,7 @@ import pytest
 
 from minipaddle.kernels import depthwise
 from minipaddle.kernels.conv import conv_algorithm, conv_backward, conv_forward
+from numgrad import numeric_grad
 
 
 # ------------------------------------------------------------------------------------ reference
@@ -40,20 +41,6 @@ def ref_depthwise(x, w, dy, stride, padding, dilation):
                     dw[(f, 0) + t] += x[(n, g) + i] * dy[(n, f) + o]
             y[(n, f) + o] = acc
     return y, dx, dw
-
-
-def numeric_grad(f, a, eps=1e-6):
-    g = np.zeros_like(a)
-    flat, gflat = a.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        up = f()
-        flat[i] = old - eps
-        down = f()
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * eps)
-    return g
 
 
 class Workspace:

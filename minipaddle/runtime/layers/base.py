@@ -145,3 +145,13 @@ def accumulate(grads: dict, name: Optional[str], value: Any) -> None:
         grads[name] = grads[name] + value
     else:
         grads[name] = value
+
+
+def kept_buffers(cache: dict, key: str, shapes: list, dtype: Any, xp: Any) -> list:
+    """One array per shape of ``shapes`` (contents undefined), kept in ``cache[key]`` from step
+    to step: an array kept before is reused where its shape and dtype still match."""
+    old = cache.get(key) or []
+    kept = [old[i] if i < len(old) and old[i].shape == tuple(s) and old[i].dtype == dtype
+            else xp.empty(s, dtype=dtype) for i, s in enumerate(shapes)]
+    cache[key] = kept
+    return kept

@@ -20,7 +20,7 @@ from ...config.layers.conv import CONV3D, DECONV3D, EXCONV, EXCONVT
 from ...kernels import conv as K
 from ..algorithm import Algorithm
 from ..registry import register
-from .base import RuntimeLayer, accumulate
+from .base import RuntimeLayer, accumulate, kept_buffers
 from .winograd import WinogradConv
 
 
@@ -144,10 +144,7 @@ class _ConvBase(WinogradConv, RuntimeLayer):
         nbytes = sum(int(np.prod(s)) for s in shapes) * x.dtype.itemsize
         if nbytes > self.KEEP_COLUMNS_BYTES:
             return None
-        old = self.cache.get("kept") or []
-        kept = [old[i] if i < len(old) and old[i].shape == s and old[i].dtype == x.dtype
-                else p.xp.empty(s, dtype=x.dtype) for i, s in enumerate(shapes)]
-        self.cache["kept"] = kept
+        kept = kept_buffers(self.cache, "kept", shapes, x.dtype, p.xp)
         self.cache["columns"] = (slices, kept)
         return kept
 

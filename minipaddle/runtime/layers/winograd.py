@@ -9,7 +9,7 @@ from __future__ import annotations
 from math import prod
 
 from ...kernels import winograd as WG
-from .base import accumulate
+from .base import accumulate, kept_buffers
 
 
 class WinogradConv:
@@ -60,10 +60,7 @@ class WinogradConv:
         shapes = [WG.winograd_input_shape(x[part].shape, self.padding) for part in slices]
         if sum(prod(s) for s in shapes) * x.dtype.itemsize > self.KEEP_COLUMNS_BYTES:
             return None
-        old = self.cache.get("winograd_kept") or []
-        kept = [old[i] if i < len(old) and old[i].shape == s and old[i].dtype == x.dtype
-                else p.xp.empty(s, dtype=x.dtype) for i, s in enumerate(shapes)]
-        self.cache["winograd_kept"] = kept
+        kept = kept_buffers(self.cache, "winograd_kept", shapes, x.dtype, p.xp)
         self.cache["winograd_input"] = (slices, kept)
         return kept
 
