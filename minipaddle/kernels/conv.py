@@ -329,8 +329,9 @@ def _from_last(rank):
 
 def _padded_image(x, geo, xp, ws):
     """``x`` (N, C, *image) zero-padded, as (N, C, *padded) for the "batch" layout or
-    transposed to (C, *padded, N) for "pixel" (and "depthwise": (N, C, *padded)). Only the
-    interior of a reused buffer is written; its border was zeroed when it was created."""
+    transposed to (C, *padded, N) for "pixel" (the depthwise kernel pads its own rows:
+    kernels/depthwise.py). Only the interior of a reused buffer is written; its border was
+    zeroed when it was created."""
     padded = any(geo.padding)
     if geo.layout == "pixel":
         if not padded:
