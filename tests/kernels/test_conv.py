@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numgrad import numeric_grad
 
 from minipaddle.kernels.conv import (
     conv2d_backward,
@@ -95,21 +96,6 @@ def ref_conv_transpose(x, w, dy, stride, padding, dilation, groups, output_size)
                                     dx[n, c, iy, ix] += wl[c][fi][ky][kx] * gy
                                     dw[c, fi, ky, kx] += xv * gy
     return y, dx, dw
-
-
-def numeric_grad(f, a, eps=1e-6):
-    """Central differences of the scalar f() w.r.t. every element of a (modified in place)."""
-    g = np.zeros_like(a)
-    flat, gflat = a.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        up = f()
-        flat[i] = old - eps
-        down = f()
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * eps)
-    return g
 
 
 def transpose_size(size, k, s, p, d):

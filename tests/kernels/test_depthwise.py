@@ -13,6 +13,7 @@ import pytest
 from minipaddle.kernels import depthwise
 from minipaddle.kernels.conv import conv_algorithm, conv_backward, conv_forward
 from numgrad import numeric_grad
+from tests.kernels.test_conv import Workspace
 
 
 # ------------------------------------------------------------------------------------ reference
@@ -41,28 +42,6 @@ def ref_depthwise(x, w, dy, stride, padding, dilation):
                     dw[(f, 0) + t] += x[(n, g) + i] * dy[(n, f) + o]
             y[(n, f) + o] = acc
     return y, dx, dw
-
-
-class Workspace:
-    """Buffers as the runtime hands them out, but full of NaN on every request (stale
-    contents must never reach a result); records them to check nothing returned aliases
-    one."""
-
-    def __init__(self):
-        self.buffers = {}
-
-    def __call__(self, tag, shape, dtype):
-        key = (tag, tuple(shape), np.dtype(dtype))
-        if key not in self.buffers:
-            self.buffers[key] = np.empty(shape, dtype)
-        self.buffers[key][...] = np.nan
-        return self.buffers[key]
-
-    def assert_not_aliased(self, *arrays):
-        for a in arrays:
-            if a is not None:
-                for buf in self.buffers.values():
-                    assert not np.shares_memory(a, buf)
 
 
 # (N, C, image, multiplier, filter, stride, padding, dilation)

@@ -13,6 +13,7 @@ from minipaddle.kernels.conv import (
     conv_transpose_forward,
 )
 from minipaddle.kernels.pool import pool2d_forward, pool_backward, pool_forward
+from numgrad import numeric_grad
 
 
 # ------------------------------------------------------------------------------------ references
@@ -75,20 +76,6 @@ def ref_pool3d(x, kind, kernel, stride, padding, out, exclude_mode=True):
             else:
                 y[(n, c) + o] = sum(cells) / (len(cells) if exclude_mode else math.prod(kernel))
     return y
-
-
-def numeric_grad(f, a, eps=1e-6):
-    g = np.zeros_like(a)
-    flat, gflat = a.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        up = f()
-        flat[i] = old - eps
-        down = f()
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * eps)
-    return g
 
 
 def a3(stride, padding, dilation, groups):
@@ -204,7 +191,7 @@ def test_pool3d_against_loops_and_finite_differences(case, kind, exclude):
     dy = rng.standard_normal(y.shape)
     dx = pool_backward(x, y, dy, **a)
     np.testing.assert_allclose(
-        dx, numeric_grad(lambda: float((pool_forward(x, **a) * dy).sum()), x, eps=1e-4),
+        dx, numeric_grad(lambda: float((pool_forward(x, **a) * dy).sum()), x, h=1e-4),
         rtol=1e-6, atol=1e-8)
 
 
