@@ -96,7 +96,8 @@ def _trainer(args: argparse.Namespace, config, save_dir=None, log=None):
         data = _embedded_data_for(config)
     return Trainer(config, data, batch_size=args.batch_size, seed=args.seed,
                    device=_device(args), save_dir=save_dir, log=log, comm=args.comm,
-                   sync_batch_norm=getattr(args, "sync_batch_norm", False))
+                   sync_batch_norm=getattr(args, "sync_batch_norm", False),
+                   dtype=getattr(args, "dtype", "float32"))
 
 
 def _say(args: argparse.Namespace, *line: str) -> None:
@@ -366,6 +367,10 @@ def _add_train(sub: Any) -> None:
     train.add_argument("--sync-batch-norm", action="store_true",
                        help="data parallel: batch norm statistics over the whole global batch "
                             "(default: over each rank's shard, as Paddle's multi-trainer did)")
+    train.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                       help="the network's float type (default float32; float64 makes runs "
+                            "that add in another order agree to rounding, checkpoints are "
+                            "float32 either way)")
 
 
 def _add_test(sub: Any) -> None:

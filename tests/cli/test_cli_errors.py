@@ -62,6 +62,8 @@ def test_bad_config_paths(command, kind, bad_paths):
     (["train", "model_zoo/digits.yaml", "--resume", "--start-pass", "2"], "not allowed"),
     (["test", "model_zoo/digits.yaml"], "--model"),
     (["dump", "model_zoo/digits.yaml", "--format", "xml"], "invalid choice"),
+    (["train", "model_zoo/digits.yaml", "--dtype", "float16"],
+     "argument --dtype: invalid choice: 'float16'"),
     (["frobnicate"], "invalid choice"),
     ([], "required"),
     (["train", "model_zoo/digits.yaml", "--batch-size", "0", "--num-passes", "1"],
