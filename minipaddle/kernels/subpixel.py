@@ -1,0 +1,222 @@
+"""A strided conv's data gradient (so also a transposed conv's forward) as ONE GEMM for all
+image phases ("depth-to-space"): the route :func:`minipaddle.kernels.conv._data_grad_method`
+calls "phases".
+
+Along one axis, the image cells ``i = q*s + r - p`` of phase ``r`` (``r < s``) get
+``sum over taps t with t*d = r (mod s)`` of ``w[t] * d[q - (t*d - r)/s]``: a stride-1
+correlation of the output side ``d`` with the phase's taps. Every phase reads a short run of
+consecutive cells of the zero-padded ``d`` for each of its outputs, so one window of ``E``
+cells slid over a grid of ``J`` positions covers all phases at once (per phase, a fixed shift
+of the grid). With the weight rearranged to ``(phases * C/G, F/G * E)`` (zero where a phase
+has no tap at a window offset), one im2col of ``d`` with that small stride-1 window and one
+GEMM (K = F/G * E per axis product) give every phase of every channel; each phase is then
+copied into its strided place in ``dx``. A 4x4 stride-2 transposed conv becomes one GEMM with
+a 2x2 window (K = 4 F/G) and 4 (phases) * C/G rows, instead of 16 GEMMs with K = F/G, their
+15 accumulating adds, or col2im's 16 strided adds.
+
+Kernel conventions as in :mod:`minipaddle.kernels.conv` (weight ``(F, C/G, *filter)`` of
+the conv d (N, F, *out) <- x (N, C, *image), any number of spatial axes, ``ws`` scratch
+buffers, ``xp`` the array module). Self-contained: conv.py imports this module.
+"""
+
+from functools import lru_cache
+from itertools import product
+
+import numpy as np
+
+#: bytes of columns one block of samples copies and multiplies (cache-sized, as the "batch"
+#: layout's BLOCK_BYTES in conv.py)
+BLOCK_BYTES = 2 * 1024 * 1024
+
+
+def _buffer(ws, xp, tag, shape, dtype):
+    return xp.empty(shape, dtype=dtype) if ws is None else ws(tag, shape, dtype)
+
+
+def _axis_plan(size, k, o, s, p, d):
+    """One spatial axis of the image side (``size`` cells) of a conv with filter ``k``,
+    output ``o``, stride ``s``, padding ``p``, dilation ``d``. Returns ``(lo, hi, base, E, J,
+    phases)``: ``d`` padded by ``lo`` before and ``hi`` after; the columns read cell
+    ``base + e + j`` of the padded ``d`` at window offset ``e < E`` and grid position
+    ``j < J``; per phase ``(dest, first, count, taps)``: the image slice it fills, the grid
+    positions ``first:first+count`` it reads, and its ``(offset e, tap t)`` pairs (no taps:
+    the phase is zero)."""
+    raw = []                                   # (dest, count, [(a, t)]) with a = q_lo - m_t
+    for r in range(s):
+        q_lo, q_hi = -((r - p) // s), (size - 1 + p - r) // s
+        count = q_hi - q_lo + 1
+        if count <= 0:
+            continue
+        first = q_lo * s + r - p
+        dest = slice(first, first + (count - 1) * s + 1, s)
+        raw.append((dest, count, [(q_lo - (t * d - r) // s, t) for t in range(k)
+                                  if (t * d) % s == r]))
+    used = [reads for _, _, reads in raw if reads]
+    if not used:
+        return 0, 0, 0, 1, 1, tuple((dest, 0, count, ()) for dest, count, _ in raw)
+    lo = max(0, -min(a for reads in used for a, _ in reads))
+    low = min(a for reads in used for a, _ in reads)
+    # (A) one grid for every phase: the window spans all phases' reads; (B) each phase's grid
+    # shifted to its first read: the window spans one phase's reads, the grid grows
+    shifts_a = [0 for _ in raw]
+    shifts_b = [min(a for a, _ in reads) - low if reads else 0 for _, _, reads in raw]
+    best = None
+    for shifts in (shifts_a, shifts_b):
+        e = max(a - low - c for (_, _, reads), c in zip(raw, shifts) for a, _ in reads) + 1
+        j = max(count + c for (_, count, _), c in zip(raw, shifts))
+        if best is None or e * j < best[0] * best[1]:
+            best = (e, j, shifts)
+    e_size, j_size, shifts = best
+    base = low + lo
+    hi = max(0, base + e_size + j_size - 1 - (o + lo))
+    phases = tuple((dest, c, count, tuple((a - low - c, t) for a, t in reads))
+                   for (dest, count, reads), c in zip(raw, shifts))
+    return lo, hi, base, e_size, j_size, phases
+
+
+@lru_cache(maxsize=256)
+def phase_plan(image, filt, out, stride, padding, dilation):
+    """Per spatial axis :func:`_axis_plan`, as a tuple."""
+    return tuple(_axis_plan(*a) for a in zip(image, filt, out, stride, padding, dilation))
+
+
+@lru_cache(maxsize=256)
+def _selections(image, filt, out, stride, padding, dilation):
+    """``(index, used)``: per used phase combination and window offset (all axes, slowest
+    first: shape (P..., E...)), the flat filter tap that feeds it (``prod(filter)``: none, a
+    zero); and per axis the indices of the phases that have taps."""
+    plan = phase_plan(image, filt, out, stride, padding, dilation)
+    used = tuple(tuple(i for i, ph in enumerate(a[5]) if ph[3]) for a in plan)
+    taps = int(np.prod(filt))
+    index = np.full(tuple(len(u) for u in used) + tuple(a[3] for a in plan), taps,
+                    dtype=np.intp)
+    for combo in product(*[[a[5][i] for i in u] for a, u in zip(plan, used)]):
+        pos = tuple(used[a].index(plan[a][5].index(ph)) for a, ph in enumerate(combo))
+        for reads in product(*[ph[3] for ph in combo]):
+            offsets = tuple(e for e, _ in reads)
+            index[pos + offsets] = np.ravel_multi_index(tuple(t for _, t in reads), filt)
+    return index, used
+
+
+def phase_weight(w, geo, xp):
+    """``w`` (F, C/G, *filter) as the one GEMM's weight (G, P * C/G, F/G * prod(E)): rows
+    (used phases per axis, slowest axis first, then C/G), columns (F/G, window offsets)."""
+    g, fg, cg = geo.g, geo.f // geo.g, geo.c // geo.g
+    index, _ = _selections(geo.image, geo.filter, geo.out, geo.stride, geo.padding,
+                           geo.dilation)
+    taps = int(np.prod(geo.filter))
+    flat = xp.zeros((g, fg, cg, taps + 1), dtype=w.dtype)      # the last tap: zero
+    flat[..., :taps] = w.reshape(g, fg, cg, taps)
+    phases = int(np.prod(index.shape[:geo.rank]))
+    wins = index.size // phases
+    wu = flat[..., xp.asarray(index.reshape(phases, wins))]     # (G, F/G, C/G, P, E)
+    return xp.ascontiguousarray(wu.transpose(0, 3, 2, 1, 4)).reshape(g, phases * cg, -1)
+
+
+def phases_data_grad(geo, w, d, dx, xp, ws, bias=None):
+    """``dx`` (N, C, *image) = the data gradient of the output side ``d`` (N, F, *out,
+    C-contiguous) of the conv ``geo`` with weight ``w``: one im2col + GEMM per block of
+    samples for all phases (module docstring), plus ``bias`` (C,) per channel when given
+    (added while each phase is copied into place). Returns ``dx``."""
+    plan = phase_plan(geo.image, geo.filter, geo.out, geo.stride, geo.padding, geo.dilation)
+    _, used = _selections(geo.image, geo.filter, geo.out, geo.stride, geo.padding,
+                          geo.dilation)
+    g, fg, cg, rank = geo.g, geo.f // geo.g, geo.c // geo.g, geo.rank
+    lo = tuple(a[0] for a in plan)
+    base = tuple(a[2] for a in plan)
+    win = tuple(a[3] for a in plan)
+    grid = tuple(a[4] for a in plan)
+    every = slice(None)
+    dxg = dx.reshape((geo.n, g, cg) + geo.image)
+    if bias is not None:
+        bias = xp.asarray(bias, dtype=dx.dtype).reshape((g, cg) + (1,) * rank)
+    # phases with no tap on some axis get no value from any tap: zero (or the bias)
+    for combo in product(*[a[5] for a in plan]):
+        if any(not ph[3] for ph in combo):
+            dxg[(every, every, every) + tuple(ph[0] for ph in combo)] = \
+                0 if bias is None else bias
+    if not all(used):
+        return dx
+    wu = phase_weight(w, geo, xp)
+    k = fg * int(np.prod(win))
+    cells = int(np.prod(grid))
+    item = d.dtype.itemsize
+    step = max(1, BLOCK_BYTES // (k * cells * item)) if xp is np else geo.n
+    count = -(-geo.n // step)
+    step = -(-geo.n // count)
+    for i0 in range(0, geo.n, step):
+        i1 = min(geo.n, i0 + step)
+        m = i1 - i0
+        cols = _buffer(ws, xp, "phase_cols", (m, g, k, cells), d.dtype)
+        _columns(cols.reshape((m, g, fg) + win + grid),
+                 d[i0:i1].reshape((m, g, fg) + geo.out), lo, base, rank)
+        res = _buffer(ws, xp, "phase_out", (m, g, wu.shape[1], cells), d.dtype)
+        xp.matmul(wu, cols, out=res)
+        res = res.reshape((m, g) + tuple(len(u) for u in used) + (cg,) + grid)
+        for index in product(*[range(len(u)) for u in used]):
+            phs = [plan[a][5][used[a][i]] for a, i in enumerate(index)]
+            dest = tuple(ph[0] for ph in phs)
+            src = tuple(slice(ph[1], ph[1] + ph[2]) for ph in phs)
+            phase = res[(every, every) + index + (every,) + src]
+            target = dxg[(slice(i0, i1), every, every) + dest]
+            if bias is None:
+                target[...] = phase
+            else:
+                xp.add(phase, bias, out=target)
+    return dx
+
+
+def _columns(cols, d, lo, base, rank):
+    """``cols`` (m, G, F/G, *E, *J) = cell ``base + e + j`` of ``d`` (m, G, F/G, *out) padded
+    by ``lo``, without a padded copy: per window offset, one copy of the part of ``d`` it
+    reads and zeros on the grid positions that read padding."""
+    win, grid, out = cols.shape[3:3 + rank], cols.shape[3 + rank:], d.shape[3:]
+    lead = (slice(None),) * 3
+    for e in product(*[range(size) for size in win]):
+        first = [min(j, max(0, lo_a - b - e_a)) for lo_a, b, e_a, j
+                 in zip(lo, base, e, grid)]
+        stop = [max(f, min(j, lo_a - b - e_a + o)) for f, lo_a, b, e_a, j, o
+                in zip(first, lo, base, e, grid, out)]
+        at = lead + e
+        cols[at + tuple(slice(f, t) for f, t in zip(first, stop))] = d[lead + tuple(
+            slice(b + e_a + f - lo_a, b + e_a + t - lo_a)
+            for b, e_a, f, t, lo_a in zip(base, e, first, stop, lo))]
+        for axis in range(rank):
+            before = (slice(None),) * axis
+            if first[axis] > 0:
+                cols[at + before + (slice(0, first[axis]),)] = 0
+            if stop[axis] < grid[axis]:
+                cols[at + before + (slice(stop[axis], None),)] = 0
+
+
+#: the one-GEMM route runs when its GEMM does at most this many times the multiply-adds of
+#: the phases' own taps (the window covers offsets some phases have no tap at, the grid
+#: positions some phases do not use): measured single-threaded against the per-tap GEMMs of
+#: conv.py's _subpixel_data_grad (median time ratios): 4x4/2 0.89 (1.13 times the
+#: multiply-adds), 11x11/4 0.89 (1.20), 3x3/3 0.76 (1.0), 2x2/2 0.94 (1.0); 5x5/2 1.09 (1.44),
+#: 3x3/2 1.42 (1.78)
+PHASES_MAX_WASTE = 1.3
+
+
+@lru_cache(maxsize=256)
+def phases_waste(image, filt, out, stride, padding, dilation):
+    """The one GEMM's multiply-adds over those of the phases' taps (>= 1), and the number of
+    phase combinations with taps."""
+    plan = phase_plan(image, filt, out, stride, padding, dilation)
+    gemm = need = 1.0
+    combos = 1
+    for _, _, _, e_size, j_size, phases in plan:
+        used = [ph for ph in phases if ph[3]]
+        combos *= len(used)
+        gemm *= len(used) * e_size * j_size
+        need *= sum(len(ph[3]) * ph[2] for ph in used)
+    return (gemm / need if need else float("inf")), combos
+
+
+def phases_pay(geo):
+    """Whether :func:`phases_data_grad` is the route for ``geo``'s data gradient: more than
+    one phase combination with taps (one is a single GEMM either way, and the per-tap route
+    reads it without columns) and at most ``PHASES_MAX_WASTE`` wasted multiply-adds."""
+    waste, combos = phases_waste(geo.image, geo.filter, geo.out, geo.stride, geo.padding,
+                                 geo.dilation)
+    return combos > 1 and waste <= PHASES_MAX_WASTE
