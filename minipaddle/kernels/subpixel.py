@@ -21,6 +21,7 @@ buffers, ``xp`` the array module). Self-contained: conv.py imports this module.
 
 from functools import lru_cache
 from itertools import product
+from math import prod
 
 import numpy as np
 
@@ -113,80 +114,96 @@ def phase_weight(w, geo, xp):
     return xp.ascontiguousarray(wu.transpose(0, 3, 2, 1, 4)).reshape(g, phases * cg, -1)
 
 
-def phases_data_grad(geo, w, d, dx, xp, ws, bias=None):
-    """``dx`` (N, C, *image) = the data gradient of the output side ``d`` (N, F, *out,
-    C-contiguous) of the conv ``geo`` with weight ``w``: one im2col + GEMM per block of
-    samples for all phases (module docstring), plus ``bias`` (C,) per channel when given
-    (added while each phase is copied into place). Returns ``dx``."""
-    plan = phase_plan(geo.image, geo.filter, geo.out, geo.stride, geo.padding, geo.dilation)
-    _, used = _selections(geo.image, geo.filter, geo.out, geo.stride, geo.padding,
-                          geo.dilation)
-    g, fg, cg, rank = geo.g, geo.f // geo.g, geo.c // geo.g, geo.rank
-    lo = tuple(a[0] for a in plan)
-    base = tuple(a[2] for a in plan)
-    win = tuple(a[3] for a in plan)
-    grid = tuple(a[4] for a in plan)
-    every = slice(None)
-    dxg = dx.reshape((geo.n, g, cg) + geo.image)
-    if bias is not None:
-        bias = xp.asarray(bias, dtype=dx.dtype).reshape((g, cg) + (1,) * rank)
-    # phases with no tap on some axis get no value from any tap: zero (or the bias)
-    for combo in product(*[a[5] for a in plan]):
-        if any(not ph[3] for ph in combo):
-            dxg[(every, every, every) + tuple(ph[0] for ph in combo)] = \
-                0 if bias is None else bias
-    if not all(used):
-        return dx
-    wu = phase_weight(w, geo, xp)
-    k = fg * int(np.prod(win))
-    cells = int(np.prod(grid))
-    item = d.dtype.itemsize
-    step = max(1, BLOCK_BYTES // (k * cells * item)) if xp is np else geo.n
-    count = -(-geo.n // step)
-    step = -(-geo.n // count)
-    for i0 in range(0, geo.n, step):
-        i1 = min(geo.n, i0 + step)
-        m = i1 - i0
-        cols = _buffer(ws, xp, "phase_cols", (m, g, k, cells), d.dtype)
-        _columns(cols.reshape((m, g, fg) + win + grid),
-                 d[i0:i1].reshape((m, g, fg) + geo.out), lo, base, rank)
-        res = _buffer(ws, xp, "phase_out", (m, g, wu.shape[1], cells), d.dtype)
-        xp.matmul(wu, cols, out=res)
-        res = res.reshape((m, g) + tuple(len(u) for u in used) + (cg,) + grid)
-        for index in product(*[range(len(u)) for u in used]):
-            phs = [plan[a][5][used[a][i]] for a, i in enumerate(index)]
-            dest = tuple(ph[0] for ph in phs)
-            src = tuple(slice(ph[1], ph[1] + ph[2]) for ph in phs)
-            phase = res[(every, every) + index + (every,) + src]
-            target = dxg[(slice(i0, i1), every, every) + dest]
-            if bias is None:
-                target[...] = phase
-            else:
-                xp.add(phase, bias, out=target)
-    return dx
-
-
-def _columns(cols, d, lo, base, rank):
-    """``cols`` (m, G, F/G, *E, *J) = cell ``base + e + j`` of ``d`` (m, G, F/G, *out) padded
-    by ``lo``, without a padded copy: per window offset, one copy of the part of ``d`` it
-    reads and zeros on the grid positions that read padding."""
-    win, grid, out = cols.shape[3:3 + rank], cols.shape[3 + rank:], d.shape[3:]
+@lru_cache(maxsize=256)
+def _copies(image, filt, out, stride, padding, dilation):
+    """The index tuples :func:`phases_data_grad` copies with, worked out once per geometry
+    (a block's Python overhead is a few microseconds a call): ``(zeros, columns, blanks,
+    phases)``: the image slices of phases without taps; per window offset the (columns,
+    ``d``) indices of the part of ``d`` it reads; the column indices that read padding
+    (zeros); per used phase combination the (result, image) indices. Columns are indexed as
+    (m, G, F/G, *E, *J), ``d`` as (m, G, F/G, *out), results as (m, G, *P, C/G, *J), the
+    image as (m, G, C/G, *image)."""
+    plan = phase_plan(image, filt, out, stride, padding, dilation)
+    _, used = _selections(image, filt, out, stride, padding, dilation)
+    rank = len(image)
     lead = (slice(None),) * 3
+    zeros = tuple(lead + tuple(ph[0] for ph in combo)
+                  for combo in product(*[a[5] for a in plan]) if any(not ph[3] for ph in combo))
+    lo, base = [a[0] for a in plan], [a[2] for a in plan]
+    win, grid = [a[3] for a in plan], [a[4] for a in plan]
+    columns, blanks = [], []
     for e in product(*[range(size) for size in win]):
         first = [min(j, max(0, lo_a - b - e_a)) for lo_a, b, e_a, j
                  in zip(lo, base, e, grid)]
         stop = [max(f, min(j, lo_a - b - e_a + o)) for f, lo_a, b, e_a, j, o
                 in zip(first, lo, base, e, grid, out)]
         at = lead + e
-        cols[at + tuple(slice(f, t) for f, t in zip(first, stop))] = d[lead + tuple(
-            slice(b + e_a + f - lo_a, b + e_a + t - lo_a)
-            for b, e_a, f, t, lo_a in zip(base, e, first, stop, lo))]
+        columns.append((at + tuple(slice(f, t) for f, t in zip(first, stop)),
+                        lead + tuple(slice(b + e_a + f - lo_a, b + e_a + t - lo_a)
+                                     for b, e_a, f, t, lo_a in zip(base, e, first, stop, lo))))
         for axis in range(rank):
             before = (slice(None),) * axis
             if first[axis] > 0:
-                cols[at + before + (slice(0, first[axis]),)] = 0
+                blanks.append(at + before + (slice(0, first[axis]),))
             if stop[axis] < grid[axis]:
-                cols[at + before + (slice(stop[axis], None),)] = 0
+                blanks.append(at + before + (slice(stop[axis], None),))
+    phases = []
+    for index in product(*[range(len(u)) for u in used]):
+        phs = [plan[a][5][used[a][i]] for a, i in enumerate(index)]
+        phases.append(((slice(None), slice(None)) + index + (slice(None),)
+                       + tuple(slice(ph[1], ph[1] + ph[2]) for ph in phs),
+                       lead + tuple(ph[0] for ph in phs)))
+    return zeros, tuple(columns), tuple(blanks), tuple(phases)
+
+
+def phases_data_grad(geo, w, d, dx, xp, ws, bias=None):
+    """``dx`` (N, C, *image) = the data gradient of the output side ``d`` (N, F, *out,
+    C-contiguous) of the conv ``geo`` with weight ``w``: one im2col + GEMM per block of
+    samples for all phases (module docstring), plus ``bias`` (C,) per channel when given
+    (added while each phase is copied into place). Returns ``dx``.
+
+    The columns are written without a padded copy of ``d``: per window offset one copy of
+    the part of ``d`` it reads, zeros where it reads padding."""
+    key = (geo.image, geo.filter, geo.out, geo.stride, geo.padding, geo.dilation)
+    plan = phase_plan(*key)
+    _, used = _selections(*key)
+    zeros, columns, blanks, phases = _copies(*key)
+    g, fg, cg, rank = geo.g, geo.f // geo.g, geo.c // geo.g, geo.rank
+    win = tuple(a[3] for a in plan)
+    grid = tuple(a[4] for a in plan)
+    dxg = dx.reshape((geo.n, g, cg) + geo.image)
+    if bias is not None:
+        bias = xp.asarray(bias, dtype=dx.dtype).reshape((g, cg) + (1,) * rank)
+    for where in zeros:             # phases that no tap reaches: zero (or the bias)
+        dxg[where] = 0 if bias is None else bias
+    if not phases:
+        return dx
+    wu = phase_weight(w, geo, xp)
+    k = fg * prod(win)
+    cells = prod(grid)
+    step = max(1, BLOCK_BYTES // (k * cells * d.dtype.itemsize)) if xp is np else geo.n
+    count = -(-geo.n // step)
+    step = -(-geo.n // count)
+    d = d.reshape((geo.n, g, fg) + geo.out)
+    for i0 in range(0, geo.n, step):
+        i1 = min(geo.n, i0 + step)
+        m = i1 - i0
+        cols = _buffer(ws, xp, "phase_cols", (m, g, k, cells), d.dtype)
+        view, block = cols.reshape((m, g, fg) + win + grid), d[i0:i1]
+        for at, src in columns:
+            view[at] = block[src]
+        for at in blanks:
+            view[at] = 0
+        res = _buffer(ws, xp, "phase_out", (m, g, wu.shape[1], cells), d.dtype)
+        xp.matmul(wu, cols, out=res)
+        res = res.reshape((m, g) + tuple(len(u) for u in used) + (cg,) + grid)
+        target = dxg[i0:i1]
+        for src, dest in phases:
+            if bias is None:
+                target[dest] = res[src]
+            else:
+                xp.add(res[src], bias, out=target[dest])
+    return dx
 
 
 #: the one-GEMM route runs when its GEMM does at most this many times the multiply-adds of
