@@ -217,23 +217,30 @@ PHASES_MAX_WASTE = 1.3
 
 @lru_cache(maxsize=256)
 def phases_waste(image, filt, out, stride, padding, dilation):
-    """The one GEMM's multiply-adds over those of the phases' taps (>= 1), and the number of
-    phase combinations with taps."""
+    """``(waste, combos, cells)``: the one GEMM's multiply-adds over those of the phases'
+    taps (>= 1), the number of phase combinations with taps, and the column values per
+    input channel of ``d`` (window offsets times grid positions)."""
     plan = phase_plan(image, filt, out, stride, padding, dilation)
     gemm = need = 1.0
-    combos = 1
+    combos = cells = 1
     for _, _, _, e_size, j_size, phases in plan:
         used = [ph for ph in phases if ph[3]]
         combos *= len(used)
+        cells *= e_size * j_size
         gemm *= len(used) * e_size * j_size
         need *= sum(len(ph[3]) * ph[2] for ph in used)
-    return (gemm / need if need else float("inf")), combos
+    return (gemm / need if need else float("inf")), combos, cells
 
 
 def phases_pay(geo):
     """Whether :func:`phases_data_grad` is the route for ``geo``'s data gradient: more than
     one phase combination with taps (one is a single GEMM either way, and the per-tap route
-    reads it without columns) and at most ``PHASES_MAX_WASTE`` wasted multiply-adds."""
-    waste, combos = phases_waste(geo.image, geo.filter, geo.out, geo.stride, geo.padding,
-                                 geo.dilation)
-    return combos > 1 and waste <= PHASES_MAX_WASTE
+    reads it without columns), at most ``PHASES_MAX_WASTE`` wasted multiply-adds, and a
+    sample's columns within a block (float32) or no larger than the conv's own im2col
+    columns (what the runtime budgets a conv's workspace for; the route does not split a
+    sample into bands)."""
+    waste, combos, cells = phases_waste(geo.image, geo.filter, geo.out, geo.stride,
+                                        geo.padding, geo.dilation)
+    values = geo.f * cells
+    return (combos > 1 and waste <= PHASES_MAX_WASTE
+            and (values * 4 <= BLOCK_BYTES or values <= geo.c * geo.taps * geo.pixels))

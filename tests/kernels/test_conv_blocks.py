@@ -232,21 +232,26 @@ def test_transposed_forward_adds_the_bias(case, method_name, layout, monkeypatch
 
 
 def test_phases_route_is_chosen_where_its_gemm_wastes_little():
-    """PHASES_MAX_WASTE: the bench's 4x4/2 transposed conv, 11x11/4 and 3x3/3 take the
-    one-GEMM route; 3x3/2 and 5x5/2 (a window offset without a tap in half the phases) and
+    """PHASES_MAX_WASTE and the columns' size: the bench's 4x4/2 transposed conv, 11x11/4 and
+    3x3/3 take the one-GEMM route; 3x3/2 and 5x5/2 (a window offset without a tap in half the phases) and
     a single phase (1x1/2: one GEMM either way) keep the per-phase route."""
-    def pays(image, filt, stride, padding):
+    def pays(image, filt, stride, padding, c=4, f=8):
         out = tuple(K.conv_output_size(i, k, p, s, 1)
                     for i, k, p, s in zip(image, filt, padding, stride))
-        geo = K._Geometry((1, 4) + image, (8, 4) + filt, out, 1, stride, padding, (1, 1),
+        geo = K._Geometry((1, c) + image, (f, c) + filt, out, 1, stride, padding, (1, 1),
                           "batch")
         return S.phases_pay(geo)
-    assert pays((32, 32), (4, 4), (2, 2), (1, 1))
-    assert pays((227, 227), (11, 11), (4, 4), (0, 0))
+    assert pays((32, 32), (4, 4), (2, 2), (1, 1), 32, 64)
+    assert pays((32, 32), (4, 4), (2, 2), (1, 1), 32, 256)
+    assert pays((227, 227), (11, 11), (4, 4), (0, 0), 48, 96)
     assert pays((30, 30), (3, 3), (3, 3), (0, 0))
     assert not pays((32, 32), (3, 3), (2, 2), (1, 1))
     assert not pays((32, 32), (5, 5), (2, 2), (2, 2))
     assert not pays((32, 32), (1, 1), (2, 2), (0, 0))
+    # columns beyond a block and beyond the conv's own im2col (AlexNet conv1's 3 channels
+    # against 96 filters): no columns at all on the per-phase route
+    assert not pays((227, 227), (11, 11), (4, 4), (0, 0), 3, 96)
+    assert not pays((256, 256), (4, 4), (2, 2), (1, 1), 32, 256)
 
 
 @pytest.mark.parametrize("layout", ["batch", "pixel"])
