@@ -57,6 +57,7 @@ from itertools import product
 import numpy as np
 
 from .depthwise import depthwise_backward, depthwise_forward
+from .subpixel import phases_data_grad, phases_pay
 
 __all__ = [
     "conv_output_size",
@@ -688,14 +689,18 @@ def _subpixel_plan(image, filt, out, stride, padding, dilation):
     return tuple(lo), tuple(hi), tuple(combos)
 
 
-def _subpixel_data_grad(geo, w, d, dx, xp, ws):
+def _subpixel_data_grad(geo, w, d, dx, xp, ws, phases=None):
     """The data gradient of a strided conv as one stride-1 conv per phase of the image
-    (:func:`_subpixel_plan`; sub-pixel convolution), each computed without columns: on the
+    (sub-pixel convolution). With ``phases`` (None: :func:`~.subpixel.phases_pay` decides),
+    all phases at once, one im2col and GEMM per block (:func:`~.subpixel.phases_data_grad`).
+    Else (:func:`_subpixel_plan`) each phase computed without columns: on the
     padded ``d`` flattened, a kernel offset shifts the whole image by a constant, so a
     phase's output over the flattened grid (its rows padded to the padded image's width) is
     the sum over its offsets of ``W_t (G, C/G, F/G) @ d_flat[.., shift_t : shift_t + L]``,
     a strided GEMM operand read in place. The valid cells are then copied into the phase's
     strided place in ``dx``. Blocks of samples; no im2col, no col2im."""
+    if phases or (phases is None and phases_pay(geo)):
+        return phases_data_grad(geo, w, d, dx, xp, ws)
     lo, hi, combos = _subpixel_plan(geo.image, geo.filter, geo.out, geo.stride, geo.padding,
                                     geo.dilation)
     g, fg, cg, rank = geo.g, geo.f // geo.g, geo.c // geo.g, geo.rank
@@ -900,22 +905,33 @@ def _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, la
 
 
 def conv_transpose_forward(x, w, *, stride, padding, dilation, groups, output_size,
-                           layout=None, ws=None, xp=np, out=None):
+                           layout=None, ws=None, xp=np, out=None, bias=None):
     """Transposed convolution (Paddle's exconvt, deconv3d) of ``x`` (N, C, *image) with ``w``
     (C, F/groups, *filter) to ``y`` (N, F, *out), ``out = output_size`` (None: the formula
-    ``(size-1)*s + (k-1)*d + 1 - 2*p`` per axis). Returns ``x.dtype``, without bias, written
-    into ``out`` when given."""
+    ``(size-1)*s + (k-1)*d + 1 - 2*p`` per axis). Returns ``x.dtype``, written into ``out``
+    when given; plus ``bias`` (F,) per output channel when given (while the one-GEMM phases
+    route copies its result into place, else one add)."""
     _check_rank(x, ("w", w))
     x, w = _same_dtype(xp, x, w)
     geo = _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, layout)
     shape = (geo.n, geo.c) + geo.image
     if out is not None and tuple(out.shape) != shape:
         raise ValueError(f"conv_transpose: out has shape {tuple(out.shape)}, expected {shape}")
-    if geo.layout == "batch" or _data_grad_method(geo) == "subpixel":   # (NCHW, any layout)
+    if bias is not None and tuple(bias.shape) != (geo.c,):
+        raise ValueError(f"conv_transpose: bias has shape {tuple(bias.shape)}, expected "
+                         f"({geo.c},)")
+    method = _data_grad_method(geo)
+    if geo.layout == "batch" or method == "subpixel":   # (NCHW, any layout)
         y = out if out is not None and out.flags.c_contiguous else xp.empty(shape, x.dtype)
-        _data_grad_batch(geo, w, xp.ascontiguousarray(x), y, xp, ws)
+        if method == "subpixel" and phases_pay(geo):
+            phases_data_grad(geo, w, xp.ascontiguousarray(x), y, xp, ws, bias=bias)
+            bias = None
+        else:
+            _data_grad_batch(geo, w, xp.ascontiguousarray(x), y, xp, ws)
     else:
         y = _data_grad(w, _output_side(x, geo, xp), geo, xp, ws)
+    if bias is not None:
+        y += xp.asarray(bias, dtype=y.dtype).reshape((1, -1) + (1,) * geo.rank)
     if out is None or y is out:
         return y
     out[...] = y

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import minipaddle.kernels.conv as K
+import minipaddle.kernels.subpixel as S
 from test_conv import Workspace, _conv_data, ref_conv
 from test_volume import ref_conv3d
 
@@ -25,6 +26,7 @@ CASES_2D = [
 @pytest.fixture(params=BLOCK_SIZES)
 def block_bytes(request, monkeypatch):
     monkeypatch.setattr(K, "BLOCK_BYTES", request.param)
+    monkeypatch.setattr(S, "BLOCK_BYTES", request.param)
     return request.param
 
 
@@ -84,7 +86,8 @@ def test_block_plan_covers_every_output_once():
 
 from test_conv import TRANSPOSE_CASES, _transpose_data, ref_conv_transpose  # noqa: E402
 
-METHODS = ["col2im", "subpixel", "conv"]
+#: "subpixel": one stride-1 conv per phase; "phases": all phases in one GEMM (kernels/subpixel.py)
+METHODS = ["col2im", "subpixel", "phases", "conv"]
 
 #: more geometries than test_conv's for the phase decomposition: filter smaller than the
 #: stride (phases without taps), padding beyond the filter's reach (cropped phases), dilation
@@ -102,17 +105,26 @@ PHASE_CASES = [
 ]
 
 
+def force_method(monkeypatch, name):
+    """Force the data-gradient method ``name`` of METHODS (the sub-pixel routes even for a
+    stride of 1, where they work too)."""
+    monkeypatch.setattr(K, "phases_pay", lambda geo: name == "phases")
+    monkeypatch.setattr(K, "_data_grad_method",
+                        lambda geo: "subpixel" if name == "phases" else name)
+
+
 @pytest.fixture(params=METHODS)
 def method(request, monkeypatch):
     """Force a data-gradient method where it applies ("conv": stride 1, p <= (k-1)*d)."""
     real = K._data_grad_method
+    monkeypatch.setattr(K, "phases_pay", lambda geo: request.param == "phases")
 
     def forced(geo):
         conv_applies = all(s == 1 for s in geo.stride) and all(
             (k - 1) * d >= p for k, d, p in zip(geo.filter, geo.dilation, geo.padding))
         if request.param == "conv" and not conv_applies:
             return real(geo)
-        return request.param
+        return "subpixel" if request.param == "phases" else request.param
     monkeypatch.setattr(K, "_data_grad_method", forced)
     return request.param
 
@@ -150,22 +162,96 @@ def test_transposed_forward_methods_against_reference(case, method, block_bytes,
         ws.assert_not_aliased(y, dx, dw)
 
 
-@pytest.mark.parametrize("method_name", ["col2im", "subpixel"])
+@pytest.mark.parametrize("method_name", ["col2im", "subpixel", "phases"])
 def test_data_gradient_methods_of_a_volume(method_name, monkeypatch):
-    monkeypatch.setattr(K, "_data_grad_method", lambda geo: method_name)
     rng = np.random.default_rng(13)
     x = rng.standard_normal((2, 4, 5, 6, 7))
     w = rng.standard_normal((6, 2, 3, 2, 3))
     a = dict(stride=(2, 1, 3), padding=(1, 0, 2), dilation=(1, 2, 1), groups=2)
     y = K.conv_forward(x, w, **a, layout="batch")
     dy = rng.standard_normal(y.shape)
-    monkeypatch.setattr(K, "_data_grad_method", lambda geo: "col2im")
+    force_method(monkeypatch, "col2im")
     want = K.conv_backward(x, w, dy, **a, layout="pixel")[0]
-    monkeypatch.setattr(K, "_data_grad_method", lambda geo: method_name)
+    force_method(monkeypatch, method_name)
     got = K.conv_backward(x, w, dy, **a, layout="batch", ws=Workspace())[0]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     # and against the forward: <conv(x), dy> is linear in x, so <dx, x> == <y, dy>
     np.testing.assert_allclose(float((got * x).sum()), float((y * dy).sum()), rtol=1e-10)
+
+
+def test_phases_route_on_many_geometries(monkeypatch):
+    """The one-GEMM phases route against the direct reference on random 2-D geometries:
+    strides 1-4 (filters smaller and larger than the stride, phases without taps), padding
+    up to and beyond the filter's reach, dilation, groups, float64 and float32, reused
+    NaN-filled buffers."""
+    force_method(monkeypatch, "phases")
+    rng = np.random.default_rng(31)
+    ws = Workspace()
+    done = 0
+    while done < 40:
+        g = int(rng.choice([1, 2]))
+        k = tuple(int(v) for v in rng.integers(1, 6, 2))
+        s = tuple(int(v) for v in rng.integers(1, 5, 2))
+        d = tuple(int(v) for v in rng.integers(1, 3, 2))
+        p = tuple(int(rng.integers(0, (kk - 1) * dd + 2)) for kk, dd in zip(k, d))
+        image = tuple(int(v) for v in rng.integers(1, 12, 2))
+        if any((i + 2 * pp - (kk - 1) * dd - 1) < 0 for i, pp, kk, dd in zip(image, p, k, d)):
+            continue
+        case = (int(rng.integers(1, 3)), 2 * g, image[0], image[1], 3 * g, k[0], k[1], s, p, d,
+                g)
+        dtype = np.float32 if done % 3 == 0 else np.float64
+        tol = 1e-4 if dtype == np.float32 else 1e-12
+        x, w, dy, a = _conv_data(rng, case, dtype)
+        _, rdx, _ = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"], a["groups"])
+        dx, _ = K.conv_backward(x, w, dy, **a, layout="batch", ws=ws)
+        assert dx.dtype == dtype
+        np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol, err_msg=str(case))
+        done += 1
+
+
+@pytest.mark.parametrize("layout", ["batch", "pixel"])
+@pytest.mark.parametrize("method_name", METHODS[:3])
+@pytest.mark.parametrize("case", TRANSPOSE_CASES)
+def test_transposed_forward_adds_the_bias(case, method_name, layout, monkeypatch):
+    """``bias`` is added per output channel by every route (the phases route while it
+    copies each phase into place), also into a given ``out``."""
+    force_method(monkeypatch, method_name)
+    x, w, _, a, out = _transpose_data(np.random.default_rng(15), case)
+    bias = np.random.default_rng(16).standard_normal(w.shape[1] * a["groups"])
+    want = K.conv_transpose_forward(x, w, **a, output_size=out, layout=layout)
+    want = want + bias.reshape(1, -1, 1, 1)
+    got = K.conv_transpose_forward(x, w, **a, output_size=out, layout=layout, bias=bias,
+                                   ws=Workspace())
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    target = np.full(want.shape, np.nan)
+    K.conv_transpose_forward(x, w, **a, output_size=out, layout=layout, bias=bias,
+                             out=target)
+    np.testing.assert_allclose(target, want, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="bias has shape"):
+        K.conv_transpose_forward(x, w, **a, output_size=out, layout=layout, bias=bias[:-1])
+
+
+def test_phases_route_is_chosen_where_its_gemm_wastes_little():
+    """PHASES_MAX_WASTE and the columns' size: the bench's 4x4/2 transposed conv, 11x11/4 and
+    3x3/3 take the one-GEMM route; 3x3/2 and 5x5/2 (a window offset without a tap in half the phases) and
+    a single phase (1x1/2: one GEMM either way) keep the per-phase route."""
+    def pays(image, filt, stride, padding, c=4, f=8):
+        out = tuple(K.conv_output_size(i, k, p, s, 1)
+                    for i, k, p, s in zip(image, filt, padding, stride))
+        geo = K._Geometry((1, c) + image, (f, c) + filt, out, 1, stride, padding, (1, 1),
+                          "batch")
+        return S.phases_pay(geo)
+    assert pays((32, 32), (4, 4), (2, 2), (1, 1), 32, 64)
+    assert pays((32, 32), (4, 4), (2, 2), (1, 1), 32, 256)
+    assert pays((227, 227), (11, 11), (4, 4), (0, 0), 48, 96)
+    assert pays((30, 30), (3, 3), (3, 3), (0, 0))
+    assert not pays((32, 32), (3, 3), (2, 2), (1, 1))
+    assert not pays((32, 32), (5, 5), (2, 2), (2, 2))
+    assert not pays((32, 32), (1, 1), (2, 2), (0, 0))
+    # columns beyond a block and beyond the conv's own im2col (AlexNet conv1's 3 channels
+    # against 96 filters): no columns at all on the per-phase route
+    assert not pays((227, 227), (11, 11), (4, 4), (0, 0), 3, 96)
+    assert not pays((256, 256), (4, 4), (2, 2), (1, 1), 32, 256)
 
 
 @pytest.mark.parametrize("layout", ["batch", "pixel"])

@@ -100,11 +100,16 @@ class _ConvBase(WinogradConv, RuntimeLayer):
         slices = p.backend.batch_slices(n, self._column_bytes(x))
         kept = self._kept_columns(x, w, slices, p)
         if self.transposed:
+            # a shared bias goes in with the kernel's last copy (one pass over z fewer)
+            bias = (params[self.bias_name].reshape(-1)
+                    if self.bias_name and self.config.shared_biases else None)
+
             def run(item):
                 i, part = item
                 K.conv_transpose_forward(x[part], w, output_size=self.geo.image, out=z[part],
-                                         ws=p.backend.workspace(), xp=p.xp, **args)
-                self._add_bias(z[part], params)
+                                         ws=p.backend.workspace(), xp=p.xp, bias=bias, **args)
+                if bias is None:
+                    self._add_bias(z[part], params)
         else:
             def run(item):
                 i, part = item
