@@ -57,6 +57,7 @@ from itertools import product
 import numpy as np
 
 from .depthwise import depthwise_backward, depthwise_forward
+from .smallconv import flat_applies, flat_backward, flat_forward, flat_pays
 from .subpixel import phases_data_grad, phases_pay
 
 __all__ = [
@@ -94,7 +95,7 @@ def conv_output_size(size, kernel, padding, stride, dilation):
 
 
 def conv_algorithm(in_channels, groups, out_hw, layout=None, *, filters=None, filter_hw=None,
-                   in_hw=None):
+                   in_hw=None, stride=None, padding=None, dilation=None):
     """The kernel a conv with these channels, groups and output (or, for a transposed conv,
     input) image size runs: ``"depthwise"``, ``"batch"`` or ``"pixel"``. A ``layout`` decided
     before (by the caller, once) is kept; a depthwise conv runs ``"depthwise"`` whatever the
@@ -112,10 +113,14 @@ def conv_algorithm(in_channels, groups, out_hw, layout=None, *, filters=None, fi
     LeNet training steps, both layouts, forward + backward: 32->32 3x3 on 16x16 (weight /
     images 0.56) runs 0.96x in "batch", ResNet's 1x1 stride-2 projections (0.02, 0.17) 0.45x
     and 0.59x; 64->64 on 8x8 (4.5) runs 0.82x in "pixel", 128->128 on 16x16 (2.25) 0.90x,
-    LeNet's 20->50 5x5 on 8x8 (4.1) 0.73x."""
+    LeNet's 20->50 5x5 on 8x8 (4.1) 0.73x.
+
+    Given also a convolution's (not a transposed one's) ``stride``, ``padding`` and
+    ``dilation``, a 2-D conv with few channels that :func:`~.smallconv.flat_pays` admits runs
+    ``"flat"`` (:mod:`.smallconv`: im2col over the image flattened at its padded width)."""
     depthwise = groups > 1 and in_channels == groups
     if layout is not None:
-        if layout not in _LAYOUTS + ("depthwise",):
+        if layout not in _LAYOUTS + ("depthwise", "flat"):
             raise ValueError(f"layout must be one of {_LAYOUTS} or None, got {layout!r}")
         if layout == "depthwise" and not depthwise:
             raise ValueError(f"layout 'depthwise' needs one input channel per group, got "
@@ -124,6 +129,10 @@ def conv_algorithm(in_channels, groups, out_hw, layout=None, *, filters=None, fi
         return "depthwise"
     if layout is not None:
         return layout
+    if (stride is not None and filters is not None and filter_hw is not None
+            and flat_pays(in_channels, groups, filters, filter_hw, out_hw, stride, padding,
+                          dilation)):
+        return "flat"
     if filters is None or filter_hw is None or in_hw is None:
         return "batch" if _pixels(out_hw) >= BATCH_LAYOUT_MIN_PIXELS else "pixel"
     weight = filters * (in_channels // groups) * _pixels(filter_hw)
@@ -502,6 +511,13 @@ def _conv_geometry(x, w, stride, padding, dilation, groups, layout, output_size=
     return _Geometry(x.shape, w.shape, out, g, stride, padding, dilation, algorithm)
 
 
+def _check_flat(geo):
+    if not flat_applies(geo.c, geo.g, geo.filter, geo.stride, geo.padding, geo.dilation):
+        raise ValueError(f"layout 'flat' runs 2-D convs of one group, stride 1 and padding at "
+                         f"most (filter-1)*dilation; got filter {geo.filter}, groups {geo.g}, "
+                         f"stride {geo.stride}, padding {geo.padding}")
+
+
 def conv_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=None,
                  columns=None, ws=None, xp=np, output_size=None):
     """Convolution (cross-correlation) of ``x`` (N, C, *image) with ``w``
@@ -522,6 +538,9 @@ def conv_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=No
         out = xp.empty((geo.n, geo.f) + geo.out, dtype=x.dtype)
     if geo.layout == "depthwise":
         return depthwise_forward(x, w, geo, xp, ws, out)
+    if geo.layout == "flat":
+        _check_flat(geo)
+        return flat_forward(x, w, geo, xp, ws, out)
     if geo.layout == "batch":
         target = out if out.flags.c_contiguous else xp.empty(out.shape, dtype=out.dtype)
         _run_blocks(geo, xp, ws, x.dtype, w, x=x, columns=columns, y=target)
@@ -839,6 +858,9 @@ def conv_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, 
         raise ValueError(f"conv: dy has shape {tuple(dy.shape)}, the output is {expected}")
     if geo.layout == "depthwise":
         return depthwise_backward(x, w, dy, geo, need_dx, xp, ws)
+    if geo.layout == "flat":
+        _check_flat(geo)
+        return flat_backward(x, w, dy, geo, need_dx, xp, ws)
     if geo.layout == "batch":
         dy = xp.ascontiguousarray(dy)
         dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
@@ -899,6 +921,8 @@ def _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, la
     n, image = x.shape[0], tuple(x.shape[2:])
     f = w.shape[1] * g
     algorithm = conv_algorithm(f, g, image, layout)
+    if algorithm == "flat":
+        raise ValueError("layout 'flat' runs convolutions, not transposed ones")
     if algorithm == "depthwise":      # shifted adds are written for the conv direction only
         algorithm = conv_algorithm(f, 1, image, layout)
     return _Geometry((n, f) + out, w.shape, image, g, stride, padding, dilation, algorithm)

@@ -39,7 +39,33 @@ def _per_value(xp, v, x):
     return xp.repeat(v.reshape(-1).astype(x.dtype, copy=False), x.shape[2])
 
 
-def batch_norm_forward(x, gamma, beta, *, epsilon, xp=np, sum_shards=None, relu=False):
+#: batch norm runs its passes in blocks of samples on the backend's worker threads (``run``)
+#: for inputs of at least this many bytes; smaller ones in one block on the calling thread
+#: (handing work to a thread costs about 0.1 ms a call)
+BN_PARALLEL_BYTES = 6 * 1024 * 1024
+#: bytes of samples one block covers, each block's passes while it is in its core's cache
+BN_BLOCK_BYTES = 512 * 1024
+
+
+def _serial(fn, items):
+    return [fn(item) for item in items]
+
+
+def _sample_blocks(n, sample_bytes, xp, workers):
+    """Slices of the batch of about :data:`BN_BLOCK_BYTES` each, at least one per worker
+    when the batch has that many samples, sizes differing by at most one sample; one block
+    below :data:`BN_PARALLEL_BYTES` or with one worker, and off NumPy (a GPU wants few large
+    launches)."""
+    if xp is not np or workers < 2 or n * sample_bytes < BN_PARALLEL_BYTES:
+        return [slice(0, n)]
+    count = max(workers, (n * sample_bytes) // BN_BLOCK_BYTES)
+    count = max(1, min(n, count))
+    bounds = [n * i // count for i in range(count + 1)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
+def batch_norm_forward(x, gamma, beta, *, epsilon, xp=np, sum_shards=None, relu=False,
+                       run=None, workers=1):
     """Training-mode batch norm with batch statistics.
 
     Returns ``(y, mean, var, inv_std)``, the last three of shape ``(C,)``: ``mean = E[x]``,
@@ -52,14 +78,28 @@ def batch_norm_forward(x, gamma, beta, *, epsilon, xp=np, sum_shards=None, relu=
     norm), a function returning a 1-D array summed over all shards; the expectations are then
     taken over every shard's values (``sum x``, ``sum x^2`` and the count, in float64).
 
-    Passes over x: ``sum x`` and ``sum x^2`` per row (:func:`_row_sums`), then
-    ``y = x * scale``, ``y += shift`` with per-channel scale and shift repeated over each
-    sample's values (:func:`_per_value`), and the ReLU in place.
+    ``run(fn, items)``: maps ``fn`` over ``items``, possibly on ``workers`` threads (a
+    backend's ``parallel`` and ``workers``; default: in order, here).
+
+    Passes, block by block over the samples (:func:`_sample_blocks`): ``sum x`` and
+    ``sum x^2`` per row (:func:`_row_sums`; a row's sums do not depend on the blocks); then,
+    with the statistics known, ``y = x * scale``, ``y += shift`` with per-channel scale and
+    shift repeated over each sample's values (:func:`_per_value`), and the ReLU in place.
     """
     n, c = x.shape[0], x.shape[1]
+    run = run or _serial
     x3 = x.reshape(n, c, -1)
-    sx = _row_sums(xp, x3).sum(axis=0, dtype=np.float64)
-    sxx = _row_sums(xp, x3, x3).sum(axis=0, dtype=np.float64)
+    x2 = x.reshape(n, -1)
+    blocks = _sample_blocks(n, x2.shape[1] * x.dtype.itemsize, xp, workers)
+    rows = xp.empty((2, n, c), dtype=x.dtype)          # per-row sums of x and of x^2
+
+    def stats(b):
+        rows[0, b] = _row_sums(xp, x3[b])
+        rows[1, b] = _row_sums(xp, x3[b], x3[b])
+
+    run(stats, blocks)
+    sx = rows[0].sum(axis=0, dtype=np.float64)
+    sxx = rows[1].sum(axis=0, dtype=np.float64)
     m = float(x.size // c)
     if sum_shards is not None:
         total = xp.asarray(sum_shards(xp.concatenate([sx, sxx, xp.asarray([m])])))
@@ -70,11 +110,17 @@ def batch_norm_forward(x, gamma, beta, *, epsilon, xp=np, sum_shards=None, relu=
     inv_std = 1 / xp.sqrt(var + epsilon)
     scale = gamma.reshape(-1) * inv_std
     shift = (beta.reshape(-1) - mean * scale).astype(x.dtype, copy=False)
-    x2 = x.reshape(n, -1)
-    y = xp.multiply(x2, _per_value(xp, scale, x3))
-    y += _per_value(xp, shift, x3)
-    if relu:
-        xp.maximum(y, 0, out=y)
+    scale_v, shift_v = _per_value(xp, scale, x3), _per_value(xp, shift, x3)
+    y = xp.empty(x2.shape, dtype=x.dtype)
+
+    def apply(b):
+        yb = y[b]
+        xp.multiply(x2[b], scale_v, out=yb)
+        yb += shift_v
+        if relu:
+            xp.maximum(yb, 0, out=yb)
+
+    run(apply, blocks)
     return y.reshape(x.shape), mean, var, inv_std
 
 
@@ -86,7 +132,8 @@ def batch_norm_inference(x, gamma, beta, mean, var, *, epsilon, xp=np):
     return (x - mean.reshape(bshape)) * scale + beta.reshape(bshape)
 
 
-def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np, sum_shards=None, y=None):
+def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np, sum_shards=None, y=None,
+                        run=None, workers=1):
     """Gradient of :func:`batch_norm_forward` (statistics depend on x).
 
     With ``m`` values per channel and ``xhat = (x - mean) * inv_std``:
@@ -100,25 +147,38 @@ def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np, sum_shards=None, 
     ``sum_shards`` as in :func:`batch_norm_forward`: ``dx`` then uses ``m``, ``dbeta`` and
     ``dgamma`` summed over every shard, while the returned ``dgamma`` and ``dbeta`` are this
     shard's (parameter gradients are summed over the shards later, with the others).
+    ``run`` and ``workers`` as in :func:`batch_norm_forward`.
 
-    Passes: ``x - mean``, its dot products with dy and the sums of dy (:func:`_row_sums`),
-    then ``dx = a * dy + b * (x - mean) + c`` with per-channel a, b, c in four, every
-    per-channel operand repeated over each sample's values (:func:`_per_value`).
+    Passes, block by block over the samples (:func:`_sample_blocks`): the ReLU's gradient
+    (into dx's buffer), ``x - mean`` (kept for the second phase), its dot products with dy
+    and the sums of dy (:func:`_row_sums`); then, with the sums known,
+    ``dx = a * dy + b * (x - mean) + c`` with per-channel a, b, c in four, every per-channel
+    operand repeated over each sample's values (:func:`_per_value`).
     """
     n, c = x.shape[0], x.shape[1]
+    run = run or _serial
     m = x.size // c
     x3 = x.reshape(n, c, -1)
-    dx = None
-    if y is not None:
-        dx = relu_grad(xp, y.reshape(n, -1), dy.reshape(n, -1))   # dx's buffer, used first
-        dy = dx
+    x2 = x.reshape(n, -1)
     dy2 = dy.reshape(n, -1)
-    dy3 = dy.reshape(x3.shape)
+    y2 = None if y is None else y.reshape(n, -1)
     inv_std = inv_std.reshape(-1)
-    centred = xp.subtract(x.reshape(n, -1), _per_value(xp, mean, x3))
-    centred3 = centred.reshape(x3.shape)
-    sdy = _row_sums(xp, dy3).sum(axis=0, dtype=np.float64)                    # float64
-    sdyx = _row_sums(xp, centred3, dy3).sum(axis=0, dtype=np.float64)
+    mean_v = _per_value(xp, mean, x3)
+    blocks = _sample_blocks(n, x2.shape[1] * x.dtype.itemsize, xp, workers)
+    dx = xp.empty(x2.shape, dtype=x.dtype)
+    centred = xp.empty(x2.shape, dtype=x.dtype)
+    rows = xp.empty((2, n, c), dtype=x.dtype)      # per-row sums of dy and of (x - mean) dy
+
+    def stats(b):
+        g = dy2[b] if y2 is None else relu_grad(xp, y2[b], dy2[b], out=dx[b])
+        shape = (-1,) + x3.shape[1:]
+        xp.subtract(x2[b], mean_v, out=centred[b])
+        rows[0, b] = _row_sums(xp, g.reshape(shape))
+        rows[1, b] = _row_sums(xp, centred[b].reshape(shape), g.reshape(shape))
+
+    run(stats, blocks)
+    sdy = rows[0].sum(axis=0, dtype=np.float64)                    # float64
+    sdyx = rows[1].sum(axis=0, dtype=np.float64)
     dbeta, dgamma = sdy.astype(x.dtype), (sdyx * inv_std).astype(x.dtype)
     if sum_shards is not None:        # the shards' float64 sums: the same bits as one batch
         total = xp.asarray(sum_shards(xp.concatenate([
@@ -126,14 +186,18 @@ def batch_norm_backward(x, dy, gamma, mean, inv_std, *, xp=np, sum_shards=None, 
         sdy, sdyx, m = total[:c], total[c:2 * c], total[2 * c]
     all_dbeta, all_dgamma = sdy.astype(x.dtype), (sdyx * inv_std).astype(x.dtype)
     k = (gamma.reshape(-1) * inv_std / m).astype(x.dtype, copy=False)
-    centred *= _per_value(xp, -k * inv_std * all_dgamma, x3)
-    a = _per_value(xp, k * x.dtype.type(m), x3)
-    if dx is None:
-        dx = xp.multiply(dy2, a, dtype=x.dtype)
-    else:
-        dx *= a
-    dx += centred
-    dx += _per_value(xp, -k * all_dbeta, x3)
+    b_v = _per_value(xp, -k * inv_std * all_dgamma, x3)
+    a_v = _per_value(xp, k * x.dtype.type(m), x3)
+    c_v = _per_value(xp, -k * all_dbeta, x3)
+
+    def apply(b):
+        cb, db = centred[b], dx[b]
+        cb *= b_v
+        xp.multiply(dy2[b] if y2 is None else db, a_v, out=db)
+        db += cb
+        db += c_v
+
+    run(apply, blocks)
     return dx.reshape(x.shape), dgamma, dbeta
 
 

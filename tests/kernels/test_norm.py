@@ -250,3 +250,40 @@ def test_cmrnorm_float32_preserved():
     assert y.dtype == denom.dtype == np.float32
     assert cmrnorm_backward(x, y, denom, dy, **kw).dtype == np.float32
     np.testing.assert_allclose(y, ref_cmr(x, **kw)[0], rtol=1e-5, atol=1e-6)
+
+
+# --- batch norm in blocks on worker threads (norm.BN_PARALLEL_BYTES) -----------------------------
+
+@pytest.mark.parametrize("shape", [(7, 3, 5, 4), (2, 5, 3, 3), (9, 4), (5, 2, 1, 1)])
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_blocks_on_threads_give_the_same_bits(shape, relu, dtype, monkeypatch):
+    """Forced into blocks of one or two samples on two threads: the same values, bit for bit,
+    as one block on the calling thread (a row's sums do not depend on the blocks), forward
+    and backward, with and without the fused relu."""
+    from minipaddle.kernels import norm
+    from minipaddle.runtime.backend import CPUBackend
+    x, gamma, beta = (a.astype(dtype) for a in _bn_data(shape, 3)[:3])
+    x4 = x.reshape(shape[0], shape[1], -1, 1)
+    dy = np.random.default_rng(4).standard_normal(x4.shape).astype(dtype)
+    y, mean, var, inv_std = batch_norm_forward(x4, gamma, beta, epsilon=1e-5, relu=relu)
+    back = batch_norm_backward(x4, dy, gamma, mean, inv_std, y=y if relu else None)
+    backend = CPUBackend(threads=2)
+    monkeypatch.setattr(norm, "BN_PARALLEL_BYTES", 0)
+    for block in (1, x4[0].nbytes + 1):
+        monkeypatch.setattr(norm, "BN_BLOCK_BYTES", block)
+        assert len(norm._sample_blocks(shape[0], x4[0].nbytes, np, 2)) > 1
+        with backend.compute():
+            y2, mean2, var2, inv2 = batch_norm_forward(x4, gamma, beta, epsilon=1e-5, relu=relu,
+                                                       run=backend.parallel, workers=2)
+            back2 = batch_norm_backward(x4, dy, gamma, mean2, inv2, y=y2 if relu else None,
+                                        run=backend.parallel, workers=2)
+        for a, b in zip((y, mean, var, inv_std) + tuple(back),
+                        (y2, mean2, var2, inv2) + tuple(back2)):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+    ref_y = ref_bn_apply(x4, gamma, beta, *ref_bn_stats(x4), 1e-5)
+    if relu:
+        ref_y = np.maximum(ref_y, 0)
+    np.testing.assert_allclose(y2, ref_y, rtol=1e-4 if dtype == np.float32 else 1e-10,
+                               atol=1e-4 if dtype == np.float32 else 1e-10)

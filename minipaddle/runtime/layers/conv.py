@@ -43,7 +43,10 @@ class _ConvBase(WinogradConv, RuntimeLayer):
             channels, groups, filters = geo.channels, geo.groups, config.num_filters
         #: "batch", "pixel", "depthwise" or "winograd": which kernel runs (decided here only)
         self.layout = K.conv_algorithm(channels, groups, geo.output, filters=filters,
-                                       filter_hw=geo.filter, in_hw=geo.image)
+                                       filter_hw=geo.filter, in_hw=geo.image,
+                                       **({} if self.transposed else dict(
+                                           stride=geo.stride, padding=geo.padding,
+                                           dilation=geo.dilation)))
         if not self.transposed and self.winograd_runs(geo, config.num_filters):
             self.layout = "winograd"
         self.implementation = Algorithm(config.type, detail=(

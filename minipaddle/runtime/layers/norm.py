@@ -60,7 +60,8 @@ class BatchNormLayer(RuntimeLayer):
         if self._use_batch_stats(p):
             y, mean, var, inv_std = K.batch_norm_forward(x, gamma, beta, epsilon=self.epsilon,
                                                          xp=p.xp, sum_shards=p.stat_sum,
-                                                         relu=relu)
+                                                         relu=relu, run=p.backend.parallel,
+                                                         workers=p.backend.workers)
             if p.mode == Pass.TRAIN:
                 f = self.fraction
                 moving_mean, moving_var = params[self.mean], params[self.var]
@@ -86,7 +87,9 @@ class BatchNormLayer(RuntimeLayer):
         y = z.reshape(x.shape) if self.fused_activation == "relu" else None  # the relu's output
         if c["batch"]:
             dx, dgamma, dbeta = K.batch_norm_backward(x, dy, gamma, c["mean"], c["inv_std"],
-                                                      xp=p.xp, sum_shards=p.stat_sum, y=y)
+                                                      xp=p.xp, sum_shards=p.stat_sum, y=y,
+                                                      run=p.backend.parallel,
+                                                      workers=p.backend.workers)
         else:
             if y is not None:
                 dy = K.relu_grad(p.xp, y, dy)
