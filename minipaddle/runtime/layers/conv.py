@@ -41,7 +41,8 @@ class _ConvBase(WinogradConv, RuntimeLayer):
             channels, groups, filters = config.num_filters, 1, geo.channels
         else:
             channels, groups, filters = geo.channels, geo.groups, config.num_filters
-        #: "batch", "pixel", "depthwise" or "winograd": which kernel runs (decided here only)
+        #: "batch", "pixel", "depthwise", "flat" or "winograd": which kernel runs (decided here
+        #: only)
         self.layout = K.conv_algorithm(channels, groups, geo.output, filters=filters,
                                        filter_hw=geo.filter, in_hw=geo.image,
                                        **({} if self.transposed else dict(
