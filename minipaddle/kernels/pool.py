@@ -20,6 +20,9 @@ and third are written for 2-D images; volumes take the other two):
   about log2(kh) + log2(kw) passes however large the window (``_separable_forward``; the
   average's backward is the same kind of sliding sum over the spread gradient,
   ``_spread_sums``);
+* the max backward for large windows (``BY_VALUES_MIN_CELLS``, NumPy): by the maxima's values,
+  a few passes whatever the window (``_max_backward_by_values``), falling back map by map to
+  the trees where values tie;
 * otherwise nothing is padded or copied: for every window offset (i, j) the outputs whose cell
   ``(oh*sh - ph + i, ow*sw - pw + j)`` lies in the image form a rectangle (a box, for volumes),
   and that rectangle is combined with a strided slice of ``x`` (forward) or ``dx`` (backward).
