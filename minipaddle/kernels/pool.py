@@ -20,6 +20,9 @@ and third are written for 2-D images; volumes take the other two):
   about log2(kh) + log2(kw) passes however large the window (``_separable_forward``; the
   average's backward is the same kind of sliding sum over the spread gradient,
   ``_spread_sums``);
+* the max backward for large windows (``BY_VALUES_MIN_CELLS``, NumPy): by the maxima's values,
+  a few passes whatever the window (``_max_backward_by_values``), falling back map by map to
+  the trees where values tie;
 * otherwise nothing is padded or copied: for every window offset (i, j) the outputs whose cell
   ``(oh*sh - ph + i, ow*sw - pw + j)`` lies in the image form a rectangle (a box, for volumes),
   and that rectangle is combined with a strided slice of ``x`` (forward) or ``dx`` (backward).
@@ -155,17 +158,32 @@ def pool_backward(x, y, dy, *, kind, kernel, stride, padding, output_size, exclu
         dx = xp.empty_like(x)
         dx[...] = dy / _divisor(x, kernel, counts, exclude_mode, xp)
         return dx
+    if kind == "max":
+        dense = _max_backward_dense
+        args = (kernel, stride, padding, out, xp)
+        if _by_values_may_pay(x, kernel, counts, xp):
+            dx = _max_backward_by_values(x, y, dy, lambda *a: dense(*a, *args))
+            if dx is not None:
+                return dx
+        return dense(x, y, dy, *args)
     if planar and _separable_pays(x.shape, kernel, out):
-        g = dy if kind == "max" else dy / _divisor(x, kernel, counts, exclude_mode, xp)
+        g = dy / _divisor(x, kernel, counts, exclude_mode, xp)
         return _separable_backward(x, g, kind, kernel, stride, padding, out, xp)
     dx = xp.zeros_like(x)
-    if kind == "max":
-        for o, i in _cells(x, kernel, stride, padding, out):
-            dx[i] += (x[i] == y[o]) * dy[o]
-        return dx
     g = dy / _divisor(x, kernel, counts, exclude_mode, xp)
     for o, i in _cells(x, kernel, stride, padding, out):
         dx[i] += g[o]
+    return dx
+
+
+def _max_backward_dense(x, y, dy, kernel, stride, padding, out, xp):
+    """The max-pool backward without looking at values: the separable trees where they pay
+    (2-D), else the offset loop."""
+    if len(kernel) == 2 and _separable_pays(x.shape, kernel, out):
+        return _separable_backward(x, dy, "max", kernel, stride, padding, out, xp)
+    dx = xp.zeros_like(x)
+    for o, i in _cells(x, kernel, stride, padding, out):
+        dx[i] += (x[i] == y[o]) * dy[o]
     return dx
 
 
@@ -642,3 +660,157 @@ def _separable_backward_part(x, g, kind, kernel, stride, padding, output_size, x
     if (Hp, Wp) == (H, W):
         return gp
     return xp.ascontiguousarray(gp[:, :, ph:ph + H, pw:pw + W])
+
+
+# ------------------------------------------------------------- large max windows: by the values
+#
+# Every cell c of a window w satisfies x[c] <= y[w], so the cells of a map that can equal any of
+# its maxima are those at or above the map's smallest maximum: for large windows on real-valued
+# data a fraction of a percent of the cells (the candidates). Where no two candidates of a map
+# hold equal values, the one cell of the map equal to y[w] is a candidate, lies in w (y[w] is
+# attained in w) and is the only cell of w equal to y[w]: Paddle's every-tied-cell gradient is
+# then dx[c] = sum of dy[w] over the windows of c's map with y[w] == x[c], a sum grouped by
+# value. Windows are grouped into runs of equal maxima along y's last axis (one reduceat), and
+# the runs find their candidate through a hash table of (map, value) keys (collisions retried
+# with another hash). Maps whose candidates repeat a value (ties: integers, all-zero maps after
+# a relu) take the dense route, cell by cell; so does everything when the candidates are too many
+# (small windows) or a maximum is NaN. A handful of passes over the input (the comparison, its
+# nonzero cells, the zeroed result) and a few over y, whatever the window's size.
+
+#: windows of fewer cells keep the dense route: their smallest maximum filters little (paired on
+#: (8,64,64,64) float32 stride 1 against the dense route: 32x32 0.17x, 16x16 0.38x, 12x12
+#: 0.71x; 10x10 and 8x8 1.03-1.16x, every map crowded)
+BY_VALUES_MIN_CELLS = 128
+
+#: maps with candidates beyond this share of their cells take the dense route
+BY_VALUES_MAX_SHARE = 1 / 16
+
+#: dense maps (crowded or tied) beyond this share of the maps: the dense route for everything
+BY_VALUES_GIVE_UP = 1 / 2
+
+
+def _by_values_may_pay(x, kernel, counts, xp):
+    """Whether to try :func:`_max_backward_by_values`: NumPy arrays, large windows and no
+    empty window (an empty window's 0 is no cell's value)."""
+    return (xp is np and int(np.prod(kernel)) >= BY_VALUES_MIN_CELLS
+            and all((c > 0).all() for c in counts))
+
+
+#: odd 64-bit multipliers of the hash rounds (Fibonacci hashing: the key times one, top bits)
+_HASH_MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                     0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53)
+
+
+def _keys(values, owners):
+    """``(key, check)``: uint64 keys of (map, value) pairs, equal for equal pairs (-0.0 and
+    0.0 too), and the arrays two pairs must agree on to be equal. Values of 32 bits or fewer
+    pack with their map into one exact key; 64-bit values hash the two together."""
+    v = values + values.dtype.type(0)                       # -0.0 + 0.0 is 0.0
+    owners = owners.astype(np.uint64)
+    if v.itemsize <= 4:
+        key = v.view(f"u{v.itemsize}").astype(np.uint64)
+        key |= owners << np.uint64(32)
+        return key, (key,)
+    key = owners * np.uint64(_HASH_MULTIPLIERS[0])
+    key ^= v.view(np.uint64)
+    return key, (values, owners)
+
+
+def _tied_maps(key, check, owners):
+    """The maps in which two candidates hold equal values."""
+    if len(check) == 1:                                     # exact keys
+        k = np.sort(key)
+        return np.unique(k[1:][k[1:] == k[:-1]] >> np.uint64(32)).astype(np.intp)
+    values = check[0]
+    order = np.lexsort((values, owners))
+    v, o = values[order], owners[order]
+    return np.unique(o[1:][(v[1:] == v[:-1]) & (o[1:] == o[:-1])])
+
+
+def _match_runs(cand, runs):
+    """For every run, the index of the candidate with its (map, value) (``cand`` and ``runs``:
+    :func:`_keys` of each), -1 where none: the candidates' keys hashed into a table four
+    times their number, each run's key looked up and checked; candidates that lost their slot
+    to another (and the runs not found) go round again with another multiplier. None if the
+    rounds run out with runs and candidates left (they do not in practice)."""
+    (ckey, ccheck), (rkey, rcheck) = cand, runs
+    label = np.full(rkey.size, -1, dtype=np.intp)
+    cands = np.arange(ckey.size)
+    todo = None                                             # runs still unmatched (None: all)
+    if not cands.size or not rkey.size:
+        return label
+    for mult in _HASH_MULTIPLIERS:
+        bits = min(40, max(4, (4 * cands.size).bit_length()))
+        mult, shift = np.uint64(mult), np.uint64(64 - bits)
+        slot = (ckey[cands] * mult) >> shift
+        table = np.full(1 << bits, -1, dtype=np.intp)
+        table[slot] = cands                                 # one of each colliding group
+        rk = rkey if todo is None else rkey[todo]
+        c = table[(rk * mult) >> shift]
+        ok = c >= 0
+        for a, b in zip(ccheck, rcheck):
+            ok &= a[c] == (b if todo is None else b[todo])
+        if todo is None:
+            label[ok] = c[ok]
+            todo = np.flatnonzero(~ok)
+        else:
+            label[todo[ok]] = c[ok]
+            todo = todo[~ok]
+        cands = cands[table[slot] != cands]                 # the ones another took the slot of
+        if not todo.size or not cands.size:
+            return label
+    return None
+
+
+def _max_backward_by_values(x, y, dy, dense):
+    """Max-pool backward by the maxima's values (see above); ``dense(x, y, dy)`` (x, y, dy as
+    (maps, 1, ...) arrays) for the maps with repeated candidate values or too many candidates;
+    None where most cells are candidates or y has a NaN."""
+    N, C = x.shape[:2]
+    maps = N * C
+    size = x.size // maps
+    xf = x.reshape(maps, size)
+    yf = y.astype(x.dtype, copy=False).reshape(maps, -1)
+    floor = yf.min(axis=1)
+    if np.isnan(floor).any():
+        return None
+    above = np.greater_equal(xf, floor[:, None])
+    crowded = np.zeros(maps, dtype=bool)
+    if np.count_nonzero(above) > BY_VALUES_MAX_SHARE * x.size:      # some maps are crowded
+        crowded = above.view(np.uint8).sum(axis=1) > BY_VALUES_MAX_SHARE * size
+        if np.count_nonzero(crowded) > BY_VALUES_GIVE_UP * maps:
+            return None
+        above[crowded] = False
+    idx = np.flatnonzero(above)
+    owners = idx // size
+    key, check = _keys(xf.reshape(-1)[idx], owners)
+    crowded[_tied_maps(key, check, owners)] = True
+    if np.count_nonzero(crowded) > BY_VALUES_GIVE_UP * maps:
+        return None
+    if crowded.any():
+        keep = ~crowded[owners]
+        idx, key = idx[keep], key[keep]
+        check = (key,) if len(check) == 1 else tuple(c[keep] for c in check)
+    # runs of equal maxima in each map's flat y (a group may take several runs)
+    per = yf.shape[1]
+    yb = yf.reshape(-1)
+    new = np.empty(yb.size, dtype=bool)
+    np.not_equal(yb[1:], yb[:-1], out=new[1:])
+    new[::per] = True
+    starts = np.flatnonzero(new)
+    sums = np.add.reduceat(dy.reshape(-1), starts)
+    label = _match_runs((key, check), _keys(yb[starts], starts // per))
+    if label is None:
+        return None
+    hit = label >= 0
+    if not hit.all():
+        label, sums = label[hit], sums[hit]
+    dx = np.zeros(x.shape, dtype=x.dtype)
+    dx.reshape(-1)[idx] = np.bincount(label, weights=sums, minlength=idx.size)
+    rest = np.flatnonzero(crowded)
+    if rest.size:
+        inner = x.shape[2:]
+        part = dense(x.reshape((maps, 1) + inner)[rest], yf[rest].reshape((-1, 1) + y.shape[2:]),
+                     dy.reshape((maps, 1) + dy.shape[2:])[rest])
+        dx.reshape((maps, 1) + inner)[rest] = part
+    return dx
