@@ -301,3 +301,40 @@ def test_gradients_are_contiguous(layout, block_bytes):
     assert dx.flags.c_contiguous and dw.flags.c_contiguous
     dx, dw = K.conv_transpose_backward(dy, w, x, **a, layout=layout)
     assert dx.flags.c_contiguous and dw.flags.c_contiguous
+
+
+SHIFTED_ROWS_CASES = [
+    # N, C, H, W, F, kh, kw, stride, padding, dilation, groups: stride 1, dilation 1
+    (3, 1, 28, 28, 4, 5, 5, (1, 1), (0, 0), (1, 1), 1),     # LeNet's conv1, small
+    (2, 4, 9, 7, 6, 3, 2, (1, 1), (1, 2), (1, 1), 2),        # padding, groups, kh != kw
+    (2, 3, 6, 11, 5, 1, 4, (1, 1), (0, 1), (1, 1), 1),       # a 1-row filter
+    (1, 2, 5, 5, 3, 5, 5, (1, 1), (0, 0), (1, 1), 1),        # a single output pixel
+]
+
+
+@pytest.mark.parametrize("width", [0, 10**6])
+@pytest.mark.parametrize("kept", [False, True])
+@pytest.mark.parametrize("case", SHIFTED_ROWS_CASES)
+def test_columns_by_shifted_rows_against_reference(case, kept, width, block_bytes,
+                                                    monkeypatch):
+    """The two-step im2col copy (kernels/conv.py _columns_by_shifted_rows) forced on (every
+    width) and off (width 0) gives the reference's results; with bands of output lines
+    (small blocks) the one-step copy runs."""
+    monkeypatch.setattr(K, "SHIFTED_ROWS_MAX_WIDTH", width)
+    rng = np.random.default_rng(11)
+    ws = Workspace()
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-4)):
+        x, w, dy, a = _conv_data(rng, case, dtype)
+        ry, rdx, rdw = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"],
+                                a["groups"])
+        for _ in range(2):          # the second call reuses NaN-free but stale buffers
+            cols = None
+            if kept:
+                cols = np.full(K.columns_shape(x.shape, w.shape, layout="batch", **a),
+                               np.nan, dtype)
+            y = K.conv_forward(x, w, **a, layout="batch", ws=ws, columns=cols)
+            np.testing.assert_allclose(y, ry, rtol=tol, atol=tol)
+            dx, dw = K.conv_backward(x, w, dy, **a, layout="batch", ws=ws, columns=cols)
+            np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol)
+            np.testing.assert_allclose(dw, rdw, rtol=tol, atol=tol)
+            ws.assert_not_aliased(y, dx, dw)
