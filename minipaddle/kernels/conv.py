@@ -58,7 +58,7 @@ import numpy as np
 
 from .depthwise import depthwise_backward, depthwise_forward
 from .smallconv import flat_applies, flat_backward, flat_forward, flat_pays
-from .subpixel import phases_data_grad, phases_pay
+from .subpixel import axis_phases, phases_data_grad, phases_pay
 
 __all__ = [
     "conv_output_size",
@@ -664,11 +664,9 @@ def _data_grad_batch(geo, w, d, dx, xp, ws):
 
 @lru_cache(maxsize=512)
 def _subpixel_plan(image, filt, out, stride, padding, dilation):
-    """The phases of a strided conv's data gradient. Image cell ``i`` (on one axis) gets
-    ``sum over taps t, outputs o with i = o*s - p + t*d`` of ``d[o] * w[t]``: the cells
-    ``i = q*s + r - p`` of phase ``r`` see only the taps with ``t*d = r (mod s)``, at
-    ``o = q - (t*d - r)/s``, so the phase is a stride-1 correlation of ``d`` with those taps
-    (reversed), dilated by the step of ``(t*d - r)/s`` between them.
+    """The phases of a strided conv's data gradient (per axis :func:`~.subpixel.axis_phases`):
+    each is a stride-1 correlation of ``d`` with its taps (reversed), dilated by the step of
+    ``(t*d - r)/s`` between them.
 
     Returns ``(lo, hi, combos)``: the padding of ``d`` before and after each axis, and per
     combination of one phase per axis ``(dest, taps, steps, starts, counts)``: the slices of
@@ -677,14 +675,8 @@ def _subpixel_plan(image, filt, out, stride, padding, dilation):
     axes, lo, hi = [], [], []
     for size, k, o, s, p, d in zip(image, filt, out, stride, padding, dilation):
         phases, before, after = [], 0, 0
-        for r in range(s):
-            q_lo, q_hi = -((r - p) // s), (size - 1 + p - r) // s
+        for r, dest, q_lo, q_hi, taps in axis_phases(size, k, s, p, d):
             count = q_hi - q_lo + 1
-            if count <= 0:
-                continue
-            first = q_lo * s + r - p
-            dest = slice(first, first + (count - 1) * s + 1, s)
-            taps = [t for t in range(k) if (t * d) % s == r]
             if not taps:
                 phases.append((dest, None, 1, 0, count))
                 continue

@@ -34,6 +34,24 @@ def _buffer(ws, xp, tag, shape, dtype):
     return xp.empty(shape, dtype=dtype) if ws is None else ws(tag, shape, dtype)
 
 
+def axis_phases(size, k, s, p, d):
+    """The phases of one image axis (``size`` cells) in a strided conv's data gradient
+    (filter ``k``, stride ``s``, padding ``p``, dilation ``d``): image cell ``i`` gets ``d[o] *
+    w[t]`` for ``i = o*s - p + t*d``, so the cells ``i = q*s + r - p`` of phase ``r`` see only
+    the taps with ``t*d = r (mod s)``, at ``o = q - (t*d - r)/s``. Returns per phase with
+    cells ``(r, dest, q_lo, q_hi, taps)``: the image slice it fills, its first and last ``q``,
+    and its taps in increasing order (empty: the phase gets nothing)."""
+    phases = []
+    for r in range(s):
+        q_lo, q_hi = -((r - p) // s), (size - 1 + p - r) // s
+        if q_hi < q_lo:
+            continue
+        first = q_lo * s + r - p
+        dest = slice(first, first + (q_hi - q_lo) * s + 1, s)
+        phases.append((r, dest, q_lo, q_hi, [t for t in range(k) if (t * d) % s == r]))
+    return phases
+
+
 def _axis_plan(size, k, o, s, p, d):
     """One spatial axis of the image side (``size`` cells) of a conv with filter ``k``,
     output ``o``, stride ``s``, padding ``p``, dilation ``d``. Returns ``(lo, hi, base, E, J,
@@ -42,16 +60,9 @@ def _axis_plan(size, k, o, s, p, d):
     ``j < J``; per phase ``(dest, first, count, taps)``: the image slice it fills, the grid
     positions ``first:first+count`` it reads, and its ``(offset e, tap t)`` pairs (no taps:
     the phase is zero)."""
-    raw = []                                   # (dest, count, [(a, t)]) with a = q_lo - m_t
-    for r in range(s):
-        q_lo, q_hi = -((r - p) // s), (size - 1 + p - r) // s
-        count = q_hi - q_lo + 1
-        if count <= 0:
-            continue
-        first = q_lo * s + r - p
-        dest = slice(first, first + (count - 1) * s + 1, s)
-        raw.append((dest, count, [(q_lo - (t * d - r) // s, t) for t in range(k)
-                                  if (t * d) % s == r]))
+    # (dest, count, [(a, t)]) with a = q_lo - m_t
+    raw = [(dest, q_hi - q_lo + 1, [(q_lo - (t * d - r) // s, t) for t in taps])
+           for r, dest, q_lo, q_hi, taps in axis_phases(size, k, s, p, d)]
     used = [reads for _, _, reads in raw if reads]
     if not used:
         return 0, 0, 0, 1, 1, tuple((dest, 0, count, ()) for dest, count, _ in raw)
