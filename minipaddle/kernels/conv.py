@@ -185,9 +185,10 @@ def _check_rank(x, *others):
     return x.ndim - 2
 
 
-def _same_dtype(xp, x, *others):
+def same_dtype(xp, x, *others):
     """Cast the other arrays to ``x.dtype`` when ``x`` is floating (float32 stays float32);
-    integer ``x`` (hand-written test data) is promoted with the others instead."""
+    integer ``x`` (hand-written test data) is promoted with the others instead. (The
+    Winograd kernels use it too.)"""
     dtype = x.dtype
     if dtype.kind not in "fc":
         dtype = xp.result_type(x, *others)
@@ -532,7 +533,7 @@ def conv_forward(x, w, *, stride, padding, dilation, groups, layout=None, out=No
     ``output_size``: the output's spatial sizes as a validated config states them (None:
     computed here)."""
     _check_rank(x, ("w", w))
-    x, w = _same_dtype(xp, x, w)
+    x, w = same_dtype(xp, x, w)
     geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout, output_size)
     if out is None:
         out = xp.empty((geo.n, geo.f) + geo.out, dtype=x.dtype)
@@ -883,7 +884,7 @@ def conv_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, 
     ``need_dx`` is False. ``columns``: the columns the forward wrote for this ``x`` (same
     layout), else they are recomputed."""
     _check_rank(x, ("w", w), ("dy", dy))
-    x, w, dy = _same_dtype(xp, x, w, dy)
+    x, w, dy = same_dtype(xp, x, w, dy)
     geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout, output_size)
     expected = (geo.n, geo.f) + geo.out
     if tuple(dy.shape) != expected:
@@ -968,7 +969,7 @@ def conv_transpose_forward(x, w, *, stride, padding, dilation, groups, output_si
     when given; plus ``bias`` (F,) per output channel when given (while the one-GEMM phases
     route copies its result into place, else one add)."""
     _check_rank(x, ("w", w))
-    x, w = _same_dtype(xp, x, w)
+    x, w = same_dtype(xp, x, w)
     geo = _transpose_geometry(x, w, stride, padding, dilation, groups, output_size, layout)
     shape = (geo.n, geo.c) + geo.image
     if out is not None and tuple(out.shape) != shape:
@@ -1001,7 +1002,7 @@ def conv_transpose_backward(x, w, dy, *, stride, padding, dilation, groups, need
     ``dy`` with ``w``; ``dw`` is the conv weight gradient with ``dy`` as input and ``x`` as
     output gradient; both use one set of columns of ``dy``."""
     _check_rank(x, ("w", w), ("dy", dy))
-    x, w, dy = _same_dtype(xp, x, w, dy)
+    x, w, dy = same_dtype(xp, x, w, dy)
     geo = _transpose_geometry(x, w, stride, padding, dilation, groups, tuple(dy.shape[2:]),
                               layout)
     expected = (geo.n, geo.c) + geo.image

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .conv import same_dtype
+
 __all__ = [
     "winograd_applies",
     "winograd_pays",
@@ -272,17 +274,6 @@ def _output_transform(m, plan, out, xp, ws):
     return out
 
 
-def _floating(xp, x, *others):
-    """``x`` and ``others`` in ``x``'s dtype when it is floating (float32 stays float32),
-    else all promoted to a floating dtype (integer test data)."""
-    dtype = x.dtype
-    if dtype.kind not in "fc":
-        dtype = xp.result_type(x, *others)
-        if dtype.kind not in "fc":
-            dtype = xp.dtype(xp.float64)
-    return tuple(a.astype(dtype, copy=False) for a in (x,) + others)
-
-
 def _check(x, padding):
     if x.ndim != 4:
         raise ValueError(f"winograd: x must be (N, C, H, W), got shape {tuple(x.shape)}")
@@ -310,7 +301,7 @@ def winograd_forward(x, u, *, padding, out=None, keep=None, ws=None, xp=np):
     if u.shape != (16, f, plan.c):
         raise ValueError(f"winograd: transformed weight shape {tuple(u.shape)} does not "
                          f"match {plan.c} input channels")
-    x, u = _floating(xp, x, u)
+    x, u = same_dtype(xp, x, u)
     if out is None:
         out = xp.empty((plan.n, f) + plan.out, dtype=x.dtype)
     img = _deinterleave(x, plan, xp, ws, "wino_img", plan.c)
@@ -406,7 +397,7 @@ def winograd_backward(x, u, dy, *, padding, need_dx=True, need_dw=True, cells=Fa
     if tuple(dy.shape) != expected:
         raise ValueError(f"winograd: dy has shape {tuple(dy.shape)}, the output is "
                          f"{expected}")
-    x, u, dy = _floating(xp, x, u, dy)
+    x, u, dy = same_dtype(xp, x, u, dy)
     dm = _output_adjoint(dy, plan, xp, ws)
     dmm = dm.reshape(_gemm_shapes(plan, f))
     dw = dx = None
