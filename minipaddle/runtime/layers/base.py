@@ -147,6 +147,17 @@ def accumulate(grads: dict, name: Optional[str], value: Any) -> None:
         grads[name] = value
 
 
+def sum_parts(parts: list) -> tuple:
+    """The (gradient, bias gradient or None) pairs of a batch's chunks summed in chunk order
+    into the first pair's arrays: the same sums every step, whatever the threads did."""
+    total, bias = parts[0]
+    for part, bias_part in parts[1:]:
+        total += part
+        if bias is not None:
+            bias += bias_part
+    return total, bias
+
+
 def kept_buffers(cache: dict, key: str, shapes: list, dtype: Any, xp: Any) -> list:
     """One array per shape of ``shapes`` (contents undefined), kept in ``cache[key]`` from step
     to step: an array kept before is reused where its shape and dtype still match."""

@@ -20,7 +20,7 @@ from ...config.layers.conv import CONV3D, DECONV3D, EXCONV, EXCONVT
 from ...kernels import conv as K
 from ..algorithm import Algorithm
 from ..registry import register
-from .base import RuntimeLayer, accumulate, kept_buffers
+from .base import RuntimeLayer, accumulate, kept_buffers, sum_parts
 from .winograd import WinogradConv
 
 
@@ -190,12 +190,7 @@ class _ConvBase(WinogradConv, RuntimeLayer):
                 dx[part] = dx_part
             return dw_part, self._bias_grad(dz[part])
 
-        parts = p.backend.parallel(run, list(enumerate(slices)))
-        dw, db = parts[0]
-        for dw_part, db_part in parts[1:]:   # a fixed order: the same sums every step
-            dw += dw_part
-            if db is not None:
-                db += db_part
+        dw, db = sum_parts(p.backend.parallel(run, list(enumerate(slices))))
         accumulate(grads, self.weight_name(0), self._weight_grad(dw))
         accumulate(grads, self.bias_name, db)
         return [dx]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from math import prod
 
 from ...kernels import winograd as WG
-from .base import accumulate, kept_buffers
+from .base import accumulate, kept_buffers, sum_parts
 
 
 class WinogradConv:
@@ -83,12 +83,7 @@ class WinogradConv:
                                          ws=p.backend.workspace(), xp=p.xp)
             return du, self._bias_grad(dz[part])
 
-        parts = p.backend.parallel(run, list(enumerate(slices)))
-        du, db = parts[0]
-        for du_part, db_part in parts[1:]:   # a fixed order: the same sums every step
-            du += du_part
-            if db is not None:
-                db += db_part
+        du, db = sum_parts(p.backend.parallel(run, list(enumerate(slices))))
         dw = p.xp.empty(w.shape, dtype=du.dtype)
         p.backend.parallel(lambda f: WG.winograd_weight_grad(du[:, f], out=dw[f], xp=p.xp),
                            self._filter_slices(p))
