@@ -14,14 +14,13 @@ import ctypes.util
 import itertools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ..config import ConfigError
-from ..kernels.activations import ACTIVATIONS
+from ..kernels.activations import ACTIVATIONS, relu_backward, relu_forward
 
 IDENTITY = ("", "linear")
 
@@ -166,7 +165,8 @@ class CPUBackend(Backend):
         super().__init__()
         self.malloc_tuned = _keep_freed_memory()
         self.threads = max(1, threads or min(2, os.cpu_count() or 1))
-        self._pool: Optional[ThreadPoolExecutor] = None
+        self._crew: Optional[_Crew] = None
+        self._zero_rows: dict[Any, np.ndarray] = {}
         self._blas: Any = None
         self._depth = 0
 
@@ -190,42 +190,77 @@ class CPUBackend(Backend):
     def workers(self) -> int:
         return self.threads
 
+    #: values per row of the relu's blocked maximum (a zero row this long, per dtype)
+    RELU_BLOCK = 1 << 14
+
+    def activation(self, active_type: str,
+                   layer: str) -> Optional[tuple[Callable[..., Any], Callable[..., Any]]]:
+        if active_type == "relu":
+            return self._relu, relu_backward
+        return super().activation(active_type, layer)
+
+    def _relu(self, x: Any, xp: Any = np) -> Any:
+        """``maximum(x, 0)``, the same bits, 2.5x faster on float NumPy arrays: NumPy's
+        maximum with a scalar runs a slow loop, with a second array its vectorized one, so
+        ``x`` is taken as rows of ``RELU_BLOCK`` values against one cached row of zeros."""
+        if (xp is not np or not isinstance(x, np.ndarray) or x.dtype.kind != "f"
+                or not x.flags.c_contiguous):
+            return relu_forward(x, xp=xp)
+        zeros = self._zero_rows.get(x.dtype)
+        if zeros is None:
+            zeros = np.zeros(self.RELU_BLOCK, dtype=x.dtype)
+            zeros.flags.writeable = False
+            self._zero_rows[x.dtype] = zeros
+        y = np.empty_like(x)
+        src, dst = x.reshape(-1), y.reshape(-1)
+        whole = src.size - src.size % zeros.size
+        if whole:
+            np.maximum(src[:whole].reshape(-1, zeros.size), zeros,
+                       out=dst[:whole].reshape(-1, zeros.size))
+        if whole < src.size:
+            np.maximum(src[whole:], zeros[:src.size - whole], out=dst[whole:])
+        return y
+
     def parallel(self, fn: Callable[[Any], Any], items: list) -> list[Any]:
         """``[fn(item) for item in items]``, on the worker threads when there are several."""
-        if len(items) == 1 or getattr(self._local, "draining", False):
+        helpers = min(self.threads, len(items)) - 1
+        if helpers < 1 or getattr(self._local, "draining", False):
             # one item, or called from inside another parallel call: no hand-off (a nested
             # call waiting on the busy workers would deadlock)
             return [fn(item) for item in items]
-        results: list[Any] = [None] * len(items)
-        claim = itertools.count()        # next() on a count is atomic under the GIL
+        crew = self._workers()
+        if not crew.busy.acquire(blocking=False):
+            # another thread's parallel call has the workers: run inline, never wait on them
+            return [fn(item) for item in items]
+        try:
+            results: list[Any] = [None] * len(items)
+            claim = itertools.count()        # next() on a count is atomic under the GIL
+            local = self._local
 
-        def drain() -> None:
-            # every thread, the caller included, claims the next unclaimed item until none
-            # is left; results keep the items' order whoever computed them
-            self._local.draining = True
-            try:
-                for i in claim:
-                    if i >= len(items):
-                        return
-                    results[i] = fn(items[i])
-            finally:
-                self._local.draining = False
+            def drain() -> None:
+                # every thread, the caller included, claims the next unclaimed item until
+                # none is left; results keep the items' order whoever computed them
+                local.draining = True
+                try:
+                    for i in claim:
+                        if i >= len(items):
+                            return
+                        results[i] = fn(items[i])
+                finally:
+                    local.draining = False
 
-        with self.compute():
-            helpers = [self._workers().submit(drain)
-                       for _ in range(min(self.threads, len(items)) - 1)]
-            try:
-                drain()
-            finally:
-                for helper in helpers:           # never leave a worker running
-                    helper.result()
-        return results
+            with self.compute():
+                crew.run(drain, helpers)
+            return results
+        finally:
+            crew.busy.release()
 
-    def _workers(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max(1, self.threads - 1),
-                                            thread_name_prefix="minipaddle")
-        return self._pool
+    def _workers(self) -> "_Crew":
+        crew = self._crew
+        if crew is None or crew.pid != os.getpid() or crew.broken:
+            # none yet, a forked child's copy (its threads did not fork), or interrupted
+            crew = self._crew = _Crew(max(1, self.threads - 1))
+        return crew
 
     @contextlib.contextmanager
     def compute(self) -> Iterator[None]:
@@ -250,6 +285,61 @@ class CPUBackend(Backend):
                 yield
             finally:
                 self._depth -= 1
+
+
+class _Crew:
+    """The CPU backend's worker threads, each parked on its own lock between parallel calls.
+
+    A call hands every helper the same task in one message (the caller's ``drain``, which
+    claims items from a shared counter) by releasing its ``go`` lock, runs the task itself,
+    and waits on each helper's ``done`` lock: one wake-up each way per helper and no other
+    Python machinery (a ``ThreadPoolExecutor`` submit, with its Future and Condition, made a
+    call of two 32 us chunks take 156 us, this 130 us). ``busy`` is held by the call that
+    uses the crew (a concurrent call from another thread runs its items inline)."""
+
+    def __init__(self, count: int) -> None:
+        self.pid = os.getpid()
+        self.busy = threading.Lock()
+        self.broken = False
+        self._task: Optional[Callable[[], None]] = None
+        self._errors: list[BaseException] = []
+        self._go = [threading.Lock() for _ in range(count)]
+        self._done = [threading.Lock() for _ in range(count)]
+        for i, (go, done) in enumerate(zip(self._go, self._done)):
+            go.acquire()
+            done.acquire()
+            threading.Thread(target=self._work, args=(go, done), daemon=True,
+                             name=f"minipaddle_{i}").start()
+
+    def _work(self, go: threading.Lock, done: threading.Lock) -> None:
+        while True:
+            go.acquire()
+            try:
+                self._task()                      # type: ignore[misc]
+            except BaseException as error:        # noqa: B036 (re-raised by run)
+                self._errors.append(error)
+            finally:
+                done.release()
+
+    def run(self, task: Callable[[], None], helpers: int) -> None:
+        """``task()`` on the calling thread and on ``helpers`` workers at once; returns when
+        all are done, raising the first error a worker's call raised (after the caller's)."""
+        self._task = task
+        for go in self._go[:helpers]:
+            go.release()
+        try:
+            task()
+        finally:
+            try:
+                for done in self._done[:helpers]:    # never leave a worker running
+                    done.acquire()
+            except BaseException:
+                self.broken = True                # interrupted: the locks are out of step
+                raise
+            self._task = None
+            errors, self._errors = self._errors, []
+        if errors:                                # (a caller's own error went first)
+            raise errors[0]
 
 
 def to_host(array: Any) -> np.ndarray:
