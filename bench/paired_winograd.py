@@ -7,13 +7,18 @@ per-layer medians and the step's median, and their ratios (winograd / im2col).
         [--batch-size 32] [--rounds 9] [--all]
 
 ``--all``: try Winograd on every conv it applies to (also where the size rule says no), to
-see where it pays.
+see where it pays. ``--kernel-from CHECKOUT``: one more side, Winograd with that checkout's
+``minipaddle/kernels/winograd.py`` (e.g. a worktree of the commit before a kernel change; its
+module-level functions are swapped in for the side's steps), to compare two versions of the
+kernel inside the network.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +27,21 @@ from minipaddle.kernels import conv as K
 from minipaddle.kernels import winograd as WG
 from minipaddle.runtime import compile as compile_network
 from minipaddle.train.diagnostics import synthetic_feed
+
+
+#: the kernel module's functions the runtime's Winograd layer calls
+_KERNEL_FUNCTIONS = ("winograd_forward", "winograd_backward", "winograd_weight",
+                     "winograd_weight_grad", "winograd_input_shape")
+
+
+def _kernel_functions(checkout):
+    """:data:`_KERNEL_FUNCTIONS` of ``checkout``'s kernels/winograd.py, loaded as a submodule of
+    this tree's ``minipaddle.kernels`` (so its relative imports are this tree's)."""
+    path = Path(checkout) / "minipaddle" / "kernels" / "winograd.py"
+    spec = importlib.util.spec_from_file_location("minipaddle.kernels._winograd_other", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {name: getattr(module, name) for name in _KERNEL_FUNCTIONS}
 
 
 def main() -> None:
@@ -35,6 +55,8 @@ def main() -> None:
                         "half as large); each is one more side")
     parser.add_argument("--no-keep-side", action="store_true", help="one more side: Winograd "
                         "recomputing the transformed input in the backward")
+    parser.add_argument("--kernel-from", metavar="CHECKOUT", help="one more side: Winograd "
+                        "with CHECKOUT's minipaddle/kernels/winograd.py")
     args = parser.parse_args()
     model = minipaddle.parse_config(args.config).model_config
     net = compile_network(model, device="cpu", seed=1)
@@ -60,8 +82,14 @@ def main() -> None:
 
     if args.no_keep_side:
         scales["winograd, no keep"] = 1.0
+    kernels = {"": {name: getattr(WG, name) for name in _KERNEL_FUNCTIONS}}
+    if args.kernel_from:
+        kernels["winograd, other kernel"] = _kernel_functions(args.kernel_from)
+        scales["winograd, other kernel"] = 1.0
 
     def step(mode):
+        for name, function in kernels.get(mode, kernels[""]).items():
+            setattr(WG, name, function)
         for layer, im2col in chosen.values():
             layer.layout = im2col if mode == "im2col" else "winograd"
             layer.KEEP_COLUMNS_BYTES = 0 if mode == "winograd, no keep" else 32 * 1024 * 1024

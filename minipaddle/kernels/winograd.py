@@ -118,6 +118,13 @@ def winograd_chunk_values(channels, filters, image, padding) -> int:
     return values
 
 
+#: The transformed input, and so the cells M and their gradients, are held with cell 3 of
+#: each axis negated (row 3 of B^T and column 3 of A, so the products are unchanged): then
+#: that cell of dM = A dY A^T is +y1, a copy of the output gradient instead of a negation
+#: (:func:`_output_adjoint`), at no cost in the other transforms. U is not negated.
+_SIGN = (1, 1, 1, -1)
+
+
 def _buffer(ws, xp, tag, shape, dtype):
     return xp.empty(shape, dtype=dtype) if ws is None else ws(tag, shape, dtype)
 
@@ -186,9 +193,35 @@ class _Plan:
         return plans
 
 
+#: :func:`_unaliased`: samples of at least this many bytes, a multiple of it, are restaged
+_ALIAS_BYTES = 4096
+#: :func:`_unaliased`: ... in a buffer whose samples lie this many values further apart
+_ALIAS_PAD = 16
+#: :func:`_unaliased`: ... in batches of at least this many samples (11 lost: 1.2x, paired)
+_ALIAS_SAMPLES = 16
+
+
+def _unaliased(x, xp, ws, tag):
+    """``x`` (N, C, H, W), or a copy of it whose samples do not lie a multiple of 4 KB apart.
+    The batch-innermost copies read one value of every sample in turn: at a 4 KB multiple
+    these all fall in one L1 cache set, which holds 8 lines, so with more samples than that
+    every read missed (resnet_cifar's 64-channel 8x8 chunk of 32 samples: 0.32 ms for the
+    transposing copy, 0.09 ms for a plain copy into a buffer with 16 more values per sample
+    and the transposing copy from it)."""
+    n = x.shape[0]
+    size = x[0].size
+    if n < _ALIAS_SAMPLES or (size * x.itemsize) % _ALIAS_BYTES:
+        return x
+    buf = _buffer(ws, xp, tag, (n, size + _ALIAS_PAD), x.dtype)
+    staged = buf[:, :size].reshape(x.shape)
+    staged[...] = x
+    return staged
+
+
 def _deinterleave(x, plan, xp, ws, tag, channels):
     """``x`` (N, C, H, W) zero-padded to (2*th+2, 2*tw+2) and deinterleaved by parity, as
     lead + (2, th+1, 2, tw+1) + trail."""
+    x = _unaliased(x, xp, ws, "wino_stage")
     hh, wh = plan.th + 1, plan.tw + 1
     buf = _buffer(ws, xp, tag, plan.lead(channels) + (2, hh, 2, wh) + plan.trail(), x.dtype)
     (h, w), (ph, pw) = plan.image, plan.padding
@@ -205,27 +238,74 @@ def _deinterleave(x, plan, xp, ws, tag, channels):
     return buf
 
 
+#: :class:`_NCHWWriter`: bytes of the batch-innermost buffer per transposing copy
+_NCHW_BLOCK = 128 * 1024
+#: :class:`_NCHWWriter`: the input adjoint stages from 2 samples per output column, the
+#: output transform from 4
+_STAGE_DX, _STAGE_OUTPUT = 2, 4
+
+
+class _NCHWWriter:
+    """Writes phases of an (N, C, H, W) array ``out`` from batch-innermost views.
+
+    A phase's transposing copy into ``out[:, :, rows, cols]`` runs along its rows of W/2 or
+    fewer values (NumPy iterates in the order of the destination). With at least
+    ``samples_per_column`` * W samples, the phases are copied into one batch-innermost
+    (C, H, W, N) buffer instead (runs of N), which is then transposed into ``out`` a 128 KB
+    block of channels at a time (runs of C*H*W). The copies alone, paired: 0.45-0.7 of the
+    time on 8x8 and 4x4 maps of 16 and 32 samples, 0.9 on 16x16 of 16 samples, 1.2-2.2x with
+    5 and 11 samples of 32x32 and 16x16; the input adjoint with it 0.78-0.92 on the 8x8 and
+    4x4 maps, the output transform 0.77 on 4x4, 0.99-1.03 on 8x8, 1.19 on 16x16."""
+
+    def __init__(self, out, plan, xp, ws, samples_per_column):
+        self.out, self.plan = out, plan
+        n, c, h, w = out.shape
+        self.stage = None
+        if n >= samples_per_column * w:
+            self.stage = _buffer(ws, xp, "wino_nchw", plan.lead(c) + (h, w) + plan.trail(),
+                                 out.dtype)
+
+    def put(self, rows, cols, src):
+        """``out[:, :, rows, cols]`` = ``src`` (lead + (h', w') + trail)."""
+        if self.stage is None:
+            self.plan.to_layout(self.out[:, :, rows, cols])[...] = src
+        else:
+            self.stage[self.plan.at(rows, cols)] = src
+
+    def finish(self):
+        if self.stage is None:
+            return
+        out = self.out
+        step = max(1, _NCHW_BLOCK // max(1, self.stage[0].nbytes))
+        for c0 in range(0, out.shape[1], step):
+            self.plan.to_layout(out[:, c0:c0 + step])[...] = self.stage[c0:c0 + step]
+
+
 def _forward_1d(d, o, xp):
-    """The 1-D input transform B^T d: o0 = d0 - d2, o1 = d1 + d2, o2 = d2 - d1,
-    o3 = d1 - d3 (``d``, ``o``: four views each)."""
+    """The 1-D input transform B^T d with its last row negated (:data:`_SIGN`):
+    o0 = d0 - d2, o1 = d1 + d2, o2 = d2 - d1, o3 = d3 - d1 (``d``, ``o``: four views
+    each)."""
     xp.subtract(d[0], d[2], out=o[0])
     xp.add(d[1], d[2], out=o[1])
     xp.subtract(d[2], d[1], out=o[2])
-    xp.subtract(d[1], d[3], out=o[3])
+    xp.subtract(d[3], d[1], out=o[3])
 
 
 def _input_transform(img, plan, xp, ws, channels, tag, out=None):
     """V = B^T d B of every tile of the deinterleaved image, as (4, 4) + lead + (th, tw) +
-    trail (written into ``out`` when given)."""
+    trail (written into ``out`` when given). The column pass runs first: its views are cut
+    at every row of tiles (runs of tw*N values, each op 2.6 times as slow per value as on
+    whole planes), and it has half as many values to write as the row pass, whose views are
+    whole planes (the other order: 1.05-1.11x the time, paired)."""
     th, tw = plan.th, plan.tw
     lead, trail = plan.lead(channels), plan.trail()
-    rows = _buffer(ws, xp, tag + "rows", (4,) + lead + (th, 2, tw + 1) + trail, img.dtype)
-    _forward_1d([img[plan.at(a % 2, slice(a // 2, a // 2 + th), after=2)] for a in range(4)],
-                rows, xp)
+    cols = _buffer(ws, xp, tag + "cols", (4,) + lead + (2, th + 1, tw) + trail, img.dtype)
+    _forward_1d([img[plan.at(b % 2, slice(b // 2, b // 2 + tw))] for b in range(4)],
+                cols, xp)
     v = _buffer(ws, xp, tag, (4, 4) + lead + (th, tw) + trail, img.dtype) if out is None \
         else out.reshape((4, 4) + lead + (th, tw) + trail)
-    _forward_1d([rows[plan.at(b % 2, slice(b // 2, b // 2 + tw))] for b in range(4)],
-                [v[:, b] for b in range(4)], xp)
+    _forward_1d([cols[plan.at(a % 2, slice(a // 2, a // 2 + th), after=1)] for a in range(4)],
+                v, xp)
     return v
 
 
@@ -247,15 +327,15 @@ def _cells(u, v, plan, f, xp, ws, tag):
 
 def _output_transform(m, plan, out, xp, ws):
     """``out`` (N, F, Ho, Wo) = A^T M A of every tile, partial tiles cropped:
-    y0 = m0 + m1 + m2, y1 = m1 - m2 - m3 along each axis."""
+    y0 = m0 + m1 + m2, y1 = m1 - m2 + m3 along each axis (m3 negated, :data:`_SIGN`)."""
     cols = _buffer(ws, xp, "wino_out", (4, 2) + m.shape[2:], m.dtype)
     xp.add(m[:, 0], m[:, 1], out=cols[:, 0])
     cols[:, 0] += m[:, 2]
     xp.subtract(m[:, 1], m[:, 2], out=cols[:, 1])
-    cols[:, 1] -= m[:, 3]
+    cols[:, 1] += m[:, 3]
     ho, wo = plan.out
-    every = slice(None)
     tile = _buffer(ws, xp, "wino_tile", m.shape[2:], m.dtype)
+    writer = _NCHWWriter(out, plan, xp, ws, _STAGE_OUTPUT)
     for i in (0, 1):
         rows = (ho + 1 - i) // 2
         for j in (0, 1):
@@ -267,10 +347,11 @@ def _output_transform(m, plan, out, xp, ws):
                 tile += s[2]
             else:
                 xp.subtract(s[1], s[2], out=tile)
-                tile -= s[3]
-            # one transposing copy into NCHW (the sums written straight into the strided
-            # NCHW view, or into an interleaved buffer copied once, were 1.3-2.6x slower)
-            out[every, every, i::2, j::2] = tile[part].transpose(3, 0, 1, 2)
+                tile += s[3]
+            # the sums written straight into the strided NCHW view were 1.3-2.6x slower, and
+            # into the writer's stage 1.16-1.18x (paired)
+            writer.put(slice(i, None, 2), slice(j, None, 2), tile[part])
+    writer.finish()
     return out
 
 
@@ -312,73 +393,74 @@ def winograd_forward(x, u, *, padding, out=None, keep=None, ws=None, xp=np):
 
 def _output_adjoint(dy, plan, xp, ws):
     """dM = A dY A^T of every tile of ``dy`` (N, F, Ho, Wo) (zero beyond the output):
-    m0 = y0, m1 = y0 + y1, m2 = y0 - y1, m3 = -y1 along each axis; as (4, 4) + lead(F) +
-    (th, tw) + trail."""
+    m0 = y0, m1 = y0 + y1, m2 = y0 - y1, m3 = y1 along each axis (m3 negated,
+    :data:`_SIGN`), as (4, 4) + lead(F) + (th, tw) + trail. The tile corners y_ij are copied
+    straight into their cells m_(3i)(3j); then one add and one subtract fill rows 1 and 2 of
+    columns 0 and 3, and one more each columns 1 and 2 (16 cell-sized values written,
+    against 28 with a buffer per pass and copies for m0 and m3)."""
     f = dy.shape[1]
     th, tw = plan.th, plan.tw
-    shape = plan.lead(f) + (th, tw) + plan.trail()
-    tiles = _buffer(ws, xp, "wino_dy", (2, 2) + shape, dy.dtype)
+    dm = _buffer(ws, xp, "wino_dm", (4, 4) + plan.lead(f) + (th, tw) + plan.trail(),
+                 dy.dtype)
     ho, wo = plan.out
     every = slice(None)
+    dy = _unaliased(dy, xp, ws, "wino_stage")
     for i in (0, 1):
         rows = (ho + 1 - i) // 2
         for j in (0, 1):
             ncols = (wo + 1 - j) // 2
-            t = tiles[i, j]
+            t = dm[3 * i, 3 * j]
             if rows < th:
                 t[plan.at(slice(rows, None), after=1)] = 0
             if ncols < tw:
                 t[plan.at(slice(None), slice(ncols, None))] = 0
             t[plan.at(slice(None, rows), slice(None, ncols))] = \
                 plan.to_layout(dy[every, every, i::2, j::2])
-    rowed = _buffer(ws, xp, "wino_dyrows", (4, 2) + shape, dy.dtype)
-    _adjoint_1d([tiles[0], tiles[1]], [rowed[a] for a in range(4)], xp)
-    dm = _buffer(ws, xp, "wino_dm", (4, 4) + shape, dy.dtype)
-    _adjoint_1d([rowed[:, 0], rowed[:, 1]], [dm[:, b] for b in range(4)], xp)
+    corners = slice(None, None, 3)
+    xp.add(dm[0, corners], dm[3, corners], out=dm[1, corners])
+    xp.subtract(dm[0, corners], dm[3, corners], out=dm[2, corners])
+    xp.add(dm[:, 0], dm[:, 3], out=dm[:, 1])
+    xp.subtract(dm[:, 0], dm[:, 3], out=dm[:, 2])
     return dm
 
 
-def _adjoint_1d(y, o, xp):
-    """A applied along one axis: o0 = y0, o1 = y0 + y1, o2 = y0 - y1, o3 = -y1."""
-    o[0][...] = y[0]
-    xp.add(y[0], y[1], out=o[1])
-    xp.subtract(y[0], y[1], out=o[2])
-    xp.negative(y[1], out=o[3])
-
-
 def _gather_1d(v, even, odd, n, xp, at):
-    """B applied along one axis and summed over the overlapping tiles (tile t starts at cell
-    2t): even[t] = v0[t] + (v1 + v2 - v0)[t-1], odd[t] = (v1 - v2 + v3)[t] - v3[t-1], for
-    t in 0..n; ``at(s)`` indexes that axis."""
+    """B applied along one axis (v3 negated, :data:`_SIGN`) and summed over the overlapping
+    tiles (tile t starts at cell 2t): even[t] = v0[t] + (v1 + v2 - v0)[t-1],
+    odd[t] = (v1 - v2 - v3)[t] + v3[t-1], for t in 0..n; ``at(s)`` indexes that axis."""
     head, tail = at(slice(None, n)), at(slice(1, None))
     xp.add(v[1], v[2], out=even[tail])
     even[tail] -= v[0]
     even[at(slice(0, 1))] = 0
     even[head] += v[0]
     xp.subtract(v[1], v[2], out=odd[head])
-    odd[head] += v[3]
+    odd[head] -= v[3]
     odd[at(slice(n, n + 1))] = 0
-    odd[tail] -= v[3]
+    odd[tail] += v[3]
 
 
 def _input_adjoint(dv, plan, dx, xp, ws):
-    """``dx`` (N, C, H, W) = the sum over tiles of B dV B^T, cropped to the image."""
+    """``dx`` (N, C, H, W) = the sum over tiles of B dV B^T, cropped to the image. The row
+    pass runs first, on whole planes of ``dV``, so the column pass, whose views are cut at
+    every row of tiles, has half as many values (the other order: 1.0-1.05x the time,
+    paired)."""
     th, tw = plan.th, plan.tw
     c = dx.shape[1]
     lead, trail = plan.lead(c), plan.trail()
-    cols = _buffer(ws, xp, "wino_dxcols", (4,) + lead + (th, 2, tw + 1) + trail, dv.dtype)
-    _gather_1d([dv[:, b] for b in range(4)], cols[plan.at(0, slice(None))],
-               cols[plan.at(1, slice(None))], tw, xp, plan.at)
+    rowed = _buffer(ws, xp, "wino_dxrows", (4,) + lead + (2, th + 1, tw) + trail, dv.dtype)
+    _gather_1d([dv[a] for a in range(4)], rowed[plan.at(0, slice(None), after=1)],
+               rowed[plan.at(1, slice(None), after=1)], th, xp,
+               lambda s: plan.at(s, after=1))
     img = _buffer(ws, xp, "wino_dximg", lead + (2, th + 1, 2, tw + 1) + trail, dv.dtype)
-    every = slice(None)
-    _gather_1d([cols[a] for a in range(4)], img[plan.at(0, after=3)],
-               img[plan.at(1, after=3)], th, xp, lambda s: plan.at(s, after=2))
+    _gather_1d([rowed[b] for b in range(4)], img[plan.at(0, slice(None))],
+               img[plan.at(1, slice(None))], tw, xp, plan.at)
     (h, w), (ph, pw) = plan.image, plan.padding
+    writer = _NCHWWriter(dx, plan, xp, ws, _STAGE_DX)
     for pr, rows, r0, r1 in plan.parities(h, ph):
         for pc, colsl, c0, c1 in plan.parities(w, pw):
             if r1 > r0 and c1 > c0:
-                plan.to_layout(dx[every, every, rows, colsl])[...] = \
-                    img[plan.at(pr, slice(r0, r1), pc, slice(c0, c1))]
+                writer.put(rows, colsl, img[plan.at(pr, slice(r0, r1), pc, slice(c0, c1))])
+    writer.finish()
     return dx
 
 

@@ -209,3 +209,59 @@ def test_kept_transformed_input(case):
     into = np.full(x.shape, np.nan)
     assert winograd_backward(x, u, dy, padding=pad, kept=keep, dx_out=into, ws=ws)[0] is into
     np.testing.assert_array_equal(into, rdx)
+
+
+# ------------------------------------------------------------- the copies' routes, forced
+
+ROUTE_CASES = CASES + [
+    (16, 4, 16, 16, 3, (1, 1)),    # 4 KB samples (float32), 16 of them: restaged as they are
+    (16, 5, 4, 4, 6, (1, 1)),      # 4x4 maps of 16 samples: both NCHW writers stage
+    (9, 3, 5, 3, 2, (0, 1)),       # partial tiles, staged dx (9 samples >= 2 x 3 columns)
+]
+
+
+@pytest.mark.parametrize("staged", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", ROUTE_CASES)
+def test_copy_routes_against_reference(monkeypatch, case, dtype, staged):
+    """The restaged batch-innermost copies of x and dy (_unaliased) and the staged NCHW
+    writers of the output and dx (_NCHWWriter, in blocks of one channel) forced on or off
+    for every shape: the same results as the reference."""
+    if staged:
+        monkeypatch.setattr(WG, "_ALIAS_SAMPLES", 1)
+        monkeypatch.setattr(WG, "_ALIAS_BYTES", 1)
+        monkeypatch.setattr(WG, "_STAGE_DX", 0)
+        monkeypatch.setattr(WG, "_STAGE_OUTPUT", 0)
+        monkeypatch.setattr(WG, "_NCHW_BLOCK", 1)
+    else:
+        monkeypatch.setattr(WG, "_ALIAS_SAMPLES", 10 ** 9)
+        monkeypatch.setattr(WG, "_STAGE_DX", 10 ** 9)
+        monkeypatch.setattr(WG, "_STAGE_OUTPUT", 10 ** 9)
+    x, w, dy, pad = _data(np.random.default_rng(6), case, dtype)
+    ry, rdx, rdw = _reference(x, w, dy, pad)
+    ws = Workspace()
+    u = winograd_weight(w)
+    keep = np.full(WG.winograd_input_shape(x.shape, pad), np.nan, dtype)
+    out = np.full(ry.shape, np.nan, dtype)
+    y = winograd_forward(x, u, padding=pad, out=out, keep=keep, ws=ws)
+    dx, dw = winograd_backward(x, u, dy, padding=pad, kept=keep, ws=ws)
+    ws.assert_not_aliased(y, dx, dw)
+    rtol, atol = (1e-12, 1e-12) if dtype == np.float64 else (1e-4, 1e-5)
+    for got, want in ((y, ry), (dx, rdx), (dw, rdw)):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol * np.abs(want).max())
+
+
+def test_default_routes_are_taken():
+    """The shapes above take the staged routes without forcing (so the rule is exercised)."""
+    x = np.zeros((16, 4, 16, 16), np.float32)
+    assert WG._unaliased(x, np, None, "t") is not x
+    fewer = x[:15]
+    assert WG._unaliased(fewer, np, None, "t") is fewer
+    odd = np.zeros((16, 3, 16, 16), np.float32)               # 3 KB samples
+    assert WG._unaliased(odd, np, None, "t") is odd
+    plan = WG._check(np.zeros((16, 5, 4, 4)), (1, 1))
+    out = np.zeros((16, 6, 4, 4))
+    assert WG._NCHWWriter(out, plan, np, None, WG._STAGE_OUTPUT).stage is not None
+    assert WG._NCHWWriter(out[:8], plan, np, None, WG._STAGE_DX).stage is not None
+    assert WG._NCHWWriter(out[:7], plan, np, None, WG._STAGE_DX).stage is None
