@@ -54,4 +54,6 @@ class AddToLayer(RuntimeLayer):
             dz = relu_grad(p.xp, z, dz.reshape(z.shape))
         if self.bias_name:
             accumulate(grads, self.bias_name, dz.reshape(dz.shape[0], -1).sum(axis=0))
-        return [dz.reshape(x.shape) for x in xs]
+        # dz itself where the shapes agree (not a view of it): the backward loop can then
+        # sum a later gradient into it in place once its other users are done with it
+        return [dz if dz.shape == x.shape else dz.reshape(x.shape) for x in xs]
