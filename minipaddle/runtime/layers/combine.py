@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...kernels.activations import relu_grad
+from ...kernels.clamp import relu_in_place
 from ..registry import register
 from .base import RuntimeLayer, accumulate
 
@@ -46,7 +47,7 @@ class AddToLayer(RuntimeLayer):
         if self.bias_name:
             z += params[self.bias_name].reshape(self.out_shape)
         if self.fused_activation == "relu":
-            p.xp.maximum(z, 0, out=z)
+            relu_in_place(p.xp, z)
         return z
 
     def backward(self, xs, z, dz, params, grads, p):
