@@ -9,6 +9,7 @@ Every function keeps the dtype of its inputs (float32 stays float32).
 import numpy as np
 
 from .activations import relu_grad
+from .clamp import relu_in_place
 
 
 # --- batch norm --------------------------------------------------------------------------------
@@ -118,7 +119,7 @@ def batch_norm_forward(x, gamma, beta, *, epsilon, xp=np, sum_shards=None, relu=
         xp.multiply(x2[b], scale_v, out=yb)
         yb += shift_v
         if relu:
-            xp.maximum(yb, 0, out=yb)
+            relu_in_place(xp, yb)
 
     run(apply, blocks)
     return y.reshape(x.shape), mean, var, inv_std

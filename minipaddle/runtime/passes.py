@@ -97,6 +97,12 @@ def seed_gradients(net: Any, last: dict, grad_outputs: Optional[dict[str, Any]])
     return grads_out
 
 
+def _take(items: list, i: int) -> Any:
+    """``items[i]``, the list's reference to it dropped."""
+    item, items[i] = items[i], None
+    return item
+
+
 def run_backward(net: Any, last: dict, grads_out: dict[str, Any],
                  timings: Optional[dict[str, float]]) -> dict[str, Any]:
     """Run the wanted layers of the last forward backward, from the output gradients
@@ -133,12 +139,21 @@ def run_backward(net: Any, last: dict, grads_out: dict[str, Any],
             if timings is not None:
                 start = lap(net.backend, timings, name + ACTIVATION_SUFFIX, start)
             xs = [values[i] for i in runtime.input_names]
-            dxs = runtime.backward(xs, pre[name], dz, net.parameters, param_grads, p)
-            for src, dx in zip(runtime.input_names, dxs):
-                if dx is None or src not in p.wanted:
+            dxs = list(runtime.backward(xs, pre[name], dz, net.parameters, param_grads, p))
+            del dz, dy
+            for i, src in enumerate(runtime.input_names[:len(dxs)]):
+                if dxs[i] is None or src not in p.wanted:
                     continue
-                dx = dx.reshape(values[src].shape)
-                grads_out[src] = grads_out[src] + dx if src in grads_out else dx
+                shape = values[src].shape
+                if dxs[i].shape != shape:
+                    dxs[i] = dxs[i].reshape(shape)
+                if src in grads_out:
+                    # both terms reach the sum referenced by the expression alone unless
+                    # something else holds them: NumPy then adds into one of them in place
+                    # (its elision of temporaries) instead of a new array
+                    grads_out[src] = grads_out.pop(src) + _take(dxs, i)
+                else:
+                    grads_out[src] = _take(dxs, i)
             if timings is not None:
                 lap(net.backend, timings, name, start)
     kept.update((k, grads_out[k]) for k in keep if k not in kept and k in grads_out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...kernels.activations import relu_grad
+from ...kernels.clamp import relu_in_place
 from ..registry import register
 from .base import RuntimeLayer, accumulate
 
@@ -46,7 +47,7 @@ class AddToLayer(RuntimeLayer):
         if self.bias_name:
             z += params[self.bias_name].reshape(self.out_shape)
         if self.fused_activation == "relu":
-            p.xp.maximum(z, 0, out=z)
+            relu_in_place(p.xp, z)
         return z
 
     def backward(self, xs, z, dz, params, grads, p):
@@ -54,4 +55,6 @@ class AddToLayer(RuntimeLayer):
             dz = relu_grad(p.xp, z, dz.reshape(z.shape))
         if self.bias_name:
             accumulate(grads, self.bias_name, dz.reshape(dz.shape[0], -1).sum(axis=0))
-        return [dz.reshape(x.shape) for x in xs]
+        # dz itself where the shapes agree (not a view of it): the backward loop can then
+        # sum a later gradient into it in place once its other users are done with it
+        return [dz if dz.shape == x.shape else dz.reshape(x.shape) for x in xs]

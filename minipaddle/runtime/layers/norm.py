@@ -7,6 +7,7 @@ from ...config import ConfigError
 from ...config.geometry import image_axes
 from ...kernels import elementwise as E
 from ...kernels import norm as K
+from ...kernels.clamp import relu_in_place
 from ..registry import register
 from .base import Pass, RuntimeLayer, accumulate, as_image
 
@@ -74,7 +75,7 @@ class BatchNormLayer(RuntimeLayer):
             mean, var = params[self.mean], params[self.var]
             y = K.batch_norm_inference(x, gamma, beta, mean, var, epsilon=self.epsilon, xp=p.xp)
             if relu:
-                p.xp.maximum(y, 0, out=y)
+                relu_in_place(p.xp, y)
             inv_std = 1.0 / p.xp.sqrt(var + var.dtype.type(self.epsilon))
             self.cache = {"batch": False, "mean": mean.copy(), "inv_std": inv_std}
         return y.reshape(xs[0].shape)
