@@ -19,6 +19,8 @@ The identity forward and backward return their argument itself (no copy).
 
 import numpy as np
 
+from .clamp import relu_into
+
 # Paddle's clamps (hl_cpu_functions / ActivationFunction.cpp)
 SIGMOID_THRESHOLD_MIN = -40.0
 SIGMOID_THRESHOLD_MAX = 13.0
@@ -83,7 +85,7 @@ def stanh_backward(x, y, dy, xp=np):
 # --- relu / brelu ------------------------------------------------------------------------------
 
 def relu_forward(x, xp=np):
-    return xp.maximum(x, 0)
+    return relu_into(xp, x, xp.empty_like(x))   # max(x, 0): :mod:`.clamp` says why not directly
 
 
 def relu_backward(x, y, dy, xp=np):

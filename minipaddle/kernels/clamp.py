@@ -1,5 +1,5 @@
-"""The ReLU in place, ``a = max(a, 0)``, for the kernels that fuse it (batch norm's and
-addto's forward).
+"""The ReLU, ``max(x, 0)``: the relu activation (:mod:`.activations`) and the kernels that
+fuse it in place (batch norm's and addto's forward).
 
 Why not ``np.maximum(a, 0, out=a)``: NumPy (2.4) runs ``maximum`` with a scalar operand
 through a loop 3-5x slower than with two arrays (0.51 ms against 0.11-0.13 ms for 4 MB of
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["relu_in_place", "ROW"]
+__all__ = ["relu_into", "relu_in_place", "ROW"]
 
 #: values per row of the two-array ``maximum`` (arrays smaller than this take the scalar loop)
 ROW = 16384
@@ -35,18 +35,22 @@ def _zeros(dtype):
     return zeros
 
 
+def relu_into(xp, x, out):
+    """``out[...] = max(x, 0)`` (``out`` may be ``x``); returns ``out``."""
+    if (xp is not np or x.size < ROW or not x.flags.c_contiguous
+            or not out.flags.c_contiguous or x.dtype.kind != "f" or out.dtype != x.dtype):
+        xp.maximum(x, 0, out=out)
+        return out
+    zeros = _zeros(x.dtype)
+    src, dst = x.reshape(-1), out.reshape(-1)        # views: both are contiguous
+    rows = src.size // ROW
+    np.maximum(src[:rows * ROW].reshape(rows, ROW), zeros,
+               out=dst[:rows * ROW].reshape(rows, ROW))
+    if rows * ROW < src.size:
+        np.maximum(src[rows * ROW:], zeros[:src.size - rows * ROW], out=dst[rows * ROW:])
+    return out
+
+
 def relu_in_place(xp, a):
     """``a[...] = max(a, 0)``; returns ``a``."""
-    if (xp is not np or a.size < ROW or not a.flags.c_contiguous
-            or a.dtype.kind != "f"):
-        xp.maximum(a, 0, out=a)
-        return a
-    zeros = _zeros(a.dtype)
-    flat = a.reshape(-1)                      # a view: ``a`` is contiguous
-    rows = flat.size // ROW
-    body = flat[:rows * ROW].reshape(rows, ROW)
-    np.maximum(body, zeros, out=body)
-    tail = flat[rows * ROW:]
-    if tail.size:
-        np.maximum(tail, zeros[:tail.size], out=tail)
-    return a
+    return relu_into(xp, a, a)

@@ -50,3 +50,14 @@ def test_relu_in_place_of_integers_and_the_shared_zeros():
         relu_in_place(np, np.full(2 * ROW + 5, 7.0, dtype=dtype))
         zeros = clamp._ZEROS[np.dtype(dtype)]
         assert not zeros.flags.writeable and not np.any(zeros)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [7, ROW, 2 * ROW + 5])
+def test_relu_into_a_new_array_leaves_the_input(size, dtype):
+    x = _values(np.random.default_rng(size + 1), size, dtype)
+    before = x.copy()
+    out = np.empty_like(x)
+    assert clamp.relu_into(np, x, out) is out
+    assert np.array_equal(out.view(np.uint8), np.maximum(x, 0).view(np.uint8))
+    assert np.array_equal(x.view(np.uint8), before.view(np.uint8))
