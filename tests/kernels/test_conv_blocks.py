@@ -321,6 +321,7 @@ def test_columns_by_shifted_rows_against_reference(case, kept, width, block_byte
     width) and off (width 0) gives the reference's results; with bands of output lines
     (small blocks) the one-step copy runs."""
     monkeypatch.setattr(K, "SHIFTED_ROWS_MAX_WIDTH", width)
+    monkeypatch.setattr(K, "SAME_WIDTH_MIN_WIDTH", 10**9)    # never the same-width copy
     rng = np.random.default_rng(11)
     ws = Workspace()
     for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-4)):
