@@ -321,6 +321,7 @@ def test_columns_by_shifted_rows_against_reference(case, kept, width, block_byte
     width) and off (width 0) gives the reference's results; with bands of output lines
     (small blocks) the one-step copy runs."""
     monkeypatch.setattr(K, "SHIFTED_ROWS_MAX_WIDTH", width)
+    monkeypatch.setattr(K, "SAME_WIDTH_MIN_WIDTH", 10**9)    # never the same-width copy
     rng = np.random.default_rng(11)
     ws = Workspace()
     for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-4)):
@@ -338,3 +339,56 @@ def test_columns_by_shifted_rows_against_reference(case, kept, width, block_byte
             np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol)
             np.testing.assert_allclose(dw, rdw, rtol=tol, atol=tol)
             ws.assert_not_aliased(y, dx, dw)
+
+
+SAME_WIDTH_CASES = [
+    # N, C, H, W, F, kh, kw, stride, padding, dilation, groups: stride 1, Wo == W
+    (3, 4, 9, 7, 6, 3, 3, (1, 1), (1, 1), (1, 1), 1),        # "same" padding both ways
+    (2, 4, 6, 9, 6, 3, 3, (1, 1), (2, 2), (2, 2), 2),        # dilated, groups
+    (2, 3, 7, 8, 5, 4, 3, (1, 1), (0, 1), (1, 1), 1),        # no row padding, kh != kw
+    (2, 2, 5, 6, 3, 2, 5, (1, 1), (3, 4), (3, 2), 1),        # rows grow, wide dilation
+    (1, 3, 4, 5, 2, 3, 1, (1, 1), (1, 0), (1, 1), 1),        # a 1-column filter
+]
+
+
+@pytest.mark.parametrize("width", [1, 10**6])
+@pytest.mark.parametrize("kept", [False, True])
+@pytest.mark.parametrize("case", SAME_WIDTH_CASES)
+def test_columns_by_rows_against_reference(case, kept, width, block_bytes, monkeypatch):
+    """The same-width im2col copy (kernels/conv.py _columns_by_rows: flat rows, one long run
+    per column row, the wrapped cells zeroed) forced on (width 1) and off gives the
+    reference's results, in blocks of samples and in bands, into NaN-filled kept columns and
+    stale reused buffers, forward, backward (its data gradient as the flipped conv of dy, a
+    same-width conv itself) and a transposed conv's."""
+    monkeypatch.setattr(K, "SAME_WIDTH_MIN_WIDTH", width)
+    rng = np.random.default_rng(12)
+    ws = Workspace()
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-4)):
+        x, w, dy, a = _conv_data(rng, case, dtype)
+        geo = K._conv_geometry(x, w, a["stride"], a["padding"], a["dilation"], a["groups"],
+                               "batch")
+        assert K._same_width(geo, np) == (width == 1)
+        ry, rdx, rdw = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"],
+                                a["groups"])
+        for _ in range(2):
+            cols = None
+            if kept:
+                cols = np.full(K.columns_shape(x.shape, w.shape, layout="batch", **a),
+                               np.nan, dtype)
+            y = K.conv_forward(x, w, **a, layout="batch", ws=ws, columns=cols)
+            np.testing.assert_allclose(y, ry, rtol=tol, atol=tol)
+            if kept:
+                fresh = np.empty_like(cols)
+                K._im2col(x, K._conv_geometry(x, w, a["stride"], a["padding"], a["dilation"],
+                                              a["groups"], "batch"), np, out=fresh)
+                np.testing.assert_array_equal(cols, fresh)
+            dx, dw = K.conv_backward(x, w, dy, **a, layout="batch", ws=ws, columns=cols)
+            np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol)
+            np.testing.assert_allclose(dw, rdw, rtol=tol, atol=tol)
+            ws.assert_not_aliased(y, dx, dw)
+            tx = K.conv_transpose_forward(dy, w, **a, layout="batch", ws=ws,
+                                          output_size=x.shape[2:])
+            np.testing.assert_allclose(tx, rdx, rtol=tol, atol=tol)
+            tdx, tdw = K.conv_transpose_backward(dy, w, x, **a, layout="batch", ws=ws)
+            np.testing.assert_allclose(tdx, ry, rtol=tol, atol=tol)
+            np.testing.assert_allclose(tdw, rdw, rtol=tol, atol=tol)
