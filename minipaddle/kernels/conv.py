@@ -29,10 +29,11 @@ Paddle's im2col:
 
 On the CPU the "batch" layout runs in cache-sized blocks of samples or of output rows
 (:func:`_run_blocks`), copies the columns of a stride-1 2-D conv whose output is as wide as
-its input in runs of whole blocks of rows (:func:`_columns_by_rows`), and computes a data gradient (so also a transposed conv's forward) by
-one of three routes (:func:`_data_grad_method`): the forward conv of ``dy`` with the flipped
-weight (stride 1), one stride-1 conv per image phase on strided views of the flattened padded
-``dy`` (larger strides: :func:`_subpixel_data_grad`), or ``W^T @ d`` and col2im.
+its input in runs of whole blocks of rows (:func:`_columns_by_rows`), and computes a data
+gradient (so also a transposed conv's forward) by one of three routes
+(:func:`_data_grad_method`): the forward conv of ``dy`` with the flipped weight (stride 1), one
+stride-1 conv per image phase on strided views of the flattened padded ``dy`` (larger strides:
+:func:`_subpixel_data_grad`), or ``W^T @ d`` and col2im.
 
 ``layout=None`` picks a layout by :func:`conv_algorithm`'s rule: ``"batch"`` when an output
 image has at least ``BATCH_LAYOUT_MIN_PIXELS`` pixels, and, given the filters, the filter size

@@ -171,7 +171,8 @@ def phases_data_grad(geo, w, d, dx, xp, ws, bias=None):
     """``dx`` (N, C, *image) = the data gradient of the output side ``d`` (N, F, *out,
     C-contiguous) of the conv ``geo`` with weight ``w``: one im2col + GEMM per block of
     samples for all phases (module docstring), plus ``bias`` (C,) per channel when given
-    (added to the GEMM result of each block, before the phases are copied into place). Returns ``dx``.
+    (added to the GEMM result of each block, before the phases are copied into place).
+    Returns ``dx``.
 
     The columns are written without a padded copy of ``d``: per window offset one copy of
     the part of ``d`` it reads, zeros where it reads padding."""
