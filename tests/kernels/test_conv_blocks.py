@@ -30,6 +30,22 @@ def block_bytes(request, monkeypatch):
     return request.param
 
 
+def _check_against_reference(x, w, dy, a, ws, cols, refs, tol, after_forward=None):
+    """The "batch" layout's forward and backward (into ``cols`` when given) equal the
+    reference's ``refs`` = (y, dx, dw) within ``tol``, and nothing returned aliases a ``ws``
+    buffer; ``after_forward(y)`` runs between the two."""
+    ry, rdx, rdw = refs
+    y = K.conv_forward(x, w, **a, layout="batch", ws=ws, columns=cols)
+    assert y.dtype == x.dtype
+    np.testing.assert_allclose(y, ry, rtol=tol, atol=tol)
+    if after_forward is not None:
+        after_forward(y)
+    dx, dw = K.conv_backward(x, w, dy, **a, layout="batch", ws=ws, columns=cols)
+    np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol)
+    np.testing.assert_allclose(dw, rdw, rtol=tol, atol=tol)
+    ws.assert_not_aliased(y, dx, dw)
+
+
 @pytest.mark.parametrize("kept", [False, True])
 @pytest.mark.parametrize("case", CASES_2D)
 def test_blocks_against_reference(case, kept, block_bytes):
@@ -43,13 +59,7 @@ def test_blocks_against_reference(case, kept, block_bytes):
             cols = None
             if kept:
                 cols = np.empty(K.columns_shape(x.shape, w.shape, layout="batch", **a), dtype)
-            y = K.conv_forward(x, w, **a, layout="batch", ws=ws, columns=cols)
-            assert y.dtype == dtype
-            np.testing.assert_allclose(y, ry, rtol=tol, atol=tol)
-            dx, dw = K.conv_backward(x, w, dy, **a, layout="batch", ws=ws, columns=cols)
-            np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol)
-            np.testing.assert_allclose(dw, rdw, rtol=tol, atol=tol)
-            ws.assert_not_aliased(y, dx, dw)
+            _check_against_reference(x, w, dy, a, ws, cols, (ry, rdx, rdw), tol)
 
 
 def test_blocks_of_a_volume(block_bytes):
@@ -333,12 +343,7 @@ def test_columns_by_shifted_rows_against_reference(case, kept, width, block_byte
             if kept:
                 cols = np.full(K.columns_shape(x.shape, w.shape, layout="batch", **a),
                                np.nan, dtype)
-            y = K.conv_forward(x, w, **a, layout="batch", ws=ws, columns=cols)
-            np.testing.assert_allclose(y, ry, rtol=tol, atol=tol)
-            dx, dw = K.conv_backward(x, w, dy, **a, layout="batch", ws=ws, columns=cols)
-            np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol)
-            np.testing.assert_allclose(dw, rdw, rtol=tol, atol=tol)
-            ws.assert_not_aliased(y, dx, dw)
+            _check_against_reference(x, w, dy, a, ws, cols, (ry, rdx, rdw), tol)
 
 
 SAME_WIDTH_CASES = [
@@ -375,17 +380,15 @@ def test_columns_by_rows_against_reference(case, kept, width, block_bytes, monke
             if kept:
                 cols = np.full(K.columns_shape(x.shape, w.shape, layout="batch", **a),
                                np.nan, dtype)
-            y = K.conv_forward(x, w, **a, layout="batch", ws=ws, columns=cols)
-            np.testing.assert_allclose(y, ry, rtol=tol, atol=tol)
-            if kept:
-                fresh = np.empty_like(cols)
-                K._im2col(x, K._conv_geometry(x, w, a["stride"], a["padding"], a["dilation"],
-                                              a["groups"], "batch"), np, out=fresh)
-                np.testing.assert_array_equal(cols, fresh)
-            dx, dw = K.conv_backward(x, w, dy, **a, layout="batch", ws=ws, columns=cols)
-            np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol)
-            np.testing.assert_allclose(dw, rdw, rtol=tol, atol=tol)
-            ws.assert_not_aliased(y, dx, dw)
+
+            def columns_are_im2col(_y, cols=cols):
+                if cols is not None:
+                    fresh = np.empty_like(cols)
+                    K._im2col(x, geo, np, out=fresh)
+                    np.testing.assert_array_equal(cols, fresh)
+
+            _check_against_reference(x, w, dy, a, ws, cols, (ry, rdx, rdw), tol,
+                                     after_forward=columns_are_im2col)
             tx = K.conv_transpose_forward(dy, w, **a, layout="batch", ws=ws,
                                           output_size=x.shape[2:])
             np.testing.assert_allclose(tx, rdx, rtol=tol, atol=tol)
