@@ -44,13 +44,21 @@ NO_DEPS = "nvidia_cudnn_frontend-*.whl"
 
 
 class Report:
-    def __init__(self) -> None:
+    def __init__(self, out: str | None = None) -> None:
         self.lines: list[str] = []
         self.failed: list[str] = []
+        self.path = None
+        if out:  # written line by line: a run killed at its time limit still leaves its report
+            Path(out).mkdir(parents=True, exist_ok=True)
+            self.path = Path(out) / "gpu_check.txt"
+            self.path.write_text("")
 
     def say(self, text: str = "") -> None:
         print(text, flush=True)
         self.lines.append(text)
+        if self.path is not None:
+            with self.path.open("a") as stream:
+                stream.write(text + "\n")
 
     def step(self, title: str, fn, *args) -> None:
         self.say(f"\n## {title}")
@@ -188,7 +196,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--iterations", type=int, default=20)
     args = parser.parse_args()
-    report = Report()
+    report = Report(args.out)
     report.say(f"# minipaddle GPU check, {time.strftime('%Y-%m-%d %H:%M:%S')}")
     if args.wheels:
         report.step("install", install, args.wheels)
@@ -200,9 +208,6 @@ def main() -> int:
     report.step("LeNet training passes", lenet_training)
     report.say("\n" + ("FAILED: " + ", ".join(report.failed) if report.failed
                        else "all steps passed"))
-    if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "gpu_check.txt").write_text("\n".join(report.lines) + "\n")
     return 1 if report.failed else 0
 
 

@@ -164,11 +164,17 @@ class FakeCudnn:
         self.executes: list = []
         self.graphs: list = []
         self.handle_made = None
+        self.handles_destroyed: list = []
 
     def create_handle(self):
         assert self.handle_made is None, "one handle per backend"
         self.handle_made = object()
         return self.handle_made
+
+    def destroy_handle(self, handle):
+        assert handle is self.handle_made, "only the handle made is destroyed"
+        self.handles_destroyed.append(handle)
+        self.handle_made = None
 
     def pygraph(self, **kw):
         graph = _Graph(self, **kw)

@@ -153,6 +153,27 @@ def test_cudnn_layers_run_graphs_built_once_per_shape():
     assert len(fake.builds) == 7
 
 
+def test_graphs_and_handle_are_released_at_exit_and_rebuilt_after():
+    # the real frontend (nanobind) reports its objects still alive at interpreter shutdown as
+    # leaks; the atexit hook frees every live ConvGraphs' graphs and handle first
+    from minipaddle.kernels.gpu import cudnn as cudnn_module
+
+    fake = FakeCudnn()
+    backend = GPUBackend(xp=np, cudnn=fake)
+    net, _ = compile_quietly(gpu_config(), backend, seed=0)
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 72)).astype(np.float32)
+    before = net.forward({"x": x})["b"].copy()
+    graphs = backend.conv_graphs()
+    handle = fake.handle_made
+    assert graphs._graphs and handle is not None
+    cudnn_module._release_all()
+    assert graphs._graphs == {} and graphs._workspace is None
+    assert fake.handles_destroyed == [handle] and fake.handle_made is None
+    builds = len(fake.builds)
+    np.testing.assert_array_equal(net.forward({"x": x})["b"], before)   # built again
+    assert len(fake.builds) == 2 * builds and fake.handle_made is not None
+
+
 def test_float64_graphs_keep_every_engine():
     fake = FakeCudnn()
     net, _ = compile_quietly(gpu_config(), GPUBackend(xp=np, cudnn=fake), seed=0,

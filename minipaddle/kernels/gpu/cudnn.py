@@ -18,11 +18,16 @@ without the numerical-note filter sets :attr:`ConvGraphs.tf32`).
 
 Built graphs are cached per (operation, shapes, geometry, dtype); one workspace buffer grows to
 the largest graph's need.  ``frontend()`` imports the package once; this module imports nothing
-from CUDA at import time.
+from CUDA at import time.  At exit every live instance frees its graphs and handle first: the
+frontend's bindings (nanobind) print a "leaked instances" report for any of their objects still
+alive when the interpreter shuts down.
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
+import weakref
 from typing import Any, Optional
 
 import numpy as np
@@ -30,6 +35,15 @@ import numpy as np
 __all__ = ["ConvGraphs", "CudnnUnsupported", "frontend"]
 
 _FRONTEND: dict[str, Any] = {}
+#: the ConvGraphs alive now, released at exit (before the frontend's bindings are torn down)
+_LIVE: "weakref.WeakSet[ConvGraphs]" = weakref.WeakSet()
+
+
+@atexit.register
+def _release_all() -> None:
+    for graphs in list(_LIVE):
+        graphs.release()
+    gc.collect()
 
 
 class CudnnUnsupported(RuntimeError):
@@ -88,6 +102,20 @@ class ConvGraphs:
         self._graphs: dict[tuple, _Graph] = {}
         self._handle: Any = None
         self._workspace: Any = None
+        _LIVE.add(self)
+
+    def release(self) -> None:
+        """Free the built graphs, the workspace and the cuDNN handle; the next call builds
+        again.  Done for every live instance at exit."""
+        self._graphs.clear()
+        self._workspace = None
+        handle, self._handle = self._handle, None
+        destroy = getattr(self.cudnn, "destroy_handle", None)
+        if handle is not None and destroy is not None:
+            try:
+                destroy(handle)
+            except Exception:  # a frontend already torn down: nothing left to free
+                pass
 
     # -- the three operations --------------------------------------------------------------
     def fprop(self, x: Any, w: Any, *, stride, padding, dilation, out: Any = None) -> Any:
