@@ -896,7 +896,9 @@ def _columns_by_rows(img, geo, o0, o1, block):
     for kx in range(kw):
         # one column at a time: a fill of a (.., h, few) slice runs its inner loop along the
         # few columns (2 for a dilated 3x3), along the h rows this way
-        for ox in list(range(max(0, pw - kx * dw))) + list(range(w + pw - kx * dw, w)):
+        # (clamped to the row: with padding wider than the image both ends reach past it)
+        for ox in (list(range(min(w, max(0, pw - kx * dw))))
+                   + list(range(max(0, w + pw - kx * dw), w))):
             cols[:, :, :, kx, :, ox] = 0
     return block
 
