@@ -428,9 +428,10 @@ def _weight_grad(d, cols, geo, xp):
         (geo.f, geo.c // geo.g) + geo.filter)
 
 
-def _data_grad(w, d, geo, xp, ws=None):
+def _data_grad(w, d, geo, xp, ws=None, out=None):
     """Image-side gradient (N, C, *image) from the output side ``d`` (in :func:`_output_side`
-    form) through a weight ``w`` (F, C/G, *filter): column gradient ``W^T @ d``, then col2im.
+    form) through a weight ``w`` (F, C/G, *filter): column gradient ``W^T @ d``, then col2im
+    (written into ``out`` when given).
 
     The weight's rows are reordered to (*offset, c) first (a small copy), so each kernel
     offset's column gradient is one contiguous block per sample (or in all, for "pixel")
@@ -446,13 +447,19 @@ def _data_grad(w, d, geo, xp, ws=None):
                       lambda where: (Ellipsis,) + where,
                       (geo.n, g, cg) + geo.padded, geo, xp, ws, dcols.dtype)
         pad = pad.reshape((geo.n, geo.c) + geo.padded)
-        return pad[(every, every) + geo.interior].copy()   # never the buffer itself
+        if out is None:
+            return pad[(every, every) + geo.interior].copy()   # never the buffer itself
+        out[...] = pad[(every, every) + geo.interior]
+        return out
     dcols = dcols.reshape((g,) + geo.filter + (cg,) + geo.out + (geo.n,))  # (G, K, P*N)
     pad = _col2im(lambda taps: dcols[(every,) + taps],
                   lambda where: (Ellipsis,) + where + (every,),
                   (g, cg) + geo.padded + (geo.n,), geo, xp, ws, dcols.dtype)
     pad = pad.reshape((geo.c,) + geo.padded + (geo.n,))
-    return pad[(every,) + geo.interior].transpose(_from_last(rank)).copy()
+    if out is None:
+        return pad[(every,) + geo.interior].transpose(_from_last(rank)).copy()
+    out[...] = pad[(every,) + geo.interior].transpose(_from_last(rank))
+    return out
 
 
 def _col2im(tap, where, shape, geo, xp, ws, dtype):
@@ -896,7 +903,9 @@ def _columns_by_rows(img, geo, o0, o1, block):
     for kx in range(kw):
         # one column at a time: a fill of a (.., h, few) slice runs its inner loop along the
         # few columns (2 for a dilated 3x3), along the h rows this way
-        for ox in list(range(max(0, pw - kx * dw))) + list(range(w + pw - kx * dw, w)):
+        # (clamped to the row: with padding wider than the image both ends reach past it)
+        for ox in (list(range(min(w, max(0, pw - kx * dw))))
+                   + list(range(max(0, w + pw - kx * dw), w))):
             cols[:, :, :, kx, :, ox] = 0
     return block
 
@@ -944,11 +953,40 @@ def columns_shape(x_shape, w_shape, *, stride, padding, dilation, groups, layout
     return None
 
 
+def _dx_target(dx_out, x, xp):
+    """The array a backward computes its data gradient (shaped and typed as ``x``) into:
+    the caller's ``dx_out`` itself when it is C-contiguous and of ``x``'s dtype, else a new
+    one (which :func:`_deliver` copies into ``dx_out``)."""
+    if dx_out is None:
+        return xp.empty(x.shape, dtype=x.dtype)
+    if tuple(dx_out.shape) != tuple(x.shape):
+        raise ValueError(f"conv: dx_out has shape {tuple(dx_out.shape)}, x has "
+                         f"{tuple(x.shape)}")
+    if dx_out.dtype == x.dtype and dx_out.flags.c_contiguous:
+        return dx_out
+    return xp.empty(x.shape, dtype=x.dtype)
+
+
+def _deliver(dx, dx_out):
+    """``dx``, or ``dx_out`` holding it when the caller gave one (a copy only where the
+    gradient could not be computed in place)."""
+    if dx is None or dx_out is None or dx is dx_out:
+        return dx
+    if tuple(dx_out.shape) != tuple(dx.shape):
+        raise ValueError(f"conv: dx_out has shape {tuple(dx_out.shape)}, the data gradient "
+                         f"is {tuple(dx.shape)}")
+    dx_out[...] = dx
+    return dx_out
+
+
 def conv_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, layout=None,
-                  columns=None, ws=None, xp=np, output_size=None):
+                  columns=None, ws=None, xp=np, output_size=None, dx_out=None):
     """Gradients ``(dx, dw)`` of ``sum(conv_forward(x, w) * dy)``; ``dx`` is None when
     ``need_dx`` is False. ``columns``: the columns the forward wrote for this ``x`` (same
-    layout), else they are recomputed."""
+    layout), else they are recomputed. ``dx_out``: an array shaped as ``x`` (a runtime's
+    slice of its whole batch's gradient) that ``dx`` is written into and returned as; a
+    C-contiguous one of ``x``'s dtype is written directly by every route but the depthwise
+    kernel's (which copies)."""
     _check_rank(x, ("w", w), ("dy", dy))
     x, w, dy = same_dtype(xp, x, w, dy)
     geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout, output_size)
@@ -956,30 +994,30 @@ def conv_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, 
     if tuple(dy.shape) != expected:
         raise ValueError(f"conv: dy has shape {tuple(dy.shape)}, the output is {expected}")
     if geo.layout == "depthwise":
-        return depthwise_backward(x, w, dy, geo, need_dx, xp, ws)
+        dx, dw = depthwise_backward(x, w, dy, geo, need_dx, xp, ws)
+        return _deliver(dx, dx_out), dw
+    dx = _dx_target(dx_out, x, xp) if need_dx else None
     if geo.layout == "flat":
         _check_flat(geo)
-        return flat_backward(x, w, dy, geo, need_dx, xp, ws)
+        dx, dw = flat_backward(x, w, dy, geo, need_dx, xp, ws, dx=dx)
+        return _deliver(dx, dx_out), dw
     if geo.layout == "batch":
         dy = xp.ascontiguousarray(dy)
-        dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
         fused = need_dx and _data_grad_method(geo) == "col2im"
         dw = _run_blocks(geo, xp, ws, x.dtype, w, x=x, columns=columns,
                          filled=columns is not None, d=dy, want_dw=True,
                          dx=dx if fused else None)
         if need_dx and not fused:
             _data_grad_batch(geo, w, dy, dx, xp, ws)
-        return dx, dw
+        return _deliver(dx, dx_out), dw
     d = _output_side(dy, geo, xp)
     cols = columns if columns is not None else _im2col(x, geo, xp, ws)
     dw = _weight_grad(d, cols, geo, xp)
-    dx = None
     if need_dx and _data_grad_method(geo) == "subpixel":    # works on NCHW, any layout
-        dx = _subpixel_data_grad(geo, w, xp.ascontiguousarray(dy),
-                                 xp.empty(x.shape, dtype=x.dtype), xp, ws)
+        _subpixel_data_grad(geo, w, xp.ascontiguousarray(dy), dx, xp, ws)
     elif need_dx:
-        dx = _data_grad(w, d, geo, xp, ws)
-    return dx, dw
+        _data_grad(w, d, geo, xp, ws, out=dx)
+    return _deliver(dx, dx_out), dw
 
 
 # --------------------------------------------------------------------------------------------
@@ -1062,11 +1100,12 @@ def conv_transpose_forward(x, w, *, stride, padding, dilation, groups, output_si
 
 
 def conv_transpose_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True,
-                            layout=None, ws=None, xp=np):
+                            layout=None, ws=None, xp=np, dx_out=None):
     """Gradients ``(dx, dw)`` of ``sum(conv_transpose_forward(x, w) * dy)``, ``dy`` being
     (N, F, *out); ``dx`` is None when ``need_dx`` is False. ``dx`` is the conv forward of
     ``dy`` with ``w``; ``dw`` is the conv weight gradient with ``dy`` as input and ``x`` as
-    output gradient; both use one set of columns of ``dy``."""
+    output gradient; both use one set of columns of ``dy``. ``dx_out``: as for
+    :func:`conv_backward` (written directly by both layouts)."""
     _check_rank(x, ("w", w), ("dy", dy))
     x, w, dy = same_dtype(xp, x, w, dy)
     geo = _transpose_geometry(x, w, stride, padding, dilation, groups, tuple(dy.shape[2:]),
@@ -1074,15 +1113,16 @@ def conv_transpose_backward(x, w, dy, *, stride, padding, dilation, groups, need
     expected = (geo.n, geo.c) + geo.image
     if tuple(dy.shape) != expected:
         raise ValueError(f"conv_transpose: dy has shape {tuple(dy.shape)}, expected {expected}")
+    dx = _dx_target(dx_out, x, xp) if need_dx else None
     if geo.layout == "batch":
-        dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
         dw = _run_blocks(geo, xp, ws, x.dtype, w, x=dy, y=dx, d=xp.ascontiguousarray(x),
                          want_dw=True)
-        return dx, dw
+        return _deliver(dx, dx_out), dw
     cols = _im2col(dy, geo, xp, ws)
     dw = _weight_grad(_output_side(x, geo, xp), cols, geo, xp)
-    dx = _gemm_to_nchw(w, cols, geo, xp) if need_dx else None
-    return dx, dw
+    if need_dx:
+        _gemm_to_nchw(w, cols, geo, xp, out=dx)
+    return _deliver(dx, dx_out), dw
 
 
 #: the 2-D names (every function above takes any number of spatial axes)

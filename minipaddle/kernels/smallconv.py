@@ -177,10 +177,11 @@ def flat_forward(x, w, geo, xp, ws, out):
     return out
 
 
-def flat_backward(x, w, dy, geo, need_dx, xp, ws):
+def flat_backward(x, w, dy, geo, need_dx, xp, ws, dx=None):
     """``(dx, dw)`` of ``sum(flat_forward(x, w) * dy)``; ``dx`` None unless ``need_dx``
     (module docstring: one set of columns of dy for both, or the columns of x for the
-    weight gradient alone when they have fewer rows)."""
+    weight gradient alone when they have fewer rows), written into ``dx`` when given (an
+    array shaped as ``x``)."""
     n, c, f = geo.n, geo.c, geo.f
     kh, kw = geo.filter
     if not need_dx and c <= f:
@@ -198,7 +199,10 @@ def flat_backward(x, w, dy, geo, need_dx, xp, ws):
     plan = _gradient_plan(geo)
     # the flipped weight (C, F*kh*kw), rows of dy's columns ordered (f, a', b')
     wflip = xp.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
-    dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
+    if not need_dx:
+        dx = None
+    elif dx is None:
+        dx = xp.empty(x.shape, dtype=x.dtype)
     step = plan.samples_per_block(f, x.dtype.itemsize, xp)
     dwf = None
     for i0, i1 in _blocks(n, step):

@@ -184,10 +184,10 @@ class _ConvBase(WinogradConv, RuntimeLayer):
             extra = {} if self.transposed else {"output_size": self.geo.output}
             if columns is not None:
                 extra["columns"] = columns[i]
-            dx_part, dw_part = fn(x[part], w, dz[part], need_dx=need_dx,
-                                  ws=p.backend.workspace(), xp=p.xp, **args, **extra)
-            if need_dx:
-                dx[part] = dx_part
+            # each chunk's data gradient is written straight into its slice of dx
+            _, dw_part = fn(x[part], w, dz[part], need_dx=need_dx,
+                            dx_out=dx[part] if need_dx else None,
+                            ws=p.backend.workspace(), xp=p.xp, **args, **extra)
             return dw_part, self._bias_grad(dz[part])
 
         dw, db = sum_parts(p.backend.parallel(run, list(enumerate(slices))))
