@@ -734,11 +734,10 @@ def _match_runs(cand, runs):
     to another (and the runs not found) go round again with another multiplier. None if the
     rounds run out with runs and candidates left (they do not in practice)."""
     (ckey, ccheck), (rkey, rcheck) = cand, runs
-    label = np.full(rkey.size, -1, dtype=np.intp)
     cands = np.arange(ckey.size)
-    todo = None                                             # runs still unmatched (None: all)
+    todo = label = None                                     # runs still unmatched (None: all)
     if not cands.size or not rkey.size:
-        return label
+        return np.full(rkey.size, -1, dtype=np.intp)
     for mult in _HASH_MULTIPLIERS:
         bits = min(40, max(4, (4 * cands.size).bit_length()))
         mult, shift = np.uint64(mult), np.uint64(64 - bits)
@@ -751,8 +750,8 @@ def _match_runs(cand, runs):
         for a, b in zip(ccheck, rcheck):
             ok &= a[c] == (b if todo is None else b[todo])
         if todo is None:
-            label[ok] = c[ok]
-            todo = np.flatnonzero(~ok)
+            label = np.where(ok, c, -1)
+            todo = np.flatnonzero(label < 0)
         else:
             label[todo[ok]] = c[ok]
             todo = todo[~ok]
@@ -776,12 +775,18 @@ def _max_backward_by_values(x, y, dy, dense):
         return None
     above = np.greater_equal(xf, floor[:, None])
     crowded = np.zeros(maps, dtype=bool)
-    if np.count_nonzero(above) > BY_VALUES_MAX_SHARE * x.size:      # some maps are crowded
+    # every 16th map counted first, so that inputs whose maps are mostly crowded give up
+    # without listing millions of cells; otherwise the list's length tells (no count of all)
+    sample = above[::16]
+    idx = None
+    if np.count_nonzero(sample) <= BY_VALUES_MAX_SHARE * sample.size:
+        idx = np.flatnonzero(above)
+    if idx is None or idx.size > BY_VALUES_MAX_SHARE * x.size:      # some maps are crowded
         crowded = above.view(np.uint8).sum(axis=1) > BY_VALUES_MAX_SHARE * size
         if np.count_nonzero(crowded) > BY_VALUES_GIVE_UP * maps:
             return None
         above[crowded] = False
-    idx = np.flatnonzero(above)
+        idx = np.flatnonzero(above)
     owners = idx // size
     key, check = _keys(xf.reshape(-1)[idx], owners)
     crowded[_tied_maps(key, check, owners)] = True

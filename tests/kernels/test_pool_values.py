@@ -172,3 +172,26 @@ def test_a_nan_gives_up(everywhere):
     x[0, 0, 3, 3] = np.nan
     y = pool2d_forward(x, **args)
     assert K._max_backward_by_values(x, y, np.ones_like(y), _refuse) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_crowded_sampled_maps_go_dense_without_giving_up(dtype):
+    """The maps counted first (every 16th) crowded, the others not: only the crowded maps go
+    dense; crowded maps the sample misses are found from the list's length (or, fewer, as
+    tied maps)."""
+    rng = np.random.default_rng(10)
+    args = dict(kind="max", kernel=(12, 12), stride=(1, 1), padding=(0, 0), output_size=(29, 29))
+    for dead in ([0, 16], [1, 2, 3, 4], [5]):        # maps 0, 16 and 32 are sampled
+        x = rng.standard_normal((2, 17, 40, 40)).astype(dtype)
+        x.reshape(34, 40, 40)[dead] = 0.0             # all tied: crowded
+        y = pool2d_forward(x, **args)
+        dy = rng.integers(1, 4, y.shape).astype(dtype)
+        ran = []
+
+        def dense(*a):
+            ran.append(a[0].shape[0])
+            return _dense((12, 12), (1, 1), (0, 0), (29, 29))(*a)
+
+        dx = K._max_backward_by_values(x, y, dy, dense)
+        assert dx is not None and len(ran) == 1 and len(dead) <= ran[0] < 34
+        np.testing.assert_array_equal(dx, ref_backward(x, dy, **args))
