@@ -14,12 +14,17 @@ assume their inputs lie in the activation's domain (positive for log, sqrt, reci
 ``ROW_WISE`` names those that act on each sample's values as one row (softmax).
 ``"sequence_softmax"`` is not supported (it needs sequence start positions) and is absent.
 
-The identity forward and backward return their argument itself (no copy).
+The identity forward and backward return their argument itself (no copy). The others never
+write into their arguments; where a chain of steps would allocate several temporaries (sigmoid,
+tanh, softmax and softsign forwards, the tanh, stanh and softsign backwards) the steps are
+written over one fresh array, with the bits of the one-expression forms (a 0-d input then gives
+a 0-d array). Tanh's and softmax's clamps are :func:`.clamp.clamp_into` (NumPy's ``minimum``/
+``maximum`` with a scalar run a slow loop); ``clip`` with scalars is fast and stays.
 """
 
 import numpy as np
 
-from .clamp import relu_into
+from .clamp import clamp_into, relu_into
 
 # Paddle's clamps (hl_cpu_functions / ActivationFunction.cpp)
 SIGMOID_THRESHOLD_MIN = -40.0
@@ -30,6 +35,26 @@ BRELU_MAX = 24.0
 SOFTMAX_MIN_SHIFTED = -64.0
 STANH_A = 1.7159
 STANH_B = 2.0 / 3.0
+
+
+def _array(xp, t):
+    """``t``, the fresh result of a ufunc, as an array the next steps can write over (a 0-d
+    input gives NumPy a scalar)."""
+    return t if isinstance(t, xp.ndarray) else xp.asarray(t)
+
+
+#: NumPy's temporary elision: ``a * t`` with a temporary ``t`` of this many bytes or more runs
+#: as ``t *= a`` (numpy/_core/src/multiarray/temp_elide.c)
+_ELIDE_BYTES = 256 * 1024
+
+
+def _times_fresh(xp, a, t):
+    """``a * t`` written over the fresh array ``t``, its operands in the order NumPy's own
+    ``a * t`` on a temporary takes them (they differ only in which NaN a product of two NaNs
+    keeps): ``t * a`` from :data:`_ELIDE_BYTES` on, ``a * t`` below."""
+    if xp is np and t.nbytes >= _ELIDE_BYTES:
+        return xp.multiply(t, a, out=t)
+    return xp.multiply(a, t, out=t)
 
 
 def _mask(cond, dy, xp):
@@ -51,8 +76,12 @@ def identity_backward(x, y, dy, xp=np):
 # --- sigmoid -----------------------------------------------------------------------------------
 
 def sigmoid_forward(x, xp=np):
-    xc = xp.clip(x, SIGMOID_THRESHOLD_MIN, SIGMOID_THRESHOLD_MAX)
-    return 1 / (1 + xp.exp(-xc))
+    # 1 / (1 + exp(-clip(x))), each step written over the clipped copy
+    t = _array(xp, xp.clip(x, SIGMOID_THRESHOLD_MIN, SIGMOID_THRESHOLD_MAX))
+    xp.negative(t, out=t)
+    xp.exp(t, out=t)
+    xp.add(1, t, out=t)
+    return xp.divide(1, t, out=t)
 
 
 def sigmoid_backward(x, y, dy, xp=np):
@@ -62,12 +91,19 @@ def sigmoid_backward(x, y, dy, xp=np):
 # --- tanh --------------------------------------------------------------------------------------
 
 def tanh_forward(x, xp=np):
-    t = xp.minimum(-2 * x, EXP_MAX_INPUT)
-    return 2 / (1 + xp.exp(t)) - 1
+    # 2 / (1 + exp(min(-2x, 40))) - 1, each step written over -2x
+    t = _array(xp, xp.multiply(-2, x))
+    clamp_into(xp, t, t, hi=EXP_MAX_INPUT)
+    xp.exp(t, out=t)
+    xp.add(1, t, out=t)
+    xp.divide(2, t, out=t)
+    return xp.subtract(t, 1, out=t)
 
 
 def tanh_backward(x, y, dy, xp=np):
-    return dy * (1 - y * y)
+    t = _array(xp, xp.multiply(y, y))           # dy * (1 - y * y)
+    xp.subtract(1, t, out=t)
+    return _times_fresh(xp, dy, t)
 
 
 # --- stanh: a * tanh(b x) ----------------------------------------------------------------------
@@ -79,7 +115,10 @@ def stanh_forward(x, xp=np):
 
 
 def stanh_backward(x, y, dy, xp=np):
-    return dy * (STANH_B / STANH_A) * (STANH_A * STANH_A - y * y)
+    a = _array(xp, xp.multiply(dy, STANH_B / STANH_A))   # dy * (b / a) * (a * a - y * y)
+    t = _array(xp, xp.multiply(y, y))
+    xp.subtract(STANH_A * STANH_A, t, out=t)
+    return xp.multiply(a, t, out=a)
 
 
 # --- relu / brelu ------------------------------------------------------------------------------
@@ -175,20 +214,25 @@ def reciprocal_backward(x, y, dy, xp=np):
 
 
 def softsign_forward(x, xp=np):
-    return x / (1 + xp.abs(x))
+    t = _array(xp, xp.abs(x))                   # x / (1 + |x|)
+    xp.add(1, t, out=t)
+    return xp.divide(x, t, out=t)
 
 
 def softsign_backward(x, y, dy, xp=np):
-    d = 1 + xp.abs(x)
-    return dy / (d * d)
+    d = _array(xp, xp.abs(x))                   # dy / (d * d), d = 1 + |x|
+    xp.add(1, d, out=d)
+    xp.multiply(d, d, out=d)
+    return xp.divide(dy, d, out=d)
 
 
 # --- softmax (row-wise over the last axis) -----------------------------------------------------
 
 def softmax_forward(x, xp=np):
-    shifted = x - xp.max(x, axis=-1, keepdims=True)
-    e = xp.exp(xp.maximum(shifted, SOFTMAX_MIN_SHIFTED))
-    return e / xp.sum(e, axis=-1, keepdims=True)
+    e = _array(xp, xp.subtract(x, xp.max(x, axis=-1, keepdims=True)))  # exp(max(., -64)) / sum
+    clamp_into(xp, e, e, lo=SOFTMAX_MIN_SHIFTED)
+    xp.exp(e, out=e)
+    return xp.divide(e, xp.sum(e, axis=-1, keepdims=True), out=e)
 
 
 def softmax_backward(x, y, dy, xp=np):

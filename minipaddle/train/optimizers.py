@@ -118,6 +118,7 @@ from typing import Any, Optional
 import numpy as np
 
 from minipaddle.config import ConfigError, OptimizationConfig, ParameterConfig
+from minipaddle.kernels.clamp import relu_in_place
 
 from minipaddle.runtime.backend import to_host
 from minipaddle.train.methods import LEARNING_METHODS, LearningMethod
@@ -261,7 +262,7 @@ def _l1_then_l2(xp: Any, st: _Param, w: Any, lr: float) -> None:
         work -= gbuf
     else:
         work -= c1
-    xp.maximum(work, 0, out=work)
+    relu_in_place(xp, work)                    # max(work, 0): kernels/clamp.py says why
     xp.copysign(work, w, out=w)
     if st.l2 > 0:
         c2 = lr * st.lr_p * st.l2

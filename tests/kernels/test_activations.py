@@ -227,3 +227,94 @@ def test_softrelu_backward_uses_output():
     y = A.softrelu_forward(x)
     # 1 - e^(-y) = sigmoid(x)
     np.testing.assert_allclose(A.softrelu_backward(None, y, np.ones(3)), 1 / (1 + np.exp(-x)))
+
+
+# --- the in-place chains against the one-expression forms, bit for bit ------------------------
+
+def _expressions(xp=np):
+    """Each activation as one NumPy expression (how they were written before their steps were
+    written over one fresh array): the same bits are required, NaN payloads included (NumPy
+    runs ``a * t`` of a large temporary ``t`` as ``t *= a``, which decides the NaN a product
+    of two NaNs keeps)."""
+    def softmax(x):
+        shifted = x - xp.max(x, axis=-1, keepdims=True)
+        e = xp.exp(xp.maximum(shifted, -64.0))
+        return e / xp.sum(e, axis=-1, keepdims=True)
+    return {
+        "sigmoid": (lambda x: 1 / (1 + xp.exp(-xp.clip(x, -40.0, 13.0))),
+                    lambda x, y, dy: dy * y * (1 - y)),
+        "tanh": (lambda x: 2 / (1 + xp.exp(xp.minimum(-2 * x, 40.0))) - 1,
+                 lambda x, y, dy: dy * (1 - y * y)),
+        "stanh": (lambda x: A.STANH_A * xp.tanh(A.STANH_B * x),
+                  lambda x, y, dy: dy * (A.STANH_B / A.STANH_A)
+                  * (A.STANH_A * A.STANH_A - y * y)),
+        "relu": (lambda x: xp.maximum(x, 0), None),
+        "softrelu": (lambda x: xp.log1p(xp.exp(xp.clip(x, -40.0, 40.0))),
+                     lambda x, y, dy: dy * -xp.expm1(-xp.clip(y, -40.0, 40.0))),
+        "abs": (None, lambda x, y, dy: dy * xp.sign(x)),
+        "square": (None, lambda x, y, dy: 2 * x * dy),
+        "sqrt": (None, lambda x, y, dy: 0.5 * dy / y),
+        "reciprocal": (None, lambda x, y, dy: -dy * y * y),
+        "softsign": (lambda x: x / (1 + xp.abs(x)),
+                     lambda x, y, dy: dy / ((1 + xp.abs(x)) * (1 + xp.abs(x)))),
+        "softmax": (softmax,
+                    lambda x, y, dy: y * (dy - xp.sum(dy * y, axis=-1, keepdims=True))),
+    }
+
+
+def _bits(a):
+    return np.ascontiguousarray(a).reshape(-1).view(np.uint8)
+
+
+def _special(rng, shape, dtype, scale):
+    """Normal values with NaNs (both signs, a payload), infinities, signed zeros and the
+    clamps' bounds at random places."""
+    a = (rng.standard_normal(shape) * scale).astype(dtype)
+    flat = a.reshape(-1)
+    bits = (np.array([0x7FC00123, 0xFFC00001], dtype=np.uint32).view(np.float32)
+            if dtype == np.float32 else
+            np.array([0x7FF8000000000123, 0xFFF8000000000001], dtype=np.uint64).view(np.float64))
+    special = np.concatenate([np.array([np.nan, -np.nan, np.inf, -np.inf, -0.0, 0.0, 40.0,
+                                        -40.0, 13.0, -64.0, 24.0], dtype=dtype), bits])
+    k = min(flat.size, 4 * special.size)
+    flat[rng.choice(flat.size, k, replace=False)] = np.resize(special, k)
+    return a
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (7,), (5, 10), (16385,), (3, 7, 2343), (8, 16, 32, 32)])
+@pytest.mark.parametrize("name", sorted(_expressions()))
+def test_same_bits_as_the_one_expression_forms(name, shape, dtype):
+    forward, backward = ACTIVATIONS[name]
+    ref_forward_, ref_backward = _expressions()[name]
+    if name == "softmax" and not shape:
+        pytest.skip("row-wise")
+    rng = np.random.default_rng(len(shape))
+    x = _special(rng, shape, dtype, 30.0)
+    if name in ("sqrt", "reciprocal"):
+        x = np.abs(x)
+    dy = _special(rng, shape, dtype, 1.0)
+    # NaN in x and dy at the same places, of opposite signs
+    if x.size > 100:
+        both = rng.choice(x.size, 40, replace=False)
+        x.reshape(-1)[both[:20]] = np.nan
+        x.reshape(-1)[both[20:]] = -np.nan
+        dy.reshape(-1)[both[::2]] = -np.nan
+        dy.reshape(-1)[both[1::2]] = np.nan
+    inputs = [x, dy]
+    if len(shape) >= 2:                             # non-contiguous inputs too
+        inputs += [np.swapaxes(x, 0, 1), np.swapaxes(dy, 0, 1)]
+    before = [a.copy() for a in inputs]
+    with np.errstate(all="ignore"):
+        for xi, di in zip(inputs[::2], inputs[1::2]):
+            y = forward(xi)
+            if ref_forward_ is not None:
+                want = np.asarray(ref_forward_(xi))
+                assert np.asarray(y).dtype == want.dtype and y.shape == want.shape
+                assert np.array_equal(_bits(y), _bits(want))
+            if ref_backward is not None:
+                got, want = np.asarray(backward(xi, y, di)), np.asarray(ref_backward(xi, y, di))
+                assert got.dtype == want.dtype and got.shape == want.shape
+                assert np.array_equal(_bits(got), _bits(want))
+    for a, b in zip(inputs, before):                # the inputs are left alone
+        assert np.array_equal(_bits(a), _bits(b))
