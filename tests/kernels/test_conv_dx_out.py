@@ -62,6 +62,19 @@ def _check_into(big, into, got, plain, ref, tol):
     np.testing.assert_allclose(into, ref, rtol=tol, atol=tol * scale)
 
 
+def _check_backward_into(backward, x, w, dy, a, layout, dtype, rdx, tol):
+    """``backward`` with a ``dx_out`` slice of a larger buffer against the same call without
+    one (bit for bit) and the reference ``rdx``; the weight gradient unchanged and not
+    aliased with dx in the workspace."""
+    ws = Workspace()
+    plain, dw0 = backward(x, w, dy, **a, layout=layout, ws=ws)
+    big, into = _into(x.shape, dtype)
+    got, dw = backward(x, w, dy, **a, layout=layout, ws=ws, dx_out=into)
+    _check_into(big, into, got, plain, rdx, tol)
+    np.testing.assert_array_equal(dw, dw0)
+    ws.assert_not_aliased(got, dw)
+
+
 @pytest.fixture
 def copies(monkeypatch):
     """The gradients :func:`K._deliver` had to copy into a ``dx_out`` (none, when written in
@@ -100,13 +113,7 @@ def test_conv_backward_writes_dx_out_in_place(layout, case, method, phases, dtyp
             route = "col2im"
         assert route == method
     _, rdx, rdw = ref_conv(x, w, dy, a["stride"], a["padding"], a["dilation"], a["groups"])
-    ws = Workspace()
-    plain, dw0 = K.conv_backward(x, w, dy, **a, layout=layout, ws=ws)
-    big, into = _into(x.shape, dtype)
-    got, dw = K.conv_backward(x, w, dy, **a, layout=layout, ws=ws, dx_out=into)
-    _check_into(big, into, got, plain, rdx, tol)
-    np.testing.assert_array_equal(dw, dw0)
-    ws.assert_not_aliased(got, dw)
+    _check_backward_into(K.conv_backward, x, w, dy, a, layout, dtype, rdx, tol)
     assert copies == ([x.shape] if layout == "depthwise" else [])
     # no data gradient wanted: dx_out is left alone
     again = np.full(x.shape, np.nan, dtype)
@@ -157,13 +164,7 @@ def test_transpose_backward_writes_dx_out_in_place(case, layout, dtype, tol, cop
     x, w, dy, a, out = _transpose_data(np.random.default_rng(15), case, dtype)
     _, rdx, _ = ref_conv_transpose(x, w, dy, a["stride"], a["padding"], a["dilation"],
                                    a["groups"], out)
-    ws = Workspace()
-    plain, dw0 = K.conv_transpose_backward(x, w, dy, **a, layout=layout, ws=ws)
-    big, into = _into(x.shape, dtype)
-    got, dw = K.conv_transpose_backward(x, w, dy, **a, layout=layout, ws=ws, dx_out=into)
-    _check_into(big, into, got, plain, rdx, tol)
-    np.testing.assert_array_equal(dw, dw0)
-    ws.assert_not_aliased(got, dw)
+    _check_backward_into(K.conv_transpose_backward, x, w, dy, a, layout, dtype, rdx, tol)
     assert copies == []
 
 
