@@ -113,6 +113,63 @@ class F4:
         return out
 
 
+class F4B(F4):
+    """The same with the batch innermost (as the shipped F(2x2) kernel): the padding copy
+    transposes the image to (C, Hp, Wp, N), so the tile gather copies runs of N values (not
+    of 4); V is (36, C, th, tw, N), the output Y (4, 4, F, th, tw, N) is copied into a
+    (F, H, W, N) stage and that is transposed into NCHW a block of filters at a time."""
+
+    def __init__(self, n, c, h, w, f, dtype=np.float32):
+        super().__init__(n, c, h, w, f, dtype)
+        self.pad = np.zeros((c, self.hp, self.wp, n), dtype)
+        self.d = np.empty((6, 6, c, self.th, self.tw, n), dtype)
+        self.stage = np.empty((f, 4 * self.th, 4 * self.tw, n), dtype)
+        self.block = max(1, (128 * 1024) // max(1, self.stage[0].nbytes))
+        # samples 4 KB-multiples apart all fall in one L1 set in the transposing copy: restage
+        # them 16 values further apart first (as the shipped kernel's _unaliased does): the
+        # padding copy of 64x32x16x16 1.73 -> 0.34 ms, of 32x64x8x8 0.29 -> 0.08 ms
+        size = c * h * w
+        self.unalias = None
+        if n >= 16 and (size * np.dtype(dtype).itemsize) % 4096 == 0:
+            self.unalias = np.empty((n, size + 16), dtype)[:, :size].reshape(n, c, h, w)
+
+    def forward(self, x, u, out, phases=None):
+        n, c, th, tw, f, p = self.n, self.c, self.th, self.tw, self.f, self.p
+        clock = time.perf_counter
+        t0 = clock()
+        if self.unalias is not None:
+            self.unalias[...] = x
+            x = self.unalias
+        self.pad[:, 1:1 + self.h, 1:1 + self.w, :] = x.transpose(1, 2, 3, 0)
+        s = self.pad.strides
+        view = np.lib.stride_tricks.as_strided(
+            self.pad, shape=(6, 6, c, th, tw, n),
+            strides=(s[1], s[2], s[0], 4 * s[1], 4 * s[2], s[3]))
+        np.copyto(self.d, view)
+        t1 = clock()
+        np.matmul(self.bt, self.d.reshape(6, -1), out=self.d1)
+        np.matmul(self.bt, self.d1.reshape(6, 6, c * p), out=self.v)
+        t2 = clock()
+        np.matmul(u, self.v.reshape(36, c, p), out=self.m)
+        t3 = clock()
+        np.matmul(self.at, self.m.reshape(6, 6 * f * p), out=self.y1)
+        np.matmul(self.at, self.y1.reshape(4, 6, f * p), out=self.y)
+        t4 = clock()
+        sv = self.stage.reshape(f, th, 4, tw, 4, n).transpose(2, 4, 0, 1, 3, 5)
+        np.copyto(sv, self.y.reshape(4, 4, f, th, tw, n))
+        h, w = self.h, self.w
+        for f0 in range(0, f, self.block):
+            out[:, f0:f0 + self.block].transpose(1, 2, 3, 0)[...] = \
+                self.stage[f0:f0 + self.block, :h, :w]
+        t5 = clock()
+        if phases is not None:
+            for name, dt in (("gather", t1 - t0), ("in-transform", t2 - t1),
+                             ("GEMMs", t3 - t2), ("out-transform", t4 - t3),
+                             ("NCHW write", t5 - t4)):
+                phases.setdefault(name, []).append(dt)
+        return out
+
+
 def f2_phases(x, u, ws, out, phases):
     """The shipped F(2x2) forward step by step (its private helpers, in the order
     winograd_forward calls them), timing each."""
@@ -158,13 +215,15 @@ def check(shapes, rng):
         for dt in (np.float32, np.float64):
             xd, wd = x.astype(dt), wt.astype(dt)
             y4 = F4(n, c, h, w, f, dt).forward(xd, f4_weight(wd), np.empty(ref.shape, dt))
+            y4b = F4B(n, c, h, w, f, dt).forward(xd, f4_weight(wd), np.empty(ref.shape, dt))
             y2 = WG.winograd_forward(xd, WG.winograd_weight(wd), padding=(1, 1))
             yd = K.conv_forward(xd, wd, stride=1, padding=1, dilation=1, groups=1)
-            res[dt] = [np.abs(y.astype(np.float64) - ref).max() / scale for y in (y4, y2, yd)]
+            res[dt] = [np.abs(y.astype(np.float64) - ref).max() / scale
+                       for y in (y4, y4b, y2, yd)]
         print(f"  x {(n, c, h, w)} F={f}: F(4x4) f32 {res[np.float32][0]:.2e} "
-              f"f64 {res[np.float64][0]:.2e} | F(2x2) f32 {res[np.float32][1]:.2e} | "
-              f"direct f32 {res[np.float32][2]:.2e}")
-        assert res[np.float32][0] < 1e-4 and res[np.float64][0] < 1e-12
+              f"(batch-inner {res[np.float32][1]:.2e}) f64 {res[np.float64][0]:.2e} | "
+              f"F(2x2) f32 {res[np.float32][2]:.2e} | direct f32 {res[np.float32][3]:.2e}")
+        assert max(res[np.float32][:2]) < 1e-4 and max(res[np.float64][:2]) < 1e-12
 
 
 def chunks(n, size):
@@ -172,44 +231,50 @@ def chunks(n, size):
 
 
 def bench(shape, f, chunk, pairs, rng):
+    """Interleaved rounds of F(2x2) and the two F(4x4) variants (order rotated every round,
+    an untimed warm-up call before each timed one); returns per side the median ms and the
+    ratios to F(2x2) of the same round, and the per-phase medians."""
     n, c, h, w = shape
     x = rng.standard_normal(shape).astype(np.float32)
     wt = (rng.standard_normal((f, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
     u2, u4 = WG.winograd_weight(wt), f4_weight(wt)
-    out2, out4 = np.empty((n, f, h, w), np.float32), np.empty((n, f, h, w), np.float32)
+    outs = {k: np.empty((n, f, h, w), np.float32) for k in ("F2", "F4", "F4B")}
     parts = chunks(n, chunk)
     ws = make_ws()
-    f4s = {}
+    kernels = {"F4": {}, "F4B": {}}
     for part in parts:
         size = part.stop - part.start
-        if size not in f4s:
-            f4s[size] = F4(size, c, h, w, f)
+        for name, cls in (("F4", F4), ("F4B", F4B)):
+            kernels[name].setdefault(size, cls(size, c, h, w, f))
 
-    def old():
+    def old(phases=None):
         for part in parts:
-            WG.winograd_forward(x[part], u2, padding=(1, 1), out=out2[part], ws=ws)
+            if phases is None:
+                WG.winograd_forward(x[part], u2, padding=(1, 1), out=outs["F2"][part], ws=ws)
+            else:
+                f2_phases(x[part], u2, ws, outs["F2"][part], phases)
 
-    def new():
-        for part in parts:
-            f4s[part.stop - part.start].forward(x[part], u4, out4[part])
+    def side(name):
+        def run(phases=None):
+            for part in parts:
+                kernels[name][part.stop - part.start].forward(x[part], u4, outs[name][part],
+                                                              phases)
+        return run
 
-    times = {"old": [], "new": []}
-    sides = [("old", old), ("new", new)]
+    sides = [("F2", old), ("F4", side("F4")), ("F4B", side("F4B"))]
+    times = {k: [] for k, _ in sides}
     for r in range(pairs):
-        for name, fn in (sides if r % 2 == 0 else sides[::-1]):
+        for name, fn in sides[r % 3:] + sides[:r % 3]:
             fn()                                   # untimed warm-up
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
-    assert np.allclose(out2, out4, rtol=1e-3, atol=1e-3)
-    ratios = [a / b for a, b in zip(times["new"], times["old"])]
-    # per-phase medians (separate interleaved rounds)
-    ph2, ph4 = {}, {}
+    for k in ("F4", "F4B"):
+        assert np.allclose(outs["F2"], outs[k], rtol=1e-3, atol=1e-3)
+    phases = {k: {} for k, _ in sides}
     for r in range(pairs):
-        for part in parts:
-            f2_phases(x[part], u2, ws, out2[part], ph2)
-        for part in parts:
-            f4s[part.stop - part.start].forward(x[part], u4, out4[part], ph4)
+        for name, fn in sides:
+            fn(phases[name])
     per_round = len(parts)
 
     def phase_ms(ph):
@@ -217,9 +282,12 @@ def bench(shape, f, chunk, pairs, rng):
         return {k: 1e3 * statistics.median(
             sum(v[i * per_round:(i + 1) * per_round]) for i in range(pairs))
             for k, v in ph.items()}
-    return (1e3 * statistics.median(times["old"]), 1e3 * statistics.median(times["new"]),
-            statistics.median(ratios), min(ratios), max(ratios), phase_ms(ph2),
-            phase_ms(ph4))
+    result = {}
+    for k, _ in sides:
+        ratios = [a / b for a, b in zip(times[k], times["F2"])]
+        result[k] = (1e3 * statistics.median(times[k]), statistics.median(ratios),
+                     min(ratios), max(ratios), phase_ms(phases[k]))
+    return result
 
 
 def main():
@@ -233,24 +301,28 @@ def main():
     # winograd_chunk_values: 16 MB chunks -> 6 chunks of 10-11 for stage 2, 2 of 32 for 3)
     runs = [((64, 32, 16, 16), 32, 64), ((64, 32, 16, 16), 32, 11),
             ((64, 64, 8, 8), 64, 64), ((64, 64, 8, 8), 64, 32)]
-    print(f"\npaired, 1 BLAS thread, {args.pairs} interleaved pairs (warm-up before each); "
-          "ms for the whole batch of 64")
-    print(f"{'x -> F':24} {'chunk':>5} {'F2x2 ms':>8} {'F4x4 ms':>8} "
-          f"{'F4/F2 median [range]':>24}")
+    print(f"\npaired, 1 BLAS thread, {args.pairs} interleaved rounds (warm-up before each "
+          "call), ms for the whole batch of 64; ratio = F(4x4) / F(2x2) of the same round")
+    print(f"{'x -> F':24} {'chunk':>5} {'F2x2':>6} {'F4 nchw':>8} {'ratio [range]':>22} "
+          f"{'F4 b-inner':>10} {'ratio [range]':>22}")
     phases = []
     with threadpool_limits(limits=1):
         for shape, f, chunk in runs:
-            o, nw, med, lo, hi, p2, p4 = bench(shape, f, chunk, args.pairs, rng)
-            print(f"{str(shape) + ' -> ' + str(f):24} {chunk:5d} {o:8.2f} {nw:8.2f} "
-                  f"{med:10.3f} [{lo:.3f}, {hi:.3f}]", flush=True)
-            phases.append((shape, chunk, p2, p4))
-    print("\nper-phase medians, ms per batch of 64 (separate rounds, not paired):")
-    for shape, chunk, p2, p4 in phases:
+            res = bench(shape, f, chunk, args.pairs, rng)
+            line = f"{str(shape) + ' -> ' + str(f):24} {chunk:5d} {res['F2'][0]:6.2f}"
+            for k in ("F4", "F4B"):
+                ms, med, lo, hi, _ = res[k]
+                line += f" {ms:8.2f} {med:7.3f} [{lo:.3f}, {hi:.3f}]"
+            print(line, flush=True)
+            phases.append((shape, chunk, res))
+    print("\nper-phase medians, ms per batch of 64 (separate rounds after the paired ones):")
+    for shape, chunk, res in phases:
         print(f"  {shape} chunk {chunk}:")
-        print("    F(2x2): " + ", ".join(f"{k} {v:.2f}" for k, v in p2.items())
-              + f" (sum {sum(p2.values()):.2f})")
-        print("    F(4x4): " + ", ".join(f"{k} {v:.2f}" for k, v in p4.items())
-              + f" (sum {sum(p4.values()):.2f})")
+        for k, label in (("F2", "F(2x2)      "), ("F4", "F(4x4) nchw "),
+                         ("F4B", "F(4x4) b-inn")):
+            ph = res[k][4]
+            print(f"    {label}: " + ", ".join(f"{a} {v:.2f}" for a, v in ph.items())
+                  + f" (sum {sum(ph.values()):.2f})")
 
 
 if __name__ == "__main__":
