@@ -14,7 +14,16 @@ D (6, 6, C, N, th, tw) (cell-major, tiles (n, th, tw) innermost); the separable 
 are two small GEMMs each (B^T (6x6) over the leading axis, then batched over it for the
 second axis), the 36 cell GEMMs one np.matmul, the output transform two GEMMs with A^T and
 one strided copy into the (N, F, H, W) output. Scratch buffers are allocated once (as the
-runtime's workspace arenas are).
+runtime's workspace arenas are). :class:`F4B` holds the batch innermost instead (as the
+shipped F(2x2) kernel does): the tile gather then copies runs of N values, not of 4; it is
+the faster one (the NCHW one's gather alone is 2.1-3.3 ms per batch of 64).
+
+Tried and dropped (paired against F4B, 9 rounds, 1 thread): the W-axis transform fused with
+the W gather as one GEMM with a banded (6*tw, W) matrix on a (W, C, Hp, N) image, 1.01-1.05x;
+the input and output transforms as one GEMM each with kron(B^T, B^T) (36x36) and
+kron(A^T, A^T) (16x36) instead of two 6-wide passes: 1.0-1.26x for the input, equal for the
+output. Chunks of 11-16 samples are best for 32x16x16 (2-8 samples: the transposing copies
+slow down, 0.81-0.96 of F(2x2)), 16-32 for 64x8x8.
 """
 
 from __future__ import annotations
