@@ -2,7 +2,7 @@
 checked against the direct conv and timed PAIRED against the shipped F(2x2, 3x3) kernel
 (:func:`minipaddle.kernels.winograd.winograd_forward`) in one process on one BLAS thread.
 
-    PYTHONPATH=. .venv/bin/python bench/winograd_f4.py [--pairs 9]
+    PYTHONPATH=. .venv/bin/python bench/winograd_f4.py [--pairs 9] [--backward]
 
 F(4x4, 3x3): 4x4 output tiles read 6x6 input tiles at stride 4; ``Y = A^T [U (.) V] A`` with
 ``U = G g G^T`` (36 cells per filter pair) and ``V = B^T d B`` (36 cells per tile): 36 batched
@@ -179,6 +179,61 @@ class F4B(F4):
         return out
 
 
+class B4:
+    """ROUGH F(4x4) backward (``--backward``), batch innermost, for the judgement only: dM =
+    A dY A^T (two 6x4 GEMM passes), dU = dM V^T and dV = U^T dM (36 GEMMs each, V kept by
+    the forward), B dV B^T (two GEMM passes), the overlap-add of the 6x6 tiles at stride 4
+    (one strided copy and two adds per axis) and the NCHW write. H and W multiples of 4."""
+    def __init__(self, n, c, h, w, f, dtype=np.float32):
+        self.fw = F4B(n, c, h, w, f, dtype)
+        k = self.fw; self.k = k
+        th, tw, p = k.th, k.tw, k.p
+        self.a = np.ascontiguousarray(AT.T).astype(dtype); self.b = np.ascontiguousarray(BT.T).astype(dtype)
+        self.g2 = np.kron(G, G).astype(dtype)
+        self.yg = np.empty((4, 4, f, th, tw, n), dtype)
+        self.dm1 = np.empty((6, 4 * f * p), dtype); self.dm = np.empty((6, 6, f * p), dtype)
+        self.dv = np.empty((36, c, p), dtype)
+        self.dd1 = np.empty((6, 6 * c * p), dtype); self.dd = np.empty((6, 6, c * p), dtype)
+        self.rows = np.empty((6, c, th, k.wp, n), dtype)
+        self.img = np.empty((c, k.hp, k.wp, n), dtype)
+        self.stage = np.empty((f, 4 * th, 4 * tw, n), dtype)
+        self.un = np.empty((n, f * h * w + 16), dtype)[:, :f * h * w].reshape(n, f, h, w)
+    def backward(self, dy, u, v, dx, ph=None):
+        k = self.k; n, c, th, tw, f, p = k.n, k.c, k.th, k.tw, k.f, k.p
+        h, w = k.h, k.w
+        clock = time.perf_counter; t0 = clock()
+        if n >= 16: self.un[...] = dy; dy = self.un
+        self.stage[:, :h, :w, :] = dy.transpose(1, 2, 3, 0)   # (assumes h, w multiples of 4)
+        np.copyto(self.yg, self.stage.reshape(f, th, 4, tw, 4, n).transpose(2, 4, 0, 1, 3, 5))
+        np.matmul(self.a, self.yg.reshape(4, -1), out=self.dm1)
+        np.matmul(self.a, self.dm1.reshape(6, 4, f * p), out=self.dm)
+        t1 = clock()
+        dmm = self.dm.reshape(36, f, p)
+        du = np.matmul(dmm, v.reshape(36, c, p).swapaxes(1, 2))
+        np.matmul(u.transpose(0, 2, 1), dmm, out=self.dv)
+        t2 = clock()
+        np.matmul(self.b, self.dv.reshape(6, -1), out=self.dd1)
+        np.matmul(self.b, self.dd1.reshape(6, 6, c * p), out=self.dd)
+        t3 = clock()
+        dd = self.dd.reshape(6, 6, c, th, tw, n)
+        R = self.rows
+        R[..., 4 * tw:, :] = 0
+        np.copyto(R[..., :4 * tw, :].reshape(6, c, th, tw, 4, n), dd[:, :4].transpose(0, 2, 3, 4, 1, 5))
+        for b in (4, 5): R[:, :, :, b:b + 4 * tw:4, :] += dd[:, b]
+        I = self.img
+        I[:, 4 * th:] = 0
+        np.copyto(I[:, :4 * th].reshape(c, th, 4, k.wp, n), R[:4].transpose(1, 2, 0, 3, 4))
+        for a in (4, 5): I[:, a:a + 4 * th:4] += R[a]
+        t4 = clock()
+        dx.transpose(1, 2, 3, 0)[...] = I[:, 1:1 + h, 1:1 + w]
+        t5 = clock()
+        if ph is not None:
+            for name, dt in (("dY gather+A-adjoint", t1 - t0), ("GEMMs dU,dV", t2 - t1),
+                             ("B-adjoint", t3 - t2), ("overlap-add", t4 - t3), ("NCHW write", t5 - t4)):
+                ph.setdefault(name, []).append(dt)
+        return du
+
+
 def f2_phases(x, u, ws, out, phases):
     """The shipped F(2x2) forward step by step (its private helpers, in the order
     winograd_forward calls them), timing each."""
@@ -299,9 +354,61 @@ def bench(shape, f, chunk, pairs, rng):
     return result
 
 
+def backward_check_and_bench(pairs):
+    """``--backward``: B4's check (float64, against conv_backward) and its paired timing
+    against the shipped F(2x2) backward (kept V, cells=True, as the runtime calls it)."""
+    rng = np.random.default_rng(3)
+    # float64 check against the direct conv_backward
+    for (n, c, h, w), f in [((5, 6, 8, 12), 7)]:
+        x = rng.standard_normal((n, c, h, w)); wt = rng.standard_normal((f, c, 3, 3)); dy = rng.standard_normal((n, f, h, w))
+        dxr, dwr = K.conv_backward(x, wt, dy, stride=1, padding=1, dilation=1, groups=1)[:2]
+        bk = B4(n, c, h, w, f, np.float64); u = f4_weight(wt)
+        bk.fw.forward(x, u, np.empty((n, f, h, w)))
+        dx = np.empty_like(x); du = bk.backward(dy, u, bk.fw.v, dx)
+        dw = (du.reshape(36, f * c).T @ bk.g2).reshape(f, c, 3, 3)
+        print("f64 rel err dx %.1e dw %.1e" % (np.abs(dx - dxr).max() / np.abs(dxr).max(), np.abs(dw - dwr).max() / np.abs(dwr).max()))
+
+    def tm(fn):
+        fn(); a = time.perf_counter(); fn(); return time.perf_counter() - a
+    with threadpool_limits(1):
+        for shape, f, ch in [((64, 32, 16, 16), 32, 11), ((64, 32, 16, 16), 32, 64), ((64, 64, 8, 8), 64, 32)]:
+            N, c, h, w = shape
+            x = rng.standard_normal(shape).astype(np.float32); wt = (rng.standard_normal((f, c, 3, 3)) / 10).astype(np.float32)
+            dy = rng.standard_normal((N, f, h, w)).astype(np.float32)
+            parts = chunks(N, ch)
+            u2 = WG.winograd_weight(wt); u4 = f4_weight(wt)
+            ws = make_ws()
+            keep2 = [np.empty(WG.winograd_input_shape(x[pt].shape, (1, 1)), np.float32) for pt in parts]
+            for i, pt in enumerate(parts):
+                WG.winograd_forward(x[pt], u2, padding=(1, 1), keep=keep2[i], ws=ws)
+            bks = [B4(pt.stop - pt.start, c, h, w, f) for pt in parts]
+            y = np.empty((N, f, h, w), np.float32)
+            for bk, pt in zip(bks, parts): bk.fw.forward(x[pt], u4, y[pt])
+            dx2 = np.empty_like(x); dx4 = np.empty_like(x)
+            def old():
+                dus = [WG.winograd_backward(x[pt], u2, dy[pt], padding=(1, 1), cells=True, kept=keep2[i], dx_out=dx2[pt], ws=ws)[1] for i, pt in enumerate(parts)]
+                return sum(dus)
+            def new(ph=None):
+                dus = [bk.backward(dy[pt], u4, bk.fw.v, dx4[pt], ph) for bk, pt in zip(bks, parts)]
+                return sum(dus)
+            rs = []; to = []; tn = []
+            for r in range(pairs):
+                if r % 2: b = tm(new); a = tm(old)
+                else: a = tm(old); b = tm(new)
+                to.append(a); tn.append(b); rs.append(b / a)
+            assert np.allclose(dx2, dx4, rtol=1e-3, atol=1e-3 * np.abs(dx2).max())
+            ph = {}
+            for r in range(pairs): new(ph)
+            nc = len(parts)
+            pm = {k: round(1e3 * statistics.median(sum(v[i * nc:(i + 1) * nc]) for i in range(pairs)), 2) for k, v in ph.items()}
+            print(shape, "chunk", ch, "F2 bwd %.2f F4 bwd %.2f ms, ratio %.3f [%.3f, %.3f]" % (1e3 * statistics.median(to), 1e3 * statistics.median(tn), statistics.median(rs), min(rs), max(rs)), pm, flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=9)
+    ap.add_argument("--backward", action="store_true",
+                    help="also the rough F(4x4) backward prototype's check and paired timing")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     shapes = [((64, 32, 16, 16), 32), ((64, 64, 8, 8), 64)]
@@ -332,6 +439,10 @@ def main():
             ph = res[k][4]
             print(f"    {label}: " + ", ".join(f"{a} {v:.2f}" for a, v in ph.items())
                   + f" (sum {sum(ph.values()):.2f})")
+    if args.backward:
+        print("\nrough F(4x4) backward prototype (B4), paired against F(2x2)'s backward, ms per "
+              "batch of 64, 1 thread:")
+        backward_check_and_bench(args.pairs)
 
 
 if __name__ == "__main__":
