@@ -994,18 +994,17 @@ def conv_backward(x, w, dy, *, stride, padding, dilation, groups, need_dx=True, 
     ``need_dx`` is False. ``columns``: the columns the forward wrote for this ``x`` (same
     layout), else they are recomputed. ``dx_out``: an array shaped as ``x`` (a runtime's
     slice of its whole batch's gradient) that ``dx`` is written into and returned as; a
-    C-contiguous one of ``x``'s dtype is written directly by every route but the depthwise
-    kernel's (which copies)."""
+    C-contiguous one of ``x``'s dtype is written directly by every route."""
     _check_rank(x, ("w", w), ("dy", dy))
     x, w, dy = same_dtype(xp, x, w, dy)
     geo = _conv_geometry(x, w, stride, padding, dilation, groups, layout, output_size)
     expected = (geo.n, geo.f) + geo.out
     if tuple(dy.shape) != expected:
         raise ValueError(f"conv: dy has shape {tuple(dy.shape)}, the output is {expected}")
-    if geo.layout == "depthwise":
-        dx, dw = depthwise_backward(x, w, dy, geo, need_dx, xp, ws)
-        return _deliver(dx, dx_out), dw
     dx = _dx_target(dx_out, x, xp) if need_dx else None
+    if geo.layout == "depthwise":
+        dx, dw = depthwise_backward(x, w, dy, geo, need_dx, xp, ws, dx=dx)
+        return _deliver(dx, dx_out), dw
     if geo.layout == "flat":
         _check_flat(geo)
         dx, dw = flat_backward(x, w, dy, geo, need_dx, xp, ws, dx=dx)

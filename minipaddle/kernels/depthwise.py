@@ -283,12 +283,16 @@ def depthwise_forward(x, w, geo, xp, ws, out):
     return out
 
 
-def depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
+def depthwise_backward(x, w, dy, geo, need_dx, xp, ws, dx=None):
     """``(dx, dw)`` of ``sum(depthwise_forward(x, w) * dy)``; ``dx`` None unless
-    ``need_dx``."""
+    ``need_dx``, else written into the given ``dx`` (C-contiguous, shaped and typed as ``x``)
+    when there is one."""
+    if need_dx and dx is None:
+        dx = xp.empty(x.shape, dtype=x.dtype)
     if geo.n == 0:
-        return ((xp.zeros(x.shape, dtype=x.dtype) if need_dx else None),
-                xp.zeros(w.shape, dtype=x.dtype))
+        if need_dx:
+            dx[...] = 0
+        return (dx if need_dx else None), xp.zeros(w.shape, dtype=x.dtype)
     m = geo.f // geo.g
     plan, blocks, rows, bufs = _setup(x, geo, xp, ws)
     row, taps = plan.row, len(plan.taps)
@@ -300,12 +304,10 @@ def depthwise_backward(x, w, dy, geo, need_dx, xp, ws):
     dy6 = dy.reshape((geo.n, geo.g, m) + geo.out)
     dw = xp.zeros((m, taps, geo.g), dtype=x.dtype)
     dots = _buffer(ws, xp, "dw_dots", (rows,), x.dtype)
-    dx = None
     if need_dx:
         wc = _columns(w, geo, plan, m)
         acc = _phase_buffers(ws, xp, "dw_dx", plan, rows, x.dtype)
         tmp = _buffer(ws, xp, "dw_tmp", (rows * row,), x.dtype)
-        dx = xp.empty(x.shape, dtype=x.dtype)
         for sl in plan.unread:
             dx[(slice(None), slice(None)) + sl] = 0
     with _ufunc_buffer(xp):
