@@ -63,6 +63,14 @@ def f4_weight(w):
     return (g2 @ w.reshape(f * c, 9).T.astype(np.float64)).reshape(36, f, c).astype(w.dtype)
 
 
+def _record(phases, t0, t1, t2, t3, t4, t5):
+    """Append each phase's seconds to ``phases`` (a dict of lists), when given."""
+    if phases is not None:
+        for name, dt in (("gather", t1 - t0), ("in-transform", t2 - t1), ("GEMMs", t3 - t2),
+                         ("out-transform", t4 - t3), ("NCHW write", t5 - t4)):
+            phases.setdefault(name, []).append(dt)
+
+
 class F4:
     """F(4x4, 3x3) forward for one input shape (N, C, H, W), F filters, pad 1; holds the
     scratch buffers. ``phases``: optional dict phase -> list of seconds (per-phase timing)."""
@@ -85,8 +93,21 @@ class F4:
         self.ycrop = None if (h % 4 == 0 and w % 4 == 0) else \
             np.empty((n, f, 4 * self.th, 4 * self.tw), dtype)
 
+    def _transform_and_multiply(self, u):
+        """2. V = B^T d B: rows (one GEMM), then columns (batched over the row cell); 3. the
+        36 cell GEMMs; 4. Y = A^T M A. Returns the clock after each."""
+        c, f, p = self.c, self.f, self.p
+        np.matmul(self.bt, self.d.reshape(6, -1), out=self.d1)
+        np.matmul(self.bt, self.d1.reshape(6, 6, c * p), out=self.v)
+        t2 = time.perf_counter()
+        np.matmul(u, self.v.reshape(36, c, p), out=self.m)
+        t3 = time.perf_counter()
+        np.matmul(self.at, self.m.reshape(6, 6 * f * p), out=self.y1)
+        np.matmul(self.at, self.y1.reshape(4, 6, f * p), out=self.y)
+        return t2, t3, time.perf_counter()
+
     def forward(self, x, u, out, phases=None):
-        n, c, th, tw, f, p = self.n, self.c, self.th, self.tw, self.f, self.p
+        n, c, th, tw, f = self.n, self.c, self.th, self.tw, self.f
         clock = time.perf_counter
         t0 = clock()
         # 1. pad (NCHW) and gather the 6x6 tiles at stride 4, cell-major
@@ -97,28 +118,14 @@ class F4:
             strides=(s[2], s[3], s[1], s[0], 4 * s[2], 4 * s[3]))
         np.copyto(self.d, view)
         t1 = clock()
-        # 2. V = B^T d B: rows (one GEMM), then columns (batched over the row cell)
-        np.matmul(self.bt, self.d.reshape(6, -1), out=self.d1)
-        np.matmul(self.bt, self.d1.reshape(6, 6, c * p), out=self.v)
-        t2 = clock()
-        # 3. the 36 cell GEMMs
-        np.matmul(u, self.v.reshape(36, c, p), out=self.m)
-        t3 = clock()
-        # 4. Y = A^T M A, then the NCHW write
-        np.matmul(self.at, self.m.reshape(6, 6 * f * p), out=self.y1)
-        np.matmul(self.at, self.y1.reshape(4, 6, f * p), out=self.y)
-        t4 = clock()
+        t2, t3, t4 = self._transform_and_multiply(u)   # 2.-4.
         target = out if self.ycrop is None else self.ycrop
         tv = target.reshape(n, f, th, 4, tw, 4).transpose(3, 5, 1, 0, 2, 4)
         np.copyto(tv, self.y.reshape(4, 4, f, n, th, tw))
         if self.ycrop is not None:
             out[...] = self.ycrop[:, :, :self.h, :self.w]
         t5 = clock()
-        if phases is not None:
-            for name, dt in (("gather", t1 - t0), ("in-transform", t2 - t1),
-                             ("GEMMs", t3 - t2), ("out-transform", t4 - t3),
-                             ("NCHW write", t5 - t4)):
-                phases.setdefault(name, []).append(dt)
+        _record(phases, t0, t1, t2, t3, t4, t5)
         return out
 
 
@@ -143,7 +150,7 @@ class F4B(F4):
             self.unalias = np.empty((n, size + 16), dtype)[:, :size].reshape(n, c, h, w)
 
     def forward(self, x, u, out, phases=None):
-        n, c, th, tw, f, p = self.n, self.c, self.th, self.tw, self.f, self.p
+        n, c, th, tw, f = self.n, self.c, self.th, self.tw, self.f
         clock = time.perf_counter
         t0 = clock()
         if self.unalias is not None:
@@ -156,14 +163,7 @@ class F4B(F4):
             strides=(s[1], s[2], s[0], 4 * s[1], 4 * s[2], s[3]))
         np.copyto(self.d, view)
         t1 = clock()
-        np.matmul(self.bt, self.d.reshape(6, -1), out=self.d1)
-        np.matmul(self.bt, self.d1.reshape(6, 6, c * p), out=self.v)
-        t2 = clock()
-        np.matmul(u, self.v.reshape(36, c, p), out=self.m)
-        t3 = clock()
-        np.matmul(self.at, self.m.reshape(6, 6 * f * p), out=self.y1)
-        np.matmul(self.at, self.y1.reshape(4, 6, f * p), out=self.y)
-        t4 = clock()
+        t2, t3, t4 = self._transform_and_multiply(u)
         sv = self.stage.reshape(f, th, 4, tw, 4, n).transpose(2, 4, 0, 1, 3, 5)
         np.copyto(sv, self.y.reshape(4, 4, f, th, tw, n))
         h, w = self.h, self.w
@@ -171,11 +171,7 @@ class F4B(F4):
             out[:, f0:f0 + self.block].transpose(1, 2, 3, 0)[...] = \
                 self.stage[f0:f0 + self.block, :h, :w]
         t5 = clock()
-        if phases is not None:
-            for name, dt in (("gather", t1 - t0), ("in-transform", t2 - t1),
-                             ("GEMMs", t3 - t2), ("out-transform", t4 - t3),
-                             ("NCHW write", t5 - t4)):
-                phases.setdefault(name, []).append(dt)
+        _record(phases, t0, t1, t2, t3, t4, t5)
         return out
 
 
